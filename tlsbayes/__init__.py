@@ -1,0 +1,9 @@
+"""tlsbayes: Bayesian inference for two-level-system (TLS) physics.
+
+Layers (each imports only those above it)::
+
+    physics -> model -> priors -> likelihood/posterior -> sampling -> results
+            -> plotting, io, config, cli
+"""
+
+__version__ = "0.1.0"
