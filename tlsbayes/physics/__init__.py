@@ -1,0 +1,57 @@
+"""Physics kernels of tlsbayes, in SI units (T in K, f in Hz, ω in rad/s, E in V/m, P in W).
+
+Public functions (the names and keywords are a contract):
+
+* :func:`tls_frequency_shift`, :func:`tls_log_shift` — resonant TLS frequency shift;
+* :func:`tls_inverse_q`, :func:`field_from_power`, :func:`photon_number`,
+  :func:`self_consistent_qi` — TLS loss versus field or power;
+* :func:`nems_universal_F`, :func:`nems_damping`, :func:`phonon_rate_prefactor_1d`,
+  :func:`electron_rate_prefactor`, :func:`crossover_temperature` — NEMS damping.
+
+The numba scalar kernels they are built on (``shift_bracket``, ``inverse_q_scalar``,
+``nems_universal_F_scalar``, ``damping_over_Comega``, ...) can be called from other numba code.
+"""
+
+from . import constants
+from .nems import (
+    crossover_temperature,
+    damping_over_Comega,
+    electron_rate_prefactor,
+    nems_damping,
+    nems_universal_F,
+    nems_universal_F_scalar,
+    phonon_rate_prefactor_1d,
+    v_integral,
+)
+from .qpower import (
+    field_from_power,
+    inverse_q_scalar,
+    photon_number,
+    saturation_factor,
+    self_consistent_qi,
+    self_consistent_scalar,
+    tls_inverse_q,
+)
+from .shift import shift_bracket, tls_frequency_shift, tls_log_shift
+
+__all__ = [
+    "constants",
+    "crossover_temperature",
+    "damping_over_Comega",
+    "electron_rate_prefactor",
+    "field_from_power",
+    "inverse_q_scalar",
+    "nems_damping",
+    "nems_universal_F",
+    "nems_universal_F_scalar",
+    "phonon_rate_prefactor_1d",
+    "photon_number",
+    "saturation_factor",
+    "self_consistent_qi",
+    "self_consistent_scalar",
+    "shift_bracket",
+    "tls_frequency_shift",
+    "tls_inverse_q",
+    "tls_log_shift",
+    "v_integral",
+]
