@@ -1,0 +1,430 @@
+"""Models: named parameters, units, labels, and a walker-vectorised ``predict``.
+
+A model is a small frozen dataclass holding the *constants* of an experiment (geometry,
+frequency, temperature...).  Its parameters are declared by name; ``predict(params, x)`` maps a
+``params`` mapping to the predicted observable at the points ``x`` and mutates nothing.
+``params`` values may be floats (one prediction, shape ``(n,)``) or arrays of shape
+``(nwalkers,)`` (shape ``(nwalkers, n)``): the heavy lifting is one numba call either way.
+
+Models know nothing about priors beyond *suggesting* defaults (plain dicts, parsed by
+:mod:`tlsbayes.priors`), because priors sit below models in the layer order.
+
+Every model states the kind and SI unit of its ``x`` and ``y``; conversion from what users
+have (mK, GHz, dBm, Qi, Γ/2π) happens once, at the edge (:mod:`tlsbayes.io`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Mapping
+
+import numba
+import numpy as np
+
+from .physics import constants as K_
+from .physics.nems import damping_over_Comega
+from .physics.qpower import inverse_q_scalar, self_consistent_scalar
+from .physics.shift import shift_bracket
+
+__all__ = [
+    "Parameter",
+    "FrequencyShift",
+    "LogShift",
+    "QPower",
+    "NemsDamping",
+    "MODELS",
+    "model_from_dict",
+]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named model parameter.
+
+    Attributes
+    ----------
+    name : str
+        Identifier used in cards, results and joint fits (shared by name across data sets).
+    unit : str
+        SI unit ("" for dimensionless).
+    latex : str
+        LaTeX label for plots.
+    prior : dict
+        Suggested default prior, as a card would declare it.
+    physical_range : tuple of float
+        Bounds no prior may exceed (e.g. beta in [0, 1], x in [0, 1]).
+    """
+
+    name: str
+    unit: str
+    latex: str
+    prior: dict
+    physical_range: tuple = (-math.inf, math.inf)
+
+
+def _stack(params: Mapping, names):
+    """(nwalkers, k) matrix of the named parameters, and whether the input was scalar."""
+    cols = [np.asarray(params[n], dtype=np.float64) for n in names]
+    scalar = all(c.ndim == 0 for c in cols)
+    cols = np.broadcast_arrays(*[np.atleast_1d(c) for c in cols])
+    return np.ascontiguousarray(np.stack(cols, axis=-1)), scalar
+
+
+class _Model:
+    """Shared behaviour: parameter bookkeeping and the predict wrapper."""
+
+    kind: ClassVar[str]
+    x_kind: ClassVar[str]
+    x_unit: ClassVar[str]
+    y_kind: ClassVar[str]
+    y_unit: ClassVar[str]
+
+    @property
+    def parameters(self) -> tuple:
+        raise NotImplementedError
+
+    @property
+    def param_names(self) -> tuple:
+        return tuple(p.name for p in self.parameters)
+
+    def constants(self) -> dict:
+        """The experiment constants, as a plain dict (for provenance and cards)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def default_priors(self, x=None, y=None) -> dict:
+        """Suggested priors (card-style dicts) for every parameter, given the data if known."""
+        return {p.name: dict(p.prior) for p in self.parameters}
+
+    def _consts(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, params: Mapping, x) -> np.ndarray:
+        """Predicted ``y`` at ``x``.
+
+        Parameters
+        ----------
+        params : mapping
+            ``name -> value``; values are floats or arrays of shape ``(nwalkers,)``.
+        x : array_like, shape (n,)
+            Abscissae in the model's SI unit (``x_unit``).
+
+        Returns
+        -------
+        ndarray
+            Shape ``(n,)`` for scalar params, ``(nwalkers, n)`` otherwise.
+        """
+        P, scalar = _stack(params, self.param_names)
+        x = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1))
+        out = self._kernel(P, x, self._consts())
+        return out[0] if scalar else out
+
+    def predict_matrix(self, P: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """``predict`` on a ready ``(nwalkers, k)`` matrix in ``param_names`` order (hot path)."""
+        return self._kernel(P, x, self._consts())
+
+
+# --- frequency shift ------------------------------------------------------------------------
+
+@numba.njit(cache=True)
+def _predict_frequency_shift(P, T, consts):
+    nw, n = P.shape[0], T.size
+    out = np.empty((nw, n))
+    c = K_.h / (2.0 * math.pi * K_.k_B)
+    for w in range(nw):
+        f0 = P[w, 0]
+        scale = P[w, 1] / math.pi
+        for i in range(n):
+            y = c * f0 / T[i] if T[i] > 0.0 else np.inf
+            out[w, i] = f0 * (1.0 + scale * shift_bracket(y))
+    return out
+
+
+@dataclass(frozen=True)
+class FrequencyShift(_Model):
+    """Resonance frequency vs temperature, TLS digamma form (Defrance Eq. 5).
+
+    ``f(T) = f0 [1 + (F δ0/π)(Re ψ(1/2 + i h f0/2πk_BT) - ln(h f0/2πk_BT))]``; ``delta0`` is
+    F·δ0 (F = 1 for the parallel-plate capacitors of Defrance et al.).
+    """
+
+    kind: ClassVar[str] = "frequency_shift"
+    x_kind: ClassVar[str] = "temperature"
+    x_unit: ClassVar[str] = "K"
+    y_kind: ClassVar[str] = "frequency"
+    y_unit: ClassVar[str] = "Hz"
+
+    @property
+    def parameters(self):
+        return (
+            Parameter("f0", "Hz", r"$f_0$", {"dist": "uniform", "low": 1e6, "high": 2e10},
+                      (0.0, math.inf)),
+            Parameter("delta0", "", r"$F\delta_0$",
+                      {"dist": "loguniform", "low": 1e-8, "high": 1e-2}, (0.0, 1.0)),
+        )
+
+    def default_priors(self, x=None, y=None):
+        pri = super().default_priors()
+        if y is not None and len(y):
+            # f0 = f(T -> 0) lies within a few δ0 of the data; 1e-3 relative is generous.
+            hi, lo = float(np.max(y)), float(np.min(y))
+            pri["f0"] = {"dist": "uniform", "low": lo * (1 - 1e-3), "high": hi * (1 + 1e-3)}
+        return pri
+
+    def _consts(self):
+        return np.zeros(1)
+
+    _kernel = staticmethod(_predict_frequency_shift)
+
+
+# --- NEMS log shift -----------------------------------------------------------------------
+
+@numba.njit(cache=True)
+def _predict_log_shift(P, T, consts):
+    nw, n = P.shape[0], T.size
+    out = np.empty((nw, n))
+    for w in range(nw):
+        C, T0, a3 = P[w, 0], P[w, 1], P[w, 2]
+        for i in range(n):
+            t = T[i]
+            out[w, i] = C * math.log(t / T0) + a3 * t * t * t
+    return out
+
+
+@dataclass(frozen=True)
+class LogShift(_Model):
+    """Fractional frequency shift ``δω/ω = C ln(T/T0) + a3 T³`` (Maillet Fig. 2b)."""
+
+    kind: ClassVar[str] = "log_shift"
+    x_kind: ClassVar[str] = "temperature"
+    x_unit: ClassVar[str] = "K"
+    y_kind: ClassVar[str] = "fractional_shift"
+    y_unit: ClassVar[str] = ""
+
+    @property
+    def parameters(self):
+        return (
+            Parameter("C", "", r"$C$", {"dist": "loguniform", "low": 1e-7, "high": 1e-3},
+                      (0.0, math.inf)),
+            Parameter("T0", "K", r"$T_0$", {"dist": "loguniform", "low": 1e-4, "high": 1e3},
+                      (0.0, math.inf)),
+            Parameter("a3", "K^-3", r"$a_3$", {"dist": "uniform", "low": -1e-4, "high": 1e-4}),
+        )
+
+    def _consts(self):
+        return np.zeros(1)
+
+    _kernel = staticmethod(_predict_log_shift)
+
+
+# --- Q-power --------------------------------------------------------------------------------
+
+SATURATION_KINDS = ("field", "photon_number", "power", "power_self_consistent")
+
+
+@numba.njit(cache=True)
+def _predict_qpower(P, x, consts):
+    # consts: T, f, mode (0 field, 1 photon, 2 power, 3 self-consistent), Qc, A0, d, eps_r
+    T, f, mode = consts[0], consts[1], int(consts[2])
+    nw, n = P.shape[0], x.size
+    out = np.empty((nw, n))
+    for w in range(nw):
+        d0, dother, xc, beta = P[w, 0], P[w, 1], P[w, 2], P[w, 3]
+        for i in range(n):
+            if mode == 3:
+                qi, E, _ = self_consistent_scalar(x[i], T, f, consts[3], d0, dother, xc, beta,
+                                                  consts[4], consts[5], consts[6], 1e-12, 60)
+                out[w, i] = 1.0 / qi
+            else:
+                out[w, i] = inverse_q_scalar(T, f, x[i], d0, dother, xc, beta, mode != 0)
+    return out
+
+
+@dataclass(frozen=True)
+class QPower(_Model):
+    """Internal loss ``1/Qi`` vs readout field or power (Defrance Eq. 4).
+
+    ``saturation`` says what ``x`` is:
+
+    * ``"field"``: |E| in V/m (computed from P_read with Eq. 6 beforehand); parameter ``E_c``.
+    * ``"photon_number"``: mean photon number; parameter ``n_c`` (the line attenuation, if
+      the photon number was computed without it, folds into n_c).
+    * ``"power"``: readout power in W, at the device or at the VNA; parameter ``P_c`` in W.
+      E² ∝ P, so an unknown line attenuation A simply rescales P_c by 10^(A/10): ``P_c`` is the
+      critical power *referred to wherever the power was measured*.
+    * ``"power_self_consistent"``: power at the device in W; |E| from Eq. 6 with the loaded
+      Q solved together with Qi (needs ``Qc``, ``A0``, ``d``); parameter ``E_c``.
+
+    Constants: ``T`` [K] and ``f`` [Hz] of the measurement.
+    """
+
+    T: float
+    f: float
+    saturation: str = "field"
+    Qc: float = math.nan
+    A0: float = math.nan
+    d: float = math.nan
+    eps_r: float = K_.EPS_R_SILICON
+
+    kind: ClassVar[str] = "q_power"
+    y_kind: ClassVar[str] = "inverse_q"
+    y_unit: ClassVar[str] = ""
+
+    def __post_init__(self):
+        if self.saturation not in SATURATION_KINDS:
+            raise ValueError(f"q_power: unknown saturation {self.saturation!r} "
+                             f"(allowed: {', '.join(SATURATION_KINDS)})")
+        if self.saturation == "power_self_consistent":
+            missing = [k for k in ("Qc", "A0", "d") if not (getattr(self, k) > 0)]
+            if missing:
+                raise ValueError("q_power with saturation 'power_self_consistent' needs "
+                                 f"positive constants {', '.join(missing)}")
+
+    @property
+    def x_kind(self):
+        return {"field": "field", "photon_number": "photon_number"}.get(self.saturation,
+                                                                         "power")
+
+    @property
+    def x_unit(self):
+        return {"field": "V/m", "photon_number": ""}.get(self.saturation, "W")
+
+    @property
+    def parameters(self):
+        crit = {
+            "field": Parameter("E_c", "V/m", r"$E_c$",
+                               {"dist": "loguniform", "low": 1e-2, "high": 1e5}, (0.0, math.inf)),
+            "photon_number": Parameter("n_c", "", r"$n_c$",
+                                       {"dist": "loguniform", "low": 1e-4, "high": 1e10},
+                                       (0.0, math.inf)),
+            "power": Parameter("P_c", "W", r"$P_c$",
+                               {"dist": "loguniform", "low": 1e-24, "high": 1e-3},
+                               (0.0, math.inf)),
+        }
+        c = crit["field" if self.saturation == "power_self_consistent" else self.saturation]
+        return (
+            Parameter("delta0", "", r"$F\delta_0$",
+                      {"dist": "loguniform", "low": 1e-8, "high": 1e-2}, (0.0, 1.0)),
+            Parameter("delta_other", "", r"$\delta_\mathrm{other}$",
+                      {"dist": "loguniform", "low": 1e-10, "high": 1e-2}, (0.0, 1.0)),
+            c,
+            Parameter("beta", "", r"$\beta$", {"dist": "uniform", "low": 0.1, "high": 0.6},
+                      (0.0, 1.0)),
+        )
+
+    def _consts(self):
+        mode = SATURATION_KINDS.index(self.saturation)
+        return np.array([self.T, self.f, float(mode), self.Qc, self.A0, self.d, self.eps_r])
+
+    _kernel = staticmethod(_predict_qpower)
+
+
+# --- NEMS damping ---------------------------------------------------------------------------
+
+@numba.njit(cache=True)
+def _predict_nems(P, T, consts):
+    # consts: omega, rho, e, w, c_l, state (0 S, 1 N), phonon (0 1d beam with gamma, 1 free A_ph)
+    omega, rho, e, w_, c_l = consts[0], consts[1], consts[2], consts[3], consts[4]
+    normal, free_ph = consts[5] == 1.0, consts[6] == 1.0
+    nw, n = P.shape[0], T.size
+    out = np.empty((nw, n))
+    for w in range(nw):
+        C = P[w, 0]
+        if free_ph:
+            A_ph = P[w, 1]
+        else:
+            g = P[w, 1] * K_.e  # eV -> J
+            A_ph = g * g / (K_.hbar * K_.hbar * rho * e * w_ * c_l * c_l * c_l)
+        n_ph = P[w, 2]
+        if normal:
+            x = P[w, 3]
+            A_el = 4.0 * math.pi * P[w, 4] / K_.hbar
+        else:
+            x = 0.0
+            A_el = 0.0
+        for i in range(n):
+            out[w, i] = C * omega * damping_over_Comega(T[i], omega, A_ph, n_ph, A_el, x)
+    return out
+
+
+@dataclass(frozen=True)
+class NemsDamping(_Model):
+    """Damping rate Γ [s^-1] of a NEMS mode vs temperature (Maillet Eq. 2-4).
+
+    ``state="S"`` (superconducting metal: phonons only; parameters C, gamma, n_ph) or
+    ``state="N"`` (normal: adds x and K).  ``phonon="1d_beam"`` computes the phonon prefactor
+    from the deformation potential ``gamma`` [eV] and the beam constants (Eq. 3);
+    ``phonon="free"`` makes the prefactor ``A_ph`` [J^-n s^-1] a parameter (the
+    semi-phenomenological rate of the goalpost cantilever, n_ph = 3/2).
+    """
+
+    omega: float
+    rho: float = 2900.0
+    e: float = 130e-9
+    w: float = 300e-9
+    c_l: float = 6000.0
+    state: str = "S"
+    phonon: str = "1d_beam"
+
+    kind: ClassVar[str] = "nems_damping"
+    x_kind: ClassVar[str] = "temperature"
+    x_unit: ClassVar[str] = "K"
+    y_kind: ClassVar[str] = "damping_rate"
+    y_unit: ClassVar[str] = "1/s"
+
+    def __post_init__(self):
+        if self.state not in ("S", "N"):
+            raise ValueError(f"nems_damping: state must be 'S' or 'N', not {self.state!r}")
+        if self.phonon not in ("1d_beam", "free"):
+            raise ValueError(f"nems_damping: phonon must be '1d_beam' or 'free', "
+                             f"not {self.phonon!r}")
+
+    @property
+    def parameters(self):
+        ph = (Parameter("gamma", "eV", r"$\gamma$",
+                        {"dist": "loguniform", "low": 0.1, "high": 100.0}, (0.0, math.inf))
+              if self.phonon == "1d_beam" else
+              Parameter("A_ph", "J^-n/s", r"$A_\mathrm{ph}$",
+                        {"dist": "loguniform", "low": 1e10, "high": 1e60}, (0.0, math.inf)))
+        out = (
+            Parameter("C", "", r"$C$", {"dist": "loguniform", "low": 1e-7, "high": 1e-3},
+                      (0.0, math.inf)),
+            ph,
+            Parameter("n_ph", "", r"$n_\mathrm{ph}$", {"dist": "fixed", "value": 1.0},
+                      (0.5, 4.0)),
+        )
+        if self.state == "N":
+            out += (
+                Parameter("x", "", r"$x$", {"dist": "uniform", "low": 0.0, "high": 1.0},
+                          (0.0, 1.0)),
+                Parameter("K", "", r"$K$", {"dist": "loguniform", "low": 1e-3, "high": 1.0},
+                          (0.0, 1.0)),
+            )
+        return out
+
+    def _consts(self):
+        return np.array([self.omega, self.rho, self.e, self.w, self.c_l,
+                         1.0 if self.state == "N" else 0.0,
+                         1.0 if self.phonon == "free" else 0.0])
+
+    _kernel = staticmethod(_predict_nems)
+
+
+MODELS = {m.kind: m for m in (FrequencyShift, LogShift, QPower, NemsDamping)}
+
+
+def model_from_dict(kind: str, constants: Mapping) -> _Model:
+    """Build a model from its kind and a dict of constants (what a card declares).
+
+    Raises ``KeyError``/``TypeError``/``ValueError`` with the offending name; the config layer
+    turns them into :class:`tlsbayes.errors.CardError`.
+    """
+    if kind not in MODELS:
+        raise KeyError(f"unknown model {kind!r} (known: {', '.join(sorted(MODELS))})")
+    cls = MODELS[kind]
+    allowed = set(cls.__dataclass_fields__)
+    unknown = set(constants) - allowed
+    if unknown:
+        raise TypeError(f"model {kind!r}: unknown constant(s) {', '.join(sorted(unknown))} "
+                        f"(allowed: {', '.join(sorted(allowed)) or 'none'})")
+    return cls(**constants)

@@ -1,0 +1,285 @@
+"""Posteriors over one or several data sets that share parameters by name.
+
+A :class:`Dataset` pairs a model, its data and a likelihood.  A :class:`Posterior` holds the
+data sets and one :class:`~tlsbayes.priors.PriorSet` over the union of their parameter names:
+f(T) and Qi(E) of one resonator share ``delta0`` simply by both naming it; NEMS damping in the
+S and N states share ``C`` and ``gamma``.
+
+``Posterior.log_prob(theta)`` takes ``theta`` of shape ``(ndim,)`` or ``(nwalkers, ndim)`` and
+returns ``(log_prob, log_prior, log_likelihood)``; the likelihood is not evaluated where the
+prior is ``-inf``.  Posteriors are stateless and picklable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from .errors import TLSBayesError
+from .likelihood import Likelihood
+from .priors import Fixed, LogUniform, Normal, PriorSet, TruncatedNormal, Uniform
+
+_UNIFORM, _LOGUNIFORM, _NORMAL, _TRUNCNORMAL = 0, 1, 2, 3
+
+
+def _compile_priors(priors: PriorSet):
+    """Flatten a PriorSet into arrays for :func:`_prior_and_params` (the sampling hot path).
+
+    Returns ``(codes, table, fixed_values, free_pos)``: per free parameter a distribution code
+    and ``(lo, hi, mu, sigma, log_norm)`` in the sampling coordinate; the values of all
+    parameters with NaN for free ones; and the position of each free parameter among all.
+    """
+    free = priors.free_names
+    codes = np.empty(len(free), dtype=np.int64)
+    table = np.zeros((len(free), 5))
+    for i, name in enumerate(free):
+        p = priors[name]
+        lo, hi = p.support
+        if isinstance(p, LogUniform):
+            codes[i] = _LOGUNIFORM
+            table[i] = (math.log(lo), math.log(hi), 0.0, 0.0, -math.log(math.log(hi / lo)))
+        elif isinstance(p, Uniform):
+            codes[i] = _UNIFORM
+            table[i] = (lo, hi, 0.0, 0.0, -math.log(hi - lo))
+        elif isinstance(p, (Normal, TruncatedNormal)):
+            codes[i] = _NORMAL if isinstance(p, Normal) else _TRUNCNORMAL
+            # The truncation constant, read off the prior itself at a point of its support.
+            x0 = min(max(p.mu, lo), hi)
+            log_norm = p.log_prob(x0) + 0.5 * ((x0 - p.mu) / p.sigma) ** 2
+            table[i] = (lo, hi, p.mu, p.sigma, log_norm)
+        else:
+            raise TLSBayesError(f"prior for {name!r}: {type(p).__name__} is not supported by "
+                                "the compiled posterior")
+    fixed = np.array([priors[n].value if isinstance(priors[n], Fixed) else np.nan
+                      for n in priors.names])
+    free_pos = np.array([priors.names.index(n) for n in free], dtype=np.int64)
+    return codes, table, fixed, free_pos
+
+
+@numba.njit(cache=True)
+def _prior_and_params(theta, codes, table, fixed, free_pos):
+    """Log prior (sampling coordinates) and the (nwalkers, nparams) physical values."""
+    nw, nd = theta.shape
+    lp = np.zeros(nw)
+    params = np.empty((nw, fixed.size))
+    for w in range(nw):
+        for j in range(fixed.size):
+            params[w, j] = fixed[j]
+        for i in range(nd):
+            z = theta[w, i]
+            lo, hi, mu, sig, norm = table[i, 0], table[i, 1], table[i, 2], table[i, 3], table[i, 4]
+            c = codes[i]
+            if not (lo <= z <= hi):
+                lp[w] = -np.inf
+            elif c == 0 or c == 1:
+                lp[w] += norm
+            else:
+                r = (z - mu) / sig
+                lp[w] += norm - 0.5 * r * r
+            params[w, free_pos[i]] = math.exp(z) if c == 1 else z
+    return lp, params
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """One observed curve and how to compare a model with it.
+
+    Parameters
+    ----------
+    name : str
+        Identifier (used for pointwise log-likelihood groups and per-data-set parameters).
+    model : tlsbayes.model model
+        Provides ``param_names`` and ``predict_matrix``.
+    x, y : ndarray, shape (n,)
+        Abscissae (model's ``x_unit``) and observations (model's ``y_unit``), SI.
+    sigma : ndarray, shape (n,), optional
+        Quoted standard deviations of ``y``; ``None`` means not quoted (only allowed with a
+        likelihood that has a noise parameter; σ = 1 in the unit of y then).
+    likelihood : Likelihood
+        Noise model.
+    suffix : str
+        Appended to the likelihood's own parameter names (``noise_scale`` ->
+        ``noise_scale_<suffix>``) so that each data set of a joint fit has its own noise.
+    """
+
+    name: str
+    model: object
+    x: np.ndarray
+    y: np.ndarray
+    sigma: np.ndarray | None = None
+    likelihood: Likelihood = field(default_factory=Likelihood)
+    suffix: str = ""
+
+    def __post_init__(self):
+        x = np.ascontiguousarray(np.asarray(self.x, dtype=np.float64).reshape(-1))
+        y = np.ascontiguousarray(np.asarray(self.y, dtype=np.float64).reshape(-1))
+        if x.shape != y.shape:
+            raise TLSBayesError(f"data set {self.name!r}: x has {x.size} points but y has "
+                                f"{y.size}")
+        if self.sigma is None:
+            if self.likelihood.kind in Likelihood.requires_sigma:
+                raise TLSBayesError(
+                    f"data set {self.name!r}: no uncertainties (sigma) were given, which the "
+                    f"'{self.likelihood.kind}' likelihood needs; give a sigma column or use "
+                    "likelihood 'gaussian_noise_scale' or 'student_t'")
+            s = np.ones_like(y)
+        else:
+            s = np.ascontiguousarray(np.broadcast_to(
+                np.asarray(self.sigma, dtype=np.float64), y.shape)).copy()
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "sigma", s)
+
+    @property
+    def n(self) -> int:
+        return self.y.size
+
+    @property
+    def likelihood_param_names(self) -> tuple:
+        sfx = f"_{self.suffix}" if self.suffix else ""
+        return tuple(p.name + sfx for p in self.likelihood.parameters)
+
+    @property
+    def param_names(self) -> tuple:
+        """Every parameter this data set needs: the model's, then the likelihood's."""
+        return tuple(self.model.param_names) + self.likelihood_param_names
+
+    def parameter_info(self) -> dict:
+        """``name -> Parameter`` (model and likelihood), names as used in the posterior."""
+        info = {p.name: p for p in self.model.parameters}
+        for p, n in zip(self.likelihood.parameters, self.likelihood_param_names):
+            info[n] = p
+        return info
+
+    def default_priors(self) -> dict:
+        pri = self.model.default_priors(self.x, self.y)
+        lp = self.likelihood.default_priors(self.y, self.sigma)
+        for p, n in zip(self.likelihood.parameters, self.likelihood_param_names):
+            pri[n] = lp[p.name]
+        return pri
+
+    def data_hash(self) -> str:
+        h = hashlib.sha256()
+        for a in (self.x, self.y, self.sigma):
+            h.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
+        return h.hexdigest()
+
+
+class Posterior:
+    """Joint posterior of one or more data sets; see the module docstring.
+
+    Parameters
+    ----------
+    datasets : sequence of Dataset
+    priors : PriorSet
+        Must cover every parameter of every data set, and nothing else.
+    """
+
+    def __init__(self, datasets, priors: PriorSet):
+        self.datasets = tuple(datasets)
+        self.priors = priors
+        names = dict.fromkeys(n for d in self.datasets for n in d.param_names)
+        missing = [n for n in names if n not in priors]
+        if missing:
+            raise TLSBayesError(f"no prior for parameter(s) {', '.join(missing)}")
+        unused = [n for n in priors if n not in names]
+        if unused:
+            raise TLSBayesError(f"prior(s) for unknown parameter(s) {', '.join(unused)} "
+                                f"(the models use: {', '.join(names)})")
+        self._compiled = _compile_priors(priors)
+        pos = {n: i for i, n in enumerate(priors.names)}
+        self._cols = [(np.array([pos[n] for n in d.model.param_names], dtype=np.int64),
+                       np.array([pos[n] for n in d.likelihood_param_names], dtype=np.int64))
+                      for d in self.datasets]
+
+    def __getstate__(self):
+        return {"datasets": self.datasets, "priors": self.priors}
+
+    def __setstate__(self, state):
+        self.__init__(state["datasets"], state["priors"])
+
+    @property
+    def ndim(self) -> int:
+        return self.priors.ndim
+
+    @property
+    def free_names(self) -> tuple:
+        return self.priors.free_names
+
+    def parameter_info(self) -> dict:
+        info = {}
+        for d in self.datasets:
+            info.update(d.parameter_info())
+        return info
+
+    def _prior_and_params(self, theta2):
+        return _prior_and_params(np.ascontiguousarray(theta2), *self._compiled)
+
+    def _per_dataset(self, params, pointwise):
+        out = []
+        for ds, (mcols, lcols) in zip(self.datasets, self._cols):
+            mu = ds.model.predict_matrix(np.ascontiguousarray(params[:, mcols]), ds.x)
+            extra = params[:, lcols] if lcols.size else None
+            f = ds.likelihood.pointwise if pointwise else ds.likelihood.total
+            out.append(f(mu, ds.y, ds.sigma, extra))
+        return out
+
+    def log_prior(self, theta):
+        """Log prior (sampling coordinates, Jacobians included); float or (nwalkers,)."""
+        return self.priors.log_prob(theta)
+
+    def log_likelihood(self, theta):
+        """Log likelihood summed over data sets; float or (nwalkers,)."""
+        return self.log_prob(theta)[2]
+
+    def log_prob(self, theta):
+        """``(log_prob, log_prior, log_likelihood)`` at ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (ndim,) or (nwalkers, ndim)
+
+        Returns
+        -------
+        tuple of float or of ndarray (nwalkers,)
+            ``-inf`` (never NaN) wherever the prior or the likelihood vanishes.
+        """
+        t = np.asarray(theta, dtype=np.float64)
+        single = t.ndim == 1
+        lprior, params = self._prior_and_params(np.atleast_2d(t))
+        ok = np.isfinite(lprior)
+        if ok.all():
+            llike = sum(self._per_dataset(params, pointwise=False))
+        else:
+            llike = np.full(lprior.size, -np.inf)
+            if ok.any():
+                llike[ok] = sum(self._per_dataset(params[ok], pointwise=False))
+        lp = lprior + llike
+        lp[np.isnan(lp)] = -np.inf
+        if single:
+            return float(lp[0]), float(lprior[0]), float(llike[0])
+        return lp, lprior, llike
+
+    def __call__(self, theta):
+        return self.log_prob(theta)
+
+    def params(self, theta) -> dict:
+        """``name -> (nwalkers,)`` physical values at ``theta`` (fixed parameters included)."""
+        _, params = self._prior_and_params(np.atleast_2d(np.asarray(theta, dtype=np.float64)))
+        return {n: params[:, i] for i, n in enumerate(self.priors.names)}
+
+    def pointwise_log_likelihood(self, theta) -> dict:
+        """``dataset name -> (nwalkers, n)`` pointwise log-likelihood (for PSIS-LOO)."""
+        _, params = self._prior_and_params(np.atleast_2d(np.asarray(theta, dtype=np.float64)))
+        return {ds.name: pw for ds, pw in zip(self.datasets,
+                                              self._per_dataset(params, pointwise=True))}
+
+    def predict(self, theta) -> dict:
+        """``dataset name -> (nwalkers, n)`` model prediction at each data set's x."""
+        _, params = self._prior_and_params(np.atleast_2d(np.asarray(theta, dtype=np.float64)))
+        return {ds.name: ds.model.predict_matrix(np.ascontiguousarray(params[:, mc]), ds.x)
+                for ds, (mc, _) in zip(self.datasets, self._cols)}
