@@ -844,7 +844,7 @@ def _cells(df: pd.DataFrame, sig: int) -> tuple[list[str], list[list[str]], list
             value = float(value)
             if math.isnan(value):
                 cells.append("-" if col == "map" else "nan")
-            elif col in ("ess_bulk", "ess_tail"):
+            elif col in ("ess_bulk", "ess_tail", "ess"):
                 cells.append(f"{value:.0f}")
             elif col == "r_hat":
                 # r_hat 1.004 vs 1.04 matters; significant digits would print both as "1".
