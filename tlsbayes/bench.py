@@ -175,6 +175,69 @@ def run(print_fn=print, quick=False):
     return rows
 
 
+def paper_posteriors():
+    """The papers' fits as posteriors on simulated data: name -> Posterior."""
+    from . import simulate as sim
+    from .posterior import Dataset, Posterior
+    from .priors import PriorSet
+
+    def post(*datasets):
+        pri = {}
+        for d in datasets:
+            pri.update(d.default_priors())
+        return Posterior(datasets, PriorSet.from_dict(pri))
+
+    out = {}
+    m, x, y, s, _ = sim.defrance_qpower(809e6, 8.9e-6, 0.9e-6, 3.4, 0.20, seed=1)
+    out["Defrance B(2) 809 MHz Qi(P)"] = post(Dataset("qi", m, x, y, s))
+    m, x, y, s, _ = sim.defrance_fshift(809e6, 7.9e-6, seed=1)
+    out["Defrance B(2) 809 MHz f(T)"] = post(Dataset("f", m, x, y, s))
+    m, x, y, s, _ = sim.maillet_damping("S", seed=1)
+    dS = Dataset("S", m, x, y, s)
+    out["Maillet SiN damping S"] = post(dS)
+    m, x, y, s, _ = sim.maillet_damping("N", seed=2)
+    dN = Dataset("N", m, x, y, s)
+    out["Maillet SiN damping N"] = post(dN)
+    out["Maillet SiN S+N joint"] = post(dS, dN)
+    return out
+
+
+def run_fits(print_fn=print, seed=1):
+    """Wall time to a converged posterior per paper fit, against emcee's own floor."""
+    from .fit import _bounds
+    from .sampling import SamplerSettings, find_map, initial_ball, sampler_floor
+    from .sampling import run as run_sampler
+
+    rows = []
+    print_fn("time to a converged posterior (simulated data at the papers' values), "
+             "against emcee with a trivial log-probability for the same steps")
+    print_fn(f"{'fit':30s} {'ndim':>4s} {'steps':>6s} {'MAP s':>7s} {'sample s':>9s} "
+             f"{'floor s':>8s} {'ratio':>6s} {'min ESS':>8s} {'ESS/s':>7s}  verdict")
+    for name, post in paper_posteriors().items():
+        settings = SamplerSettings(seed=seed, progress=False)
+        rng = np.random.default_rng(seed)
+        t0 = time.perf_counter()
+        best = find_map(lambda th: post.log_prob(th)[0], post.priors.sample(8, rng),
+                        names=post.free_names)
+        t_map = time.perf_counter() - t0
+        nw = settings.resolve_nwalkers(post.ndim)
+        p0 = initial_ball(best.theta, nw, rng, post.log_prob, settings.ball_scale,
+                          support=_bounds(post.priors))
+        t0 = time.perf_counter()
+        r = run_sampler(post.log_prob, p0, settings, names=post.free_names)
+        t_run = time.perf_counter() - t0
+        floor = sampler_floor(nw, post.ndim, r.steps, seed=seed)
+        ess = float(np.min(r.ess))
+        rows.append({"fit": name, "ndim": post.ndim, "steps": r.steps, "map_s": t_map,
+                     "sample_s": t_run, "floor_s": floor, "ratio": t_run / floor,
+                     "min_ess": ess, "ess_per_s": ess / (t_map + t_run),
+                     "converged": r.converged})
+        print_fn(f"{name:30s} {post.ndim:4d} {r.steps:6d} {t_map:7.2f} {t_run:9.2f} "
+                 f"{floor:8.2f} {t_run / floor:6.2f} {ess:8.0f} {ess / (t_map + t_run):7.0f}  "
+                 f"{'converged' if r.converged else 'NOT converged'}")
+    return rows
+
+
 def _fmt_time(t):
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
         if t >= scale:
@@ -185,8 +248,12 @@ def _fmt_time(t):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="tlsbayes bench", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="shorter timing runs")
+    p.add_argument("--no-fits", action="store_true", help="kernels only, skip the fit timings")
     args = p.parse_args(argv)
     run(quick=args.quick)
+    if not args.no_fits:
+        print()
+        run_fits()
     return 0
 
 

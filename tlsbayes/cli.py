@@ -16,6 +16,9 @@ def _cmd_bench(args):
     from . import bench
 
     bench.run(quick=args.quick)
+    if not args.no_fits:
+        print()
+        bench.run_fits()
     return 0
 
 
@@ -27,6 +30,8 @@ def build_parser():
                                    "the speed-up over the baseline a user would write, "
                                    "measured side by side in one run.")
     b.add_argument("--quick", action="store_true", help="shorter timing runs")
+    b.add_argument("--no-fits", action="store_true",
+                   help="kernels only; skip the time-to-converged-posterior section")
     b.set_defaults(func=_cmd_bench)
     return p
 

@@ -92,6 +92,7 @@ __all__ = [
     "initial_ball",
     "run",
     "read_checkpoint",
+    "sampler_floor",
     "MOVES",
 ]
 
@@ -1149,3 +1150,25 @@ def _check_same_posterior(adapter, state, checkpoint) -> None:
             f"checkpoint '{checkpoint}' is incompatible with this run: the log-probability at "
             "the saved walker positions differs from the stored one (different model, priors "
             "or data?)")
+
+
+def sampler_floor(nwalkers: int, ndim: int, steps: int, *, seed: int = 0,
+                  moves: str = "stretch") -> float:
+    """Seconds emcee itself needs for ``steps`` steps with a trivial log-probability.
+
+    The same ensemble size, dimension, move set, vectorisation and blob layout as :func:`run`,
+    but a log-probability that costs nothing: the sampler's own floor, against which the cost
+    of a real likelihood is measured (``tlsbayes bench``).
+    """
+    dtype = [("log_prior", np.float64), ("log_likelihood", np.float64)]
+
+    def trivial(theta):
+        lp = -0.5 * np.einsum("ij,ij->i", theta, theta)
+        return [(v, 0.0, v) for v in lp]
+
+    sampler = emcee.EnsembleSampler(nwalkers, ndim, trivial, vectorize=True,
+                                    moves=MOVES[moves](), blobs_dtype=dtype)
+    p0 = np.random.default_rng(seed).normal(size=(nwalkers, ndim))
+    t0 = time.perf_counter()
+    sampler.run_mcmc(p0, steps, progress=False)
+    return time.perf_counter() - t0
