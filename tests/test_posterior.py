@@ -211,3 +211,16 @@ def test_posterior_pickles():
     post2 = pickle.loads(pickle.dumps(post))
     theta = post.priors.from_params(dict(truth, noise_scale=1.3))
     assert post2.log_prob(theta) == post.log_prob(theta)
+
+
+def test_simulate_matches_noise_model_moments():
+    post, ds, truth = _qpower_posterior("gaussian_noise_scale")
+    theta = np.tile(post.priors.from_params(dict(truth, noise_scale=2.0)), (4000, 1))
+    sims = post.simulate(theta, np.random.default_rng(5))["qi"]
+    mu = ds.model.predict(truth, ds.x)
+    z = (sims - mu) / (2.0 * ds.sigma)
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    lk = Likelihood("student_t")
+    t = lk.sample(np.zeros((20000, 1)), np.ones(1), np.array([[1.0, 5.0]]),
+                  np.random.default_rng(1))
+    assert stats.kstest(t.ravel(), stats.t(df=5).cdf).pvalue > 0.01

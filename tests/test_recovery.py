@@ -69,3 +69,31 @@ def test_joint_nems_damping_and_shift_share_C(tmp_path):
     mN, TN, GN, sN, _ = sim.maillet_damping("N", seed=16)
     res = _fit([Dataset("S", mS, TS, GS, sS), Dataset("N", mN, TN, GN, sN)], tmp_path)
     _check(res, dict(truth, x=0.17, K=0.07))
+
+
+def test_same_seed_same_posterior_bit_for_bit_and_provenance(tmp_path):
+    from tlsbayes import __version__
+    from tlsbayes import results as R
+
+    model, T, f, s, truth = sim.defrance_fshift(809e6, 7.9e-6, seed=12)
+    ds = Dataset("f", model, T, f, s)
+    a = _fit([ds], tmp_path / "a", seed=5)
+    b = _fit([ds], tmp_path / "b", seed=5)
+    c = _fit([ds], tmp_path / "c", seed=6)
+    for n in ("f0", "delta0"):
+        assert np.array_equal(a.idata.posterior[n].values, b.idata.posterior[n].values)
+        assert not np.array_equal(a.idata.posterior[n].values, c.idata.posterior[n].values)
+    saved = R.load(tmp_path / "a" / "posterior.nc")
+    assert np.array_equal(saved.posterior["delta0"].values, a.idata.posterior["delta0"].values)
+    attrs = R.attrs_of(saved)
+    assert attrs["version"] == __version__
+    assert attrs["seed"] == 5
+    assert attrs["sampler_settings"]["seed"] == 5 and attrs["sampler_settings"]["max_steps"] == 40000
+    assert set(attrs["priors"]) == {"f0", "delta0"}
+    assert attrs["priors"]["delta0"]["dist"] == "loguniform"
+    assert attrs["extra"]["datasets"][0]["sha256"] == ds.data_hash()
+    assert len(attrs["data_hash"]) == 64
+    for group in ("posterior", "sample_stats", "log_likelihood", "observed_data",
+                  "constant_data", "prior", "prior_predictive", "posterior_predictive"):
+        assert group in saved.groups(), group
+    assert saved.log_likelihood["f"].shape[-1] == T.size

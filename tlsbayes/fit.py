@@ -143,10 +143,24 @@ def build_idata(posterior, run, *, map_params, card_text="", extra_attrs=None, p
         data_hash=data_hash, seed=run.settings.seed, sampler_settings=run.settings.to_dict(),
         tau=dict(zip(names, map(float, run.tau))), verdict=run.verdict,
         converged=bool(run.converged), extra=extra)
-    return R.build_inference_data(posterior=post, sample_stats=sample_stats,
-                                  log_likelihood=log_lik, observed_data=observed,
-                                  constant_data=constant, prior=prior, attrs=attrs,
-                                  obs_dims=obs_dims)
+    idata = R.build_inference_data(posterior=post, sample_stats=sample_stats,
+                                   log_likelihood=log_lik, observed_data=observed,
+                                   constant_data=constant, prior=prior, attrs=attrs,
+                                   obs_dims=obs_dims)
+    # Predictive draws (noise included): prior predictive from the prior draws, posterior
+    # predictive from up to 500 posterior draws.
+    n_pp = min(500, flat.shape[0])
+    post_theta = flat[np.linspace(0, flat.shape[0] - 1, n_pp).astype(int)]
+    groups = {}
+    for group, th in (("prior_predictive", prior_theta), ("posterior_predictive", post_theta)):
+        sims = posterior.simulate(th, rng)
+        groups[group] = {k: v[None, :, :] for k, v in sims.items()}
+    import xarray as xr
+
+    idata.add_groups({g: xr.Dataset({k: (("chain", "draw", obs_dims[k]), v)
+                                     for k, v in d.items()})
+                      for g, d in groups.items()})
+    return idata
 
 
 def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra_attrs=None,

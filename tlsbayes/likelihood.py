@@ -142,6 +142,31 @@ class Likelihood:
         return _total(self.code, mu2, np.asarray(y, np.float64),
                       np.asarray(sigma, np.float64), self._extra(extra, mu2.shape[0]))
 
+    def sample(self, mu, sigma, extra=None, rng=None) -> np.ndarray:
+        """Simulated data ``y ~ p(y | mu)`` under this noise model, shape of ``mu``.
+
+        Parameters
+        ----------
+        mu : ndarray, shape (nwalkers, n)
+        sigma : ndarray, shape (n,)
+        extra : ndarray, shape (nwalkers, k), optional
+        rng : numpy.random.Generator
+        """
+        mu2 = np.atleast_2d(np.asarray(mu, dtype=np.float64))
+        e = self._extra(extra, mu2.shape[0])
+        sigma = np.asarray(sigma, dtype=np.float64)
+        if self.kind == "gaussian":
+            scale = np.broadcast_to(sigma, mu2.shape)
+        elif self.kind == "gaussian_jitter":
+            scale = np.sqrt(sigma ** 2 + e[:, :1] ** 2)
+        else:
+            scale = e[:, :1] * sigma
+        if self.kind == "student_t":
+            z = rng.standard_t(e[:, 1:2], size=mu2.shape)
+        else:
+            z = rng.standard_normal(mu2.shape)
+        return mu2 + scale * z
+
     @staticmethod
     def _extra(extra, nw):
         if extra is None:

@@ -278,6 +278,20 @@ class Posterior:
         return {ds.name: pw for ds, pw in zip(self.datasets,
                                               self._per_dataset(params, pointwise=True))}
 
+    def simulate(self, theta, rng) -> dict:
+        """``dataset name -> (nwalkers, n)`` data simulated at ``theta`` with each noise model.
+
+        With prior draws for ``theta`` this is the prior predictive; with posterior draws, the
+        posterior predictive.
+        """
+        _, params = self._prior_and_params(np.atleast_2d(np.asarray(theta, dtype=np.float64)))
+        out = {}
+        for ds, (mc, lc) in zip(self.datasets, self._cols):
+            mu = ds.model.predict_matrix(np.ascontiguousarray(params[:, mc]), ds.x)
+            out[ds.name] = ds.likelihood.sample(mu, ds.sigma, params[:, lc] if lc.size else None,
+                                                rng)
+        return out
+
     def predict(self, theta) -> dict:
         """``dataset name -> (nwalkers, n)`` model prediction at each data set's x."""
         _, params = self._prior_and_params(np.atleast_2d(np.asarray(theta, dtype=np.float64)))
