@@ -1,0 +1,72 @@
+"""The tlsbayes command end to end on shipped cards: exit codes, files, report, resume."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tlsbayes import results as R
+from tlsbayes.cli import main
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def test_fit_writes_a_complete_run_directory_and_report_rebuilds_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["fit", str(MODELS / "defrance_B2_809MHz_fshift.toml"), "--out", str(out),
+                 "--no-progress"])
+    assert code == 0
+    for f in ("posterior.nc", "summary.csv", "report.md", "fit.png", "corner.png", "trace.png",
+              "checkpoint.h5", "card.toml", "run.json"):
+        assert (out / f).is_file() and (out / f).stat().st_size > 0, f
+    idata = R.load(out / "posterior.nc")
+    attrs = R.attrs_of(idata)
+    assert attrs["converged"] is True and attrs["seed"] == 8090
+    assert "defrance_B2_809MHz_fshift" in attrs["model_card_text"]
+    # Truth of the simulated data: delta0 = 7.9e-6 inside the 95 % interval.
+    lo, hi = np.percentile(idata.posterior["delta0"].values, [2.5, 97.5])
+    assert lo < 7.9e-6 < hi
+    summary = (out / "summary.csv").read_text()
+    assert summary.startswith("parameter,") and "delta0" in summary and "f0" in summary
+    (out / "fit.png").unlink()
+    (out / "report.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "fit.png").is_file() and "Verdict" in (out / "report.md").read_text()
+    # Report does not resample: the posterior file is untouched.
+    assert np.array_equal(R.load(out / "posterior.nc").posterior["delta0"].values,
+                          idata.posterior["delta0"].values)
+
+
+def test_unconverged_run_exits_3_and_resume_finishes_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    card = MODELS / "defrance_B2_809MHz_fshift.toml"
+    code = main(["fit", str(card), "--out", str(out), "--max-steps", "500", "--no-progress"])
+    assert code == 3
+    assert "NOT CONVERGED" in capsys.readouterr().err
+    assert main(["fit", str(card), "--out", str(tmp_path / "r2"), "--max-steps", "500",
+                 "--no-progress", "--allow-unconverged"]) == 0
+    assert main(["resume", str(out), "--max-steps", "40000"]) == 0
+    assert R.attrs_of(R.load(out / "posterior.nc"))["converged"] is True
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["fit", "no/such/card.toml"], "card file not found"),
+    (["report", "no/such/dir"], "not a tlsbayes run directory"),
+])
+def test_bad_input_exits_2_with_one_line(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0]
+
+
+def test_bad_flag_exits_2(capsys):
+    assert main(["fit", "--walkers"]) == 2
+
+
+def test_models_lists_every_shipped_card(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for card in MODELS.glob("*.toml"):
+        assert card.name in out
+    assert "INVALID" not in out
