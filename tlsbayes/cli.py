@@ -56,7 +56,8 @@ def _verdict_exit(result, allow):
 
 def _cmd_fit(args):
     from . import config
-    from .fit import atomic_write_text, run_fit
+    from ._atomic import atomic_write_text
+    from .fit import run_fit
 
     card = config.load_card(args.card)
     posterior, data = config.build_posterior(card, data_override=args.data)

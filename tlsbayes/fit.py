@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,41 +23,17 @@ import numpy as np
 
 from . import __version__
 from . import results as R
+from ._atomic import atomic_output, atomic_write_text
 from .priors import LogUniform
 from .sampling import SamplerSettings, find_map, initial_ball
 from .sampling import run as run_sampler
 
 
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def atomic_savefig(plot_fn, path, *args, **kwargs) -> Path:
-    """Call ``plot_fn(*args, tmp_path, **kwargs)`` then rename the PNG into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
+    """Call ``plot_fn(*args, tmp_path, **kwargs)`` then rename the figure into place."""
+    with atomic_output(path) as tmp:
         plot_fn(*args, tmp, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return Path(path)
 
 
 @dataclass

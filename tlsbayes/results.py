@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from tlsbayes._atomic import fsync_directory as _fsync_directory
 from tlsbayes.errors import TLSBayesError
 
 __all__ = [
@@ -580,20 +581,6 @@ def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
         raise
     _fsync_directory(directory)
     return path
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX; directories cannot be opened on Windows.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _has_hdf5_signature(path: Path) -> bool:

@@ -80,6 +80,7 @@ import numpy as np
 from scipy import optimize
 from tqdm import tqdm
 
+from ._atomic import fsync_directory as _fsync_directory
 from .errors import SamplingError
 
 __all__ = [
@@ -779,20 +780,6 @@ def read_checkpoint(path) -> Checkpoint:
         raise broken(f"blob fields {blobs.dtype.names} do not match blob_names {blob_names}")
     return Checkpoint(path, chain, log_prob, blobs, accepted, random_state, steps, tau_history,
                       tau_history_steps, wall_time, settings, names, blob_names)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not every platform can open a directory.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_checkpoint(path: Path, backend, *, names, blob_names, settings, tau_history,
