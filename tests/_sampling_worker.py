@@ -75,7 +75,7 @@ def run_kill_job(checkpoint, *, delay=0.0, resume=False, **changes):
                         checkpoint=checkpoint, names=NAMES, resume=resume)
 
 
-def _never_converged(chain, tau_prev, settings, names):
+def _never_converged(chain, tau_prev, settings, names, full=False):
     """Stand-in for the (comparatively slow) convergence check, so that checkpoint writes
     dominate the worker's time and random kills land inside them."""
     ones = np.ones(chain.shape[2])

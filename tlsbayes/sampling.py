@@ -504,8 +504,17 @@ def _fmt_params(names, idx, values, fmt) -> str:
     return ", ".join(f"'{names[i]}' ({format(values[i], fmt)})" for i in idx)
 
 
-def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names) -> _Diagnosis:
-    """Evaluate every convergence criterion on ``chain`` (nsteps, nwalkers, ndim)."""
+def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
+              full: bool = False) -> _Diagnosis:
+    """Evaluate the convergence criteria on ``chain`` (nsteps, nwalkers, ndim).
+
+    The τ-based criteria (finite, stable, chain >= tau_factor τ, nwalkers·n/τ >= target ESS)
+    cost one FFT per parameter; ArviZ's rank-normalised R-hat and bulk ESS cost sorts of the
+    whole chain, more than the sampling itself on long runs.  Unless ``full``, the ArviZ
+    statistics are computed only once the cheap criteria pass: before that the run cannot
+    be converged whatever they say.  The last check before the step cap is ``full`` so that
+    the verdict names every failed criterion.
+    """
     import arviz as az  # heavy import (xarray); only needed once sampling has started
 
     n, nwalkers, ndim = chain.shape
@@ -520,19 +529,25 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names) -> 
         post = chain[burn:]
         n_post = post.shape[0]
         tau = emcee.autocorr.integrated_time(post, tol=0)
-        if n_post >= 4:
+        ess_tau = nwalkers * n_post / tau
+        tau_max_ = float(np.max(tau)) if np.all(np.isfinite(tau)) else math.inf
+        cheap_ok = (tau_prev is not None and np.all(np.isfinite(tau))
+                    and np.all(np.abs(tau - tau_prev) / tau < settings.tau_rtol)
+                    and n_post >= settings.tau_factor * tau_max_
+                    and np.all(ess_tau >= settings.target_ess))
+        run_arviz = full or cheap_ok
+        if n_post >= 4 and run_arviz:
             per_walker = az.convert_to_dataset(np.ascontiguousarray(post.transpose(1, 0, 2)))
             ess_bulk = np.asarray(az.ess(per_walker, method="bulk")["x"].values, dtype=float)
         else:
             ess_bulk = np.full(ndim, np.nan)
-        if size >= 1 and n_post >= 4:
+        if size >= 1 and n_post >= 4 and run_arviz:
             blocks = post[:, : settings.n_groups * size, :].reshape(
                 n_post, settings.n_groups, size, ndim)
             blocks = blocks.transpose(1, 0, 2, 3).reshape(settings.n_groups, n_post * size, ndim)
             rhat = np.asarray(az.rhat(az.convert_to_dataset(blocks))["x"].values, dtype=float)
         else:
             rhat = np.full(ndim, np.nan)
-        ess_tau = nwalkers * n_post / tau
     ess = np.fmin(ess_bulk, ess_tau)  # fmin: a NaN from one estimator defers to the other
 
     failures = []
@@ -556,7 +571,9 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names) -> 
             f"chain too short: {n_post} post-burn-in steps < {settings.tau_factor:g} tau = "
             f"{settings.tau_factor * tau_max:.0f} steps (tau('{names[i]}') = {tau[i]:.1f})")
     idx = np.flatnonzero(~(rhat < settings.rhat_max))
-    if idx.size:
+    if not run_arviz:
+        failures.append("split R-hat and bulk ESS not evaluated yet (the tau criteria fail)")
+    elif idx.size:
         failures.append(f"split R-hat >= {settings.rhat_max:g} for "
                         + _fmt_params(names, idx, rhat, ".4f"))
     idx = np.flatnonzero(~(ess >= settings.target_ess))
@@ -1049,7 +1066,7 @@ def run(
             # Repeat the check made when this checkpoint was written: a run that had already
             # converged must stop here, exactly where the uninterrupted run stopped.
             diag = _diagnose(backend.get_chain(), tau_hist[-2] if len(tau_hist) > 1 else None,
-                             settings, names)
+                             settings, names, full=steps >= settings.max_steps)
 
         bar = tqdm(total=settings.max_steps, initial=steps, disable=not settings.progress,
                    unit="step", desc="sampling", dynamic_ncols=True)
@@ -1060,11 +1077,12 @@ def run(
                 bar.update(1)
             steps += n
             diag = _diagnose(backend.get_chain(), tau_hist[-1] if tau_hist else None,
-                             settings, names)
+                             settings, names, full=steps >= settings.max_steps)
             tau_hist.append(diag.tau)
             tau_steps.append(steps)
+            rh = np.max(diag.rhat)
             bar.set_postfix(tau=f"{np.max(diag.tau):.3g}", ess=f"{np.min(diag.ess):.0f}",
-                            rhat=f"{np.max(diag.rhat):.3f}", refresh=False)
+                            rhat="-" if np.isnan(rh) else f"{rh:.3f}", refresh=False)
             if checkpoint is not None:
                 _write_checkpoint(checkpoint, backend, names=names, blob_names=blob_names,
                                   settings=settings, tau_history=tau_hist,
