@@ -158,39 +158,51 @@ def self_consistent_scalar(P_read, T, f, Qc, delta0, delta_other, E_c, beta, A0,
                            rtol, max_iter):
     """Solve Qi = 1/(1/Qi)(E(Qr(Qi))) for one power; returns (Qi, E, iterations).
 
-    g(Qi) = 1/inverse_q(E(Qr(Qi))) is increasing in Qi and g(Qi_lo) >= Qi_lo for the
-    unsaturated Qi_lo, so plain iteration from Qi_lo rises monotonically to the fixed point.
-    If it has not converged after ``max_iter`` steps (g' close to 1), bisection in ln Qi on
-    the bracket [Qi, Qi_max] finishes the job.
+    g(Qi) = 1/inverse_q(E(Qr(Qi))) is increasing in Qi and bounded by g(∞) (loaded Q = Qc).
+    Newton's method on Qi - g(Qi) from g(∞) converges in 2-3 steps at realistic parameters
+    (g' is small: E depends on Qi only through Qr = QiQc/(Qi + Qc)).  Should it fail, bisection
+    in ln Qi between the unsaturated Qi and g(∞) finishes the job.
     """
     thermal = math.tanh(h * f / (2.0 * k_B * T)) if T > 0.0 else 1.0
-    qi = 1.0 / (delta_other + delta0 * thermal)
-    E = 0.0
+    a = delta0 * thermal
+    # |E|² = k Qr² (Eq. 6): the constant is computed once, not at every iteration.
+    k = P_read / (2.0 * math.pi * f) / Qc / (eps_r * eps0 * A0 * d)
+    kc = k / (E_c * E_c)
+    inv_qc = 1.0 / Qc
+    # Newton on h(q) = q - g(q) from q = g(∞) (loaded Q = Qc, the largest field, so the
+    # largest possible Qi): quadratic convergence, 2-3 steps instead of 5 for plain iteration.
+    qi = 1.0 / (delta_other + a * math.exp(-beta * math.log1p(kc * Qc * Qc)))
     for it in range(1, max_iter + 1):
-        qr = 1.0 / (1.0 / qi + 1.0 / Qc)
-        E = field_scalar(P_read, f, qr, Qc, A0, d, eps_r)
-        new = 1.0 / (delta_other + delta0 * thermal * saturation_factor(E, E_c, beta, False))
+        qr = 1.0 / (1.0 / qi + inv_qc)
+        u = kc * qr * qr
+        S = math.exp(-beta * math.log1p(u))
+        g = 1.0 / (delta_other + a * S)
+        # g'(q) = g² a β S/(1 + u) · 2 u / qr · qr²/q²
+        dg = g * g * a * beta * S / (1.0 + u) * 2.0 * u * qr / (qi * qi)
+        new = qi - (qi - g) / (1.0 - dg)
+        if not (new > 0.0):
+            break
         done = abs(new - qi) <= rtol * new
         qi = new
         if done:
-            return qi, E, it
+            qr = 1.0 / (1.0 / qi + inv_qc)
+            return qi, math.sqrt(k) * qr, it
     # Fallback: bisection of h(q) = q - g(q), negative below the fixed point.
-    E_max = field_scalar(P_read, f, Qc, Qc, A0, d, eps_r)
-    lo = math.log(qi)
-    hi = -math.log(delta_other + delta0 * thermal * saturation_factor(E_max, E_c, beta, False))
-    for it in range(max_iter + 1, max_iter + 200):
+    lo = -math.log(delta_other + a)
+    hi = -math.log(delta_other + a * saturation_factor(math.sqrt(k) * Qc, E_c, beta, False))
+    it = max_iter
+    while hi - lo > rtol and it < max_iter + 200:
+        it += 1
         mid = 0.5 * (lo + hi)
         q = math.exp(mid)
-        qr = 1.0 / (1.0 / q + 1.0 / Qc)
-        E = field_scalar(P_read, f, qr, Qc, A0, d, eps_r)
-        g = 1.0 / (delta_other + delta0 * thermal * saturation_factor(E, E_c, beta, False))
+        qr = 1.0 / (1.0 / q + inv_qc)
+        g = 1.0 / (delta_other + a * math.exp(-beta * math.log1p(kc * qr * qr)))
         if q < g:
             lo = mid
         else:
             hi = mid
-        if hi - lo <= rtol:
-            return math.exp(0.5 * (lo + hi)), E, it
-    return math.exp(0.5 * (lo + hi)), E, max_iter + 200
+    qi = math.exp(0.5 * (lo + hi))
+    return qi, math.sqrt(k) / (1.0 / qi + inv_qc), it
 
 
 @numba.njit(cache=True)
