@@ -119,7 +119,8 @@ Usage
     /work/venv/bin/python tests/reference/generate_references.py [--only A|B|C]
         [--procs N]
 
-Run time is of order 20-40 minutes for everything (parts A and B dominate).
+Run time: about 20 minutes with two processes on a shared 2-core machine
+(part A ~5 min, part B ~14 min, part C < 1 s).
 The output is deterministic (apart from the date and timings in ``meta``).
 """
 
