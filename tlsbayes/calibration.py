@@ -8,7 +8,6 @@ Uniformity is tested with a Kolmogorov-Smirnov test on the randomised ranks.
 
 from __future__ import annotations
 
-import dataclasses
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -159,10 +158,6 @@ def default_cases():
                 rel_noise=0.03),
     ]
     return {c.name: c for c in cases}
-
-
-def replace(case, **kw):
-    return dataclasses.replace(case, **kw)
 
 
 __all__ = ["SBCCase", "SBCResult", "run_sbc", "default_cases"]

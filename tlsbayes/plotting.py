@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 # How each kind of x / y is best looked at.
-_LOG_X = {"field", "photon_number", "power", "temperature_nems"}
+_LOG_X = {"field", "photon_number", "power"}
 _LOG_Y = {"inverse_q", "damping_rate"}
 _X_LABEL = {"temperature": "T [K]", "field": "|E| [V/m]", "photon_number": "photon number",
             "power": "P [W]"}

@@ -92,12 +92,6 @@ def tls_inverse_q(T, f, x, delta0, delta_other, x_c, beta, power_like=False):
     return restore(out, arr)
 
 
-@numba.njit(cache=True)
-def field_scalar(P_read, f, Qr, Qc, A0, d, eps_r):
-    """|E| [V/m] from readout power (Defrance Eq. 6); see :func:`field_from_power`."""
-    return math.sqrt(P_read / (2.0 * math.pi * f) * Qr * Qr / Qc / (eps_r * eps0 * A0 * d))
-
-
 def field_from_power(P_read, f, Qr, Qc, A0, d, eps_r=EPS_R_SILICON):
     """RMS field in a parallel-plate capacitor of a lumped resonator (Defrance Eq. 6/10).
 
