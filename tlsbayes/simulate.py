@@ -11,20 +11,10 @@ ranges follow the papers:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .model import FrequencyShift, LogShift, NemsDamping, QPower
-
-#: Defrance Table 1: top-plate (w, l) in µm and Qc by resonator slot, and the a-Si:H thickness.
-DEFRANCE_PLATES_UM = ((265, 1236), (245, 1223), (225, 1210))
-DEFRANCE_QC = {"low": 8e3, "high": 2e4}
-DEFRANCE_D = 800e-9
-
-#: Maillet SiN beam.
-MAILLET = {"omega": 2 * math.pi * 17.5e6, "rho": 2900.0, "e": 130e-9, "w": 300e-9,
-           "c_l": 6000.0, "C": 4.3e-5, "gamma": 9.8, "x": 0.17, "K": 0.07, "C_shift": 2.1e-5}
+from .papers import DEFRANCE_D, DEFRANCE_TABLE1, MAILLET  # noqa: F401  (re-exported)
 
 
 def dbm_to_watt(p_dbm):
@@ -33,12 +23,13 @@ def dbm_to_watt(p_dbm):
 
 
 def defrance_geometry(f0):
-    """(A0 [m²], Qc) of the Table 1 slot nearest to the resonance frequency ``f0`` [Hz]."""
-    low = f0 < 1.2e9
-    centres = (810e6, 844e6, 882e6) if low else (1489e6, 1554e6, 1627e6)
-    k = int(np.argmin([abs(f0 - c) for c in centres]))
-    w, l = DEFRANCE_PLATES_UM[k]
-    return w * l * 1e-12, DEFRANCE_QC["low" if low else "high"]
+    """(A0 [m²], Qc) of the Table 1 slot whose design frequency is nearest to ``f0`` [Hz].
+
+    Measured frequencies sit a few per cent off design; for a Table 3 resonator use its
+    ``geometry`` (explicit slot) instead.
+    """
+    slot = min(DEFRANCE_TABLE1, key=lambda s: abs(f0 - s.f_design))
+    return slot.A0, slot.Qc
 
 
 def defrance_qpower(f0, delta0, delta_other, E_c, beta, *, T=0.246, rel_noise=0.01, n=33,
