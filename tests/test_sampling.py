@@ -389,23 +389,3 @@ def test_repeated_sigkill_at_random_moments_never_corrupts_the_checkpoint(tmp_pa
     np.testing.assert_array_equal(resumed.chain[: saved.steps], saved.chain)
     assert resumed.steps == saved.steps + 100
     assert np.array_equal(resumed.chain, worker.run_kill_job(None, **same).chain)
-
-
-def test_vectorised_integrated_time_matches_emcee():
-    import emcee as _emcee
-
-    rng = np.random.default_rng(3)
-    # AR(1) walkers with different correlation per parameter, odd length (not a power of 2).
-    n, nw = 3001, 24
-    phi = np.array([0.0, 0.5, 0.9, 0.97])
-    x = np.zeros((n, nw, phi.size))
-    e = rng.standard_normal((n, nw, phi.size))
-    for t in range(1, n):
-        x[t] = phi * x[t - 1] + e[t]
-    from tlsbayes.sampling import integrated_time
-
-    ours = integrated_time(x)
-    ref = _emcee.autocorr.integrated_time(x, tol=0)
-    np.testing.assert_allclose(ours, ref, rtol=1e-10)
-    # and the AR(1) truth (1 + phi)/(1 - phi) to within the estimator's noise
-    np.testing.assert_allclose(ours, (1 + phi) / (1 - phi), rtol=0.25)

@@ -27,17 +27,18 @@ Let ``n`` be the number of steps so far and ``tau`` the integrated autocorrelati
   ``tau`` is then re-estimated on the post-burn-in chain and used everywhere below.
 * **tau stable**: ``|tau - tau_prev| / tau < tau_rtol`` (the previous check's estimate).
 * **long enough**: post-burn-in steps ``>= tau_factor * max(tau)``.
-* **split R-hat** (ArviZ, rank-normalised) ``< rhat_max``.  The walkers are cut into
-  ``n_groups`` blocks of consecutive walker indices; each block is one chain, its draws ordered
-  step by step (all walkers of the block at step 1, then at step 2, ...).  ArviZ splits every
-  chain in half *in time*, so the statistic compares early against late (non-stationarity) and
-  block against block (walkers stuck in different modes).  Why blocks rather than one chain
-  per walker: R-hat**2 is approximately ``1 + m / ESS`` for ``m`` split chains, so with
-  32 walkers (64 split chains) R-hat < 1.01 would need ESS > 3000, whereas 4 blocks (8 split
+* **split R-hat** (rank-normalised, :func:`tlsbayes.diagnostics.split_rhat`, equal to
+  ArviZ's ``rhat(method="rank")``) ``< rhat_max``.  The walkers are cut into ``n_groups``
+  blocks of consecutive walker indices; each block is one chain, its draws ordered step by
+  step (all walkers of the block at step 1, then at step 2, ...).  Every chain is split in
+  half *in time*, so the statistic compares early against late (non-stationarity) and block
+  against block (walkers stuck in different modes).  Why blocks rather than one chain per
+  walker: R-hat**2 is approximately ``1 + m / ESS`` for ``m`` split chains, so with 32
+  walkers (64 split chains) R-hat < 1.01 would need ESS > 3000, whereas 4 blocks (8 split
   chains) reach 1.01 near ESS ~ 400, consistent with ``target_ess``.  Walkers left over when
   ``nwalkers`` is not a multiple of ``n_groups`` (at most ``n_groups - 1``) are left out of
   R-hat only.
-* **ESS** ``>= target_ess``, taking the smaller of ArviZ's bulk ESS (each walker one chain,
+* **ESS** ``>= target_ess``, taking the smaller of the bulk ESS (each walker one chain,
   which ignores the coupling between walkers of an ensemble sampler) and
   ``nwalkers * n_post / tau`` (emcee's estimate).
 
@@ -81,6 +82,7 @@ from scipy import optimize
 from tqdm import tqdm
 
 from ._atomic import fsync_directory as _fsync_directory
+from .diagnostics import ess_bulk, integrated_time, split_rhat
 from .errors import SamplingError
 
 __all__ = [
@@ -504,49 +506,16 @@ def _fmt_params(names, idx, values, fmt) -> str:
     return ", ".join(f"'{names[i]}' ({format(values[i], fmt)})" for i in idx)
 
 
-def integrated_time(x: np.ndarray, c: float = 5.0) -> np.ndarray:
-    """Integrated autocorrelation time of an ensemble chain, per parameter.
-
-    The estimator of :func:`emcee.autocorr.integrated_time` (walker-averaged normalised
-    autocorrelation, Sokal's automatic window with ``c = 5``, no length check), computed with
-    one FFT call over all walkers and parameters instead of one per walker: emcee's Python loop
-    over walkers cost more than the sampling itself on long runs.
-
-    Parameters
-    ----------
-    x : ndarray, shape (nsteps, nwalkers, ndim)
-
-    Returns
-    -------
-    ndarray, shape (ndim,)
-    """
-    n = x.shape[0]
-    size = 2 * (1 << max(0, int(n - 1).bit_length()))
-    xc = x - x.mean(axis=0)
-    f = np.fft.rfft(xc, n=size, axis=0)
-    acf = np.fft.irfft(f * np.conj(f), n=size, axis=0)[:n]
-    acf = (acf / acf[0]).mean(axis=1)  # (n, ndim)
-    taus = 2.0 * np.cumsum(acf, axis=0) - 1.0
-    out = np.empty(x.shape[2])
-    for d in range(x.shape[2]):
-        m = np.arange(n) < c * taus[:, d]
-        out[d] = taus[np.argmin(m) if np.any(m) else n - 1, d]
-    return out
-
-
 def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
               full: bool = False) -> _Diagnosis:
     """Evaluate the convergence criteria on ``chain`` (nsteps, nwalkers, ndim).
 
     The τ-based criteria (finite, stable, chain >= tau_factor τ, nwalkers·n/τ >= target ESS)
-    cost one FFT per parameter; ArviZ's rank-normalised R-hat and bulk ESS cost sorts of the
-    whole chain, more than the sampling itself on long runs.  Unless ``full``, the ArviZ
-    statistics are computed only once the cheap criteria pass: before that the run cannot
-    be converged whatever they say.  The last check before the step cap is ``full`` so that
-    the verdict names every failed criterion.
+    cost one batched FFT; the rank-normalised R-hat and bulk ESS cost sorts of the whole chain.
+    Unless ``full``, those are computed only once the cheap criteria pass: before that the run
+    cannot be converged whatever they say.  The last check before the step cap is ``full`` so
+    that the verdict names every failed criterion.
     """
-    import arviz as az  # heavy import (xarray); only needed once sampling has started
-
     n, nwalkers, ndim = chain.shape
     size = nwalkers // settings.n_groups
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -555,7 +524,9 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
         warnings.simplefilter("ignore")
         tau_half = integrated_time(chain[n // 2:])
         tau_half_max = np.max(tau_half) if np.all(np.isfinite(tau_half)) else math.inf
-        burn = int(min(n // 2, math.ceil(settings.burn_factor * tau_half_max)))
+        # a one-step half (max_steps or chunk < 4) has no finite tau: burn half the chain
+        burn = (int(min(n // 2, math.ceil(settings.burn_factor * tau_half_max)))
+                if math.isfinite(tau_half_max) else n // 2)
         post = chain[burn:]
         n_post = post.shape[0]
         tau = integrated_time(post)
@@ -565,20 +536,19 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
                     and np.all(np.abs(tau - tau_prev) / tau < settings.tau_rtol)
                     and n_post >= settings.tau_factor * tau_max_
                     and np.all(ess_tau >= settings.target_ess))
-        run_arviz = full or cheap_ok
-        if n_post >= 4 and run_arviz:
-            per_walker = az.convert_to_dataset(np.ascontiguousarray(post.transpose(1, 0, 2)))
-            ess_bulk = np.asarray(az.ess(per_walker, method="bulk")["x"].values, dtype=float)
+        run_ranks = full or cheap_ok
+        if n_post >= 4 and run_ranks:
+            ess_bulk_ = ess_bulk(post.transpose(1, 0, 2))
         else:
-            ess_bulk = np.full(ndim, np.nan)
-        if size >= 1 and n_post >= 4 and run_arviz:
+            ess_bulk_ = np.full(ndim, np.nan)
+        if size >= 1 and n_post >= 4 and run_ranks:
             blocks = post[:, : settings.n_groups * size, :].reshape(
                 n_post, settings.n_groups, size, ndim)
             blocks = blocks.transpose(1, 0, 2, 3).reshape(settings.n_groups, n_post * size, ndim)
-            rhat = np.asarray(az.rhat(az.convert_to_dataset(blocks))["x"].values, dtype=float)
+            rhat = split_rhat(blocks)
         else:
             rhat = np.full(ndim, np.nan)
-    ess = np.fmin(ess_bulk, ess_tau)  # fmin: a NaN from one estimator defers to the other
+    ess = np.fmin(ess_bulk_, ess_tau)  # fmin: a NaN from one estimator defers to the other
 
     failures = []
     if not np.all(np.isfinite(tau)):
@@ -601,7 +571,7 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
             f"chain too short: {n_post} post-burn-in steps < {settings.tau_factor:g} tau = "
             f"{settings.tau_factor * tau_max:.0f} steps (tau('{names[i]}') = {tau[i]:.1f})")
     idx = np.flatnonzero(~(rhat < settings.rhat_max))
-    if not run_arviz:
+    if not run_ranks:
         failures.append("split R-hat and bulk ESS not evaluated yet (the tau criteria fail)")
     elif idx.size:
         failures.append(f"split R-hat >= {settings.rhat_max:g} for "
@@ -652,7 +622,7 @@ class SamplerRun:
     thin : int
         Suggested thinning, ``max(1, floor(min(tau) / 2))``.
     ess : ndarray, shape (ndim,)
-        Effective sample size (the smaller of ArviZ bulk ESS and ``nwalkers * n_post / tau``).
+        Effective sample size (the smaller of the bulk ESS and ``nwalkers * n_post / tau``).
     rhat : ndarray, shape (ndim,)
         Rank-normalised split R-hat over the walker blocks.
     converged : bool

@@ -1,0 +1,73 @@
+"""Convergence diagnostics against ArviZ and emcee (independent implementations) and AR(1) truth."""
+
+import warnings
+
+import arviz as az
+import emcee
+import numpy as np
+import pytest
+
+from tlsbayes.diagnostics import ess_bulk, integrated_time, split_rhat
+
+
+def ar1(rng, nchains, ndraws, phi, offsets=None):
+    """AR(1) chains, shape (nchains, ndraws, len(phi)); unit innovation variance."""
+    phi = np.asarray(phi, dtype=float)
+    e = rng.standard_normal((nchains, ndraws, phi.size))
+    x = np.empty_like(e)
+    x[:, 0] = e[:, 0] / np.sqrt(1 - phi ** 2)  # start in the stationary distribution
+    for t in range(1, ndraws):
+        x[:, t] = phi * x[:, t - 1] + e[:, t]
+    if offsets is not None:
+        x += offsets
+    return x
+
+
+def arviz_values(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = az.convert_to_dataset(x)
+        return (az.rhat(ds, method="rank")["x"].values, az.ess(ds, method="bulk")["x"].values)
+
+
+@pytest.mark.parametrize("shape", [(8, 101), (4, 57), (32, 1000), (2, 4)])
+def test_rhat_and_bulk_ess_equal_arviz(shape):
+    rng = np.random.default_rng(sum(shape))
+    x = ar1(rng, *shape, [0.0, 0.6, 0.95])
+    # ties, as emcee chains have from rejected proposals
+    x[:, :, 0] = np.round(x[:, :, 0], 1)
+    # one block of chains offset: R-hat must see it
+    x[: shape[0] // 2, :, 1] += 0.7
+    rhat_ref, ess_ref = arviz_values(x)
+    np.testing.assert_allclose(split_rhat(x), rhat_ref, rtol=1e-10)
+    np.testing.assert_allclose(ess_bulk(x), ess_ref, rtol=1e-10)
+
+
+def test_constant_column_follows_arviz_convention():
+    rng = np.random.default_rng(1)
+    x = ar1(rng, 4, 200, [0.5, 0.5])
+    x[:, :, 1] = 3.0
+    rhat_ref, ess_ref = arviz_values(x)
+    np.testing.assert_allclose(ess_bulk(x), ess_ref, rtol=1e-12)
+    assert ess_bulk(x)[1] == 4 * 200
+
+
+def test_diagnostics_detect_what_they_should():
+    rng = np.random.default_rng(7)
+    good = ar1(rng, 8, 4000, [0.9])
+    stuck = good.copy()
+    stuck[:2] += 3.0  # two chains in another mode
+    assert split_rhat(good)[0] < 1.01 < split_rhat(stuck)[0]
+    # bulk ESS of AR(1) is about N (1 - phi)/(1 + phi)
+    expect = 8 * 4000 * (1 - 0.9) / (1 + 0.9)
+    assert abs(ess_bulk(good)[0] / expect - 1) < 0.2
+
+
+def test_integrated_time_matches_emcee_and_ar1_truth():
+    rng = np.random.default_rng(3)
+    phi = np.array([0.0, 0.5, 0.9, 0.97])
+    # odd length (not a power of 2), emcee layout (nsteps, nwalkers, ndim)
+    x = ar1(rng, 24, 3001, phi).transpose(1, 0, 2)
+    ours = integrated_time(x)
+    np.testing.assert_allclose(ours, emcee.autocorr.integrated_time(x, tol=0), rtol=1e-10)
+    np.testing.assert_allclose(ours, (1 + phi) / (1 - phi), rtol=0.25)
