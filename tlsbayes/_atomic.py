@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
@@ -26,6 +26,45 @@ def fsync_directory(directory) -> None:
         os.close(fd)
 
 
+def new_temporary(path, suffix: str | None = None) -> Path:
+    """Create an empty, uniquely named temporary file next to ``path`` and return its path.
+
+    The name is ``.<stem of path>.<random><suffix>`` (``suffix`` defaults to that of
+    ``path``), hidden and in the same directory so that :func:`os.replace` is atomic.  Unlike
+    :func:`tempfile.mkstemp`, whose mode is always 0600, the file is created with mode 0666
+    minus the umask, so results are as readable as any other file the user writes.
+    """
+    path = Path(path)
+    suffix = path.suffix if suffix is None else suffix
+    for _ in range(100):
+        tmp = path.parent / f".{path.stem}.{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"no free temporary name next to {path}")
+
+
+def remove_temporaries(directory, targets) -> list:
+    """Delete temporaries left next to ``targets`` (file names) in ``directory`` by a kill.
+
+    Every atomic writer of tlsbayes (:func:`atomic_output`, ``results.save``, the sampler's
+    checkpoint) names its temporary ``.<stem>.<...>`` after the target's stem, and only a
+    SIGKILL or power cut in mid-write leaves one behind.  Call this only when no other process
+    is writing into ``directory``.  Returns the removed paths.
+    """
+    directory = Path(directory)
+    prefixes = tuple(f".{Path(t).stem}." for t in targets)
+    removed = []
+    for p in directory.glob(".*"):
+        if p.is_file() and p.name.startswith(prefixes):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(path):
     """Context manager yielding a temporary path; on success it replaces ``path``.
@@ -34,8 +73,7 @@ def atomic_output(path):
     like matplotlib, still work) and is removed if the block raises.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
+    tmp = new_temporary(path)
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as fh:

@@ -30,7 +30,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import types
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ import pandas as pd
 import xarray as xr
 
 from tlsbayes._atomic import fsync_directory as _fsync_directory
+from tlsbayes._atomic import new_temporary as _new_temporary
 from tlsbayes.errors import TLSBayesError
 
 __all__ = [
@@ -563,9 +563,8 @@ def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
     # mutating the caller's object.
     to_write = az.InferenceData(attrs=attrs, **{g: idata[g] for g in idata.groups()})
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # Not mkstemp: its mode 0600 would make the result unreadable to colleagues.
+    tmp = _new_temporary(path, ".tmp")
     try:
         to_write.to_netcdf(str(tmp), engine="h5netcdf")
         # h5netcdf closes the file but does not fsync it; without this a power cut after the
