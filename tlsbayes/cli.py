@@ -1,6 +1,7 @@
 """The ``tlsbayes`` command: thin subcommands over the library.
 
     tlsbayes fit CARD [--data CSV] [--out DIR] [--seed N] [--walkers N] [--max-steps N]
+    tlsbayes check CARD [--data CSV] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes resume DIR
     tlsbayes report DIR
     tlsbayes models
@@ -8,7 +9,10 @@
 
 Exit status: 0 on success; 2 on bad input, with one line naming the file, column or parameter;
 3 when a run stopped at its step cap without converging (unless ``--allow-unconverged``);
-130 when interrupted.
+130 when interrupted.  Warnings (e.g. temperatures that look like mK in a K column) are one
+``tlsbayes: warning: ...`` line each on stderr.  ``resume`` of a run that already converged
+changes nothing, says so in one line and exits 0.  Every bad input and its message:
+``docs/bad_inputs.md``.
 """
 
 from __future__ import annotations
@@ -16,22 +20,51 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
-from .errors import TLSBayesError
+from . import __version__
+from .errors import SamplingError, TLSBayesError
 
 EXIT_BAD_INPUT = 2
 EXIT_NOT_CONVERGED = 3
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 RUN_FILE = "run.json"
+#: Layout version of run.json; bump it when resume/report can no longer read older ones.
+RUN_FORMAT = 1
 
 
 def _err(msg):
     print(f"tlsbayes: error: {msg}", file=sys.stderr)
 
 
-def _settings(card, args):
-    from .sampling import SamplerSettings
+def _warn_line(message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` for the command line: one line, no source excerpt."""
+    print(f"tlsbayes: warning: {message}", file=sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (no usage block), exit status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
+def _int_at_least(low):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= {low}")
+        return value
+    return parse
+
+
+def _settings(card, args, ndim):
+    """Sampler settings of the card, overridden by the flags; checked against ``ndim``."""
+    from .sampling import SamplerSettings, ensemble_problem
 
     s = dict(card.sampler)
     for key, val in (("seed", args.seed), ("nwalkers", args.walkers),
@@ -41,7 +74,18 @@ def _settings(card, args):
     if getattr(args, "no_progress", False):
         s["progress"] = False
     s.setdefault("seed", 0)
-    return SamplerSettings.from_dict(s)
+    try:  # the flags are range-checked by argparse: a bad value here comes from the card
+        settings = SamplerSettings.from_dict(s)
+    except SamplingError as exc:
+        raise SamplingError(f"{card.path}: [sampler] "
+                            + str(exc).removeprefix("sampler setting ")) from None
+    nw = settings.resolve_nwalkers(ndim)
+    where = (f"--walkers {args.walkers}" if args.walkers is not None
+             else f"{card.path}: [sampler] nwalkers = {nw}")
+    problem = ensemble_problem(nw, ndim, settings.n_groups)
+    if problem:
+        raise SamplingError(f"{where}: {problem}")
+    return settings
 
 
 def _verdict_exit(result, allow):
@@ -54,29 +98,71 @@ def _verdict_exit(result, allow):
     return 0 if allow else EXIT_NOT_CONVERGED
 
 
-def _cmd_fit(args):
+def _prepare(args):
+    """Everything ``fit`` does before it writes or samples: card, data, settings."""
     from . import config
-    from ._atomic import atomic_write_text
-    from .fit import run_fit
 
     card = config.load_card(args.card)
     posterior, data = config.build_posterior(card, data_override=args.data)
-    settings = _settings(card, args)
+    settings = _settings(card, args, posterior.ndim)
+    return card, posterior, data, settings
+
+
+def _describe(card, posterior, data, settings):
+    print(f"card {card.path} ({card.name}): {posterior.ndim} free parameters "
+          f"({', '.join(posterior.free_names)}), "
+          f"{sum(ds.n for ds in posterior.datasets)} data points, "
+          f"{settings.resolve_nwalkers(posterior.ndim)} walkers, max_steps {settings.max_steps}")
+    for d in data:
+        print(f"  data {d.source}: {d.n} points" + "".join(f"; {n}" for n in d.notes
+                                                             if not n.startswith("warning:")))
+
+
+def _cmd_check(args):
+    card, posterior, data, settings = _prepare(args)
+    _describe(card, posterior, data, settings)
+    print("card and data are valid (nothing written)")
+    return 0
+
+
+def _cmd_fit(args):
+    from ._atomic import atomic_write_text
+    from .fit import run_fit
+
+    card, posterior, data, settings = _prepare(args)
     out = Path(args.out) if args.out else Path("results") / "runs" / card.name
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise TLSBayesError(f"--out {out}: exists and is not a directory")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TLSBayesError(f"--out {out}: cannot create the run directory "
+                            f"({exc.strerror or exc})") from None
     atomic_write_text(out / "card.toml", card.text)
-    run_info = {"card": str(Path(card.path).resolve()), "card_name": card.name,
+    run_info = {"run_format": RUN_FORMAT, "tlsbayes_version": __version__,
+                "card": str(Path(card.path).resolve()), "card_name": card.name,
                 "data_override": str(Path(args.data).resolve()) if args.data else None,
                 "settings": settings.to_dict(),
                 "data": [{"source": str(d.source), "sha256": d.sha256,
                           "rows_used": d.n_rows_used} for d in data]}
     atomic_write_text(out / RUN_FILE, json.dumps(run_info, indent=1))
-    print(f"tlsbayes fit: card {card.path} ({card.name}), {posterior.ndim} free parameters "
-          f"({', '.join(posterior.free_names)}), "
-          f"{sum(ds.n for ds in posterior.datasets)} data points -> {out}")
-    result = run_fit(posterior, settings, out, card_text=card.text,
-                     extra_attrs={"card_name": card.name, "card_path": str(card.path),
-                                  "data_files": run_info["data"]})
+    print("tlsbayes fit: ", end="")
+    _describe(card, posterior, data, settings)
+    print(f"  -> {out}")
+    try:
+        result = run_fit(posterior, settings, out, card_text=card.text,
+                         extra_attrs={"card_name": card.name, "card_path": str(card.path),
+                                      "data_files": run_info["data"]})
+    except TLSBayesError:
+        # Failed before the first checkpoint (MAP, start ball): nothing to resume, so leave no
+        # half-written run directory behind.
+        if created and not (out / "checkpoint.h5").exists():
+            for name in ("card.toml", RUN_FILE):
+                (out / name).unlink(missing_ok=True)
+            if not any(out.iterdir()):
+                out.rmdir()
+        raise
     print(f"\nresults in {out}: posterior.nc, summary.csv, report.md, fit.png, corner.png, "
           "trace.png")
     return _verdict_exit(result, args.allow_unconverged)
@@ -92,21 +178,85 @@ def _load_run(run_dir):
     if not info_path.is_file():
         raise TLSBayesError(f"{run_dir}: not a tlsbayes run directory (no {RUN_FILE})")
     try:
-        info = json.loads(info_path.read_text())
-        card_text = (run_dir / "card.toml").read_text()
+        info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise TLSBayesError(f"{run_dir}: run directory is damaged ({exc})") from None
+        raise TLSBayesError(f"{info_path}: damaged, not readable JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise TLSBayesError(f"{info_path}: damaged, expected a JSON object")
+    fmt = info.get("run_format", 1)  # run directories from before run_format was recorded
+    if fmt != RUN_FORMAT:
+        raise TLSBayesError(f"{info_path}: run format {fmt!r} (tlsbayes "
+                            f"{info.get('tlsbayes_version', '?')}) is not the format "
+                            f"{RUN_FORMAT} this tlsbayes {__version__} reads; use the tlsbayes "
+                            "version that wrote it, or fit the card again")
+    for key, kind in (("card", str), ("settings", dict)):
+        if not isinstance(info.get(key), kind):
+            raise TLSBayesError(f"{info_path}: damaged, key {key!r} is missing or not a "
+                                f"{'text' if kind is str else 'table'}")
+    card_copy = run_dir / "card.toml"
+    try:
+        card_text = card_copy.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        what = "is missing" if isinstance(exc, FileNotFoundError) else f"is unreadable ({exc})"
+        raise TLSBayesError(f"{card_copy}: the run's copy of its card {what}; the run "
+                            "directory is incomplete") from None
     # Parse the saved copy as if it stood where the original card did, so that relative data
     # paths resolve as they did for the fit.
     card = config.parse_card(card_text, Path(info["card"]))
     posterior, _ = config.build_posterior(card, data_override=info.get("data_override"))
-    return card, posterior, SamplerSettings.from_dict(info["settings"])
+    try:
+        settings = SamplerSettings.from_dict(info["settings"])
+    except (SamplingError, TypeError) as exc:
+        raise TLSBayesError(f"{info_path}: damaged sampler settings ({exc})") from None
+    return card, posterior, settings
+
+
+def _resume_check(run_dir, posterior):
+    """Stop early, before any work, if the run in ``run_dir`` cannot or need not continue.
+
+    Returns a note (the run already converged: nothing to do) or None (resume it).
+    """
+    from . import results as R
+    from .sampling import read_checkpoint
+
+    ck_path = run_dir / "checkpoint.h5"
+    if not ck_path.is_file():
+        raise SamplingError(f"{ck_path}: missing, so there is nothing to resume (the run "
+                            f"stopped before its first checkpoint); start again with: "
+                            "tlsbayes fit")
+    ck = read_checkpoint(ck_path)
+    if (run_dir / "posterior.nc").exists():
+        attrs = R.attrs_of(R.load(run_dir / "posterior.nc"))
+        steps = (attrs.get("extra") or {}).get("steps")
+        if attrs.get("converged") is True and steps == ck.steps:
+            return (f"{run_dir}: this run already converged after {ck.steps} steps; nothing "
+                    f"to resume, nothing changed (tlsbayes report {run_dir} rebuilds the "
+                    "report)")
+    if tuple(ck.names) == tuple(posterior.free_names):
+        # Walkers restart where they stopped: all must lie inside the (possibly edited) priors.
+        last = ck.chain[-1]
+        values = posterior.params(last)
+        for j, name in enumerate(posterior.free_names):
+            lo, hi = posterior.priors[name].support
+            out = [w for w in range(last.shape[0]) if not lo <= float(values[name][w]) <= hi]
+            if out:
+                w = out[0]
+                raise SamplingError(
+                    f"{run_dir / 'card.toml'}: [priors] {name}: {len(out)} of {last.shape[0]} "
+                    f"walkers stopped outside its support [{lo:g}, {hi:g}] (walker {w} at "
+                    f"{name} = {float(values[name][w]):g}); the prior was narrowed after the "
+                    "run, so it cannot be resumed: restore the prior or fit again")
+    return None
 
 
 def _cmd_resume(args):
     from .fit import run_fit
 
     card, posterior, settings = _load_run(args.run_dir)
+    note = _resume_check(Path(args.run_dir), posterior)
+    if note:
+        print(f"tlsbayes: {note}", file=sys.stderr)
+        return 0
     if args.max_steps is not None:
         settings = type(settings).from_dict({**settings.to_dict(), "max_steps": args.max_steps})
     result = run_fit(posterior, settings, Path(args.run_dir), card_text=card.text, resume=True,
@@ -161,31 +311,43 @@ def _cmd_bench(args):
     return 0
 
 
+def _card_arguments(parser):
+    parser.add_argument("card", help="model card (TOML), e.g. models/defrance_B2_809MHz.toml")
+    parser.add_argument("--data",
+                        help="CSV replacing the card's data file (single-dataset cards)")
+    parser.add_argument("--seed", type=_int_at_least(0),
+                        help="random seed (default: the card's, else 0)")
+    parser.add_argument("--walkers", type=_int_at_least(2), help="number of walkers")
+    parser.add_argument("--max-steps", type=_int_at_least(1), help="step cap")
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="tlsbayes", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="Run 'tlsbayes COMMAND --help' for each command.")
+    p = _Parser(prog="tlsbayes", description=__doc__.split("\n")[0],
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog="Run 'tlsbayes COMMAND --help' for each command.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     f = sub.add_parser("fit", help="fit a model card: MAP, MCMC to convergence, report",
                        description="Fit a model card and write a run directory with "
                                    "posterior.nc, summary.csv, report.md and figures.")
-    f.add_argument("card", help="model card (TOML), e.g. models/defrance_B2_809MHz.toml")
-    f.add_argument("--data", help="CSV replacing the card's data file (single-dataset cards)")
+    _card_arguments(f)
     f.add_argument("--out", help="run directory (default results/runs/<card name>)")
-    f.add_argument("--seed", type=int, help="random seed (default: the card's, else 0)")
-    f.add_argument("--walkers", type=int, help="number of walkers")
-    f.add_argument("--max-steps", type=int, help="step cap")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
     f.add_argument("--allow-unconverged", action="store_true",
                    help="exit 0 even if the run hit its step cap without converging")
     f.set_defaults(func=_cmd_fit)
 
+    c = sub.add_parser("check", help="validate a card and its data without fitting",
+                       description="Do everything 'fit' does before sampling (card, data, "
+                                   "priors, sampler settings) and report; writes nothing.")
+    _card_arguments(c)
+    c.set_defaults(func=_cmd_check)
+
     r = sub.add_parser("resume", help="continue an interrupted or unconverged run",
                        description="Continue the run in DIR from its last checkpoint; the "
                                    "result is identical to an uninterrupted run.")
     r.add_argument("run_dir", help="run directory written by 'tlsbayes fit'")
-    r.add_argument("--max-steps", type=int, help="raise the step cap")
+    r.add_argument("--max-steps", type=_int_at_least(1), help="raise the step cap")
     r.add_argument("--allow-unconverged", action="store_true")
     r.set_defaults(func=_cmd_resume)
 
@@ -214,10 +376,15 @@ def main(argv=None):
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: bad flags exit 2 with a usage line, --help exits 0
+    except SystemExit as exc:  # argparse: bad flags exit 2 with one line, --help exits 0
         return int(exc.code or 0)
     try:
-        return args.func(args)
+        from .io import DataWarning
+
+        with warnings.catch_warnings():
+            warnings.showwarning = _warn_line
+            warnings.simplefilter("always", DataWarning)  # once per data set, every run
+            return args.func(args)
     except TLSBayesError as exc:
         _err(exc)
         return EXIT_BAD_INPUT

@@ -220,6 +220,16 @@ class SamplerSettings:
         return cls(**data)
 
 
+def ensemble_problem(nwalkers: int, ndim: int, n_groups: int) -> str | None:
+    """Why ``nwalkers`` walkers cannot sample ``ndim`` parameters, or None if they can."""
+    if nwalkers < 2 * ndim:
+        return (f"{nwalkers} walkers are too few for {ndim} parameters; emcee's ensemble moves "
+                f"need at least {2 * ndim}")
+    if nwalkers < n_groups:
+        return f"{nwalkers} walkers cannot form n_groups = {n_groups} R-hat chains"
+    return None
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -1019,12 +1029,9 @@ def run(
     if settings.nwalkers is not None and settings.nwalkers != nwalkers:
         raise SamplingError(f"p0 has {nwalkers} walkers but settings.nwalkers = "
                             f"{settings.nwalkers}")
-    if nwalkers < 2 * ndim:
-        raise SamplingError(f"{nwalkers} walkers are too few for {ndim} parameters; "
-                            f"emcee's ensemble moves need at least {2 * ndim}")
-    if nwalkers < settings.n_groups:
-        raise SamplingError(f"{nwalkers} walkers cannot form settings.n_groups = "
-                            f"{settings.n_groups} R-hat chains")
+    problem = ensemble_problem(nwalkers, ndim, settings.n_groups)
+    if problem:
+        raise SamplingError(problem)
     if resume and checkpoint is None:
         raise SamplingError("resume=True needs a checkpoint file")
     checkpoint = None if checkpoint is None else Path(checkpoint)
