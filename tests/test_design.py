@@ -225,3 +225,19 @@ def test_fisher_forecast_agrees_with_simulate_and_fit(tmp_path):
     assert np.all(np.abs(ratio - 1) < 0.3), dict(zip(fc.names, ratio))
     i, j = fc.names.index("E_c"), fc.names.index("beta")
     assert abs(chk["corr"][i, j] - fc.corr[i, j]) < 0.1
+
+
+def test_design_command_writes_outputs_and_bad_plan_exits_2(tmp_path, capsys):
+    from tlsbayes.cli import main
+
+    plan = _write(tmp_path, PLAN)
+    out = tmp_path / "out"
+    assert main(["design", str(B2_CARD), "--plan", str(plan), "--out", str(out)]) == 0
+    assert (out / "design.md").is_file() and (out / "design_ellipses.png").is_file()
+    capsys.readouterr()
+    bad = _write(tmp_path, PLAN.replace("[[alternative.sweep]]\n", "[[alternative.sweep]]\n"
+                                        "step = 2\n", 1), "bad.toml")
+    assert main(["design", str(B2_CARD), "--plan", str(bad), "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad) in err[0] and "unknown key 'step'" in err[0]
+    assert not (tmp_path / "o2").exists()

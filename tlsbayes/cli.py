@@ -5,6 +5,7 @@
     tlsbayes resume DIR
     tlsbayes report DIR
     tlsbayes models
+    tlsbayes design CARD --plan PLAN [--out DIR] [--at RUN_DIR] [--no-check]
     tlsbayes bench
 
 Exit status: 0 on success; 2 on bad input, with one line naming the file, column or parameter;
@@ -301,6 +302,17 @@ def _cmd_models(args):
     return 0
 
 
+def _cmd_design(args):
+    from . import config, design
+
+    card = config.load_card(args.card)
+    plan = design.load_plan(args.plan, card)
+    out = Path(args.out) if args.out else Path("results") / "design" / plan.name
+    res = design.run_design(card, plan, run_dir=args.at, outdir=out, check=not args.no_check)
+    print(f"design written to {out}: " + ", ".join(Path(f).name for f in res.files))
+    return 0
+
+
 def _cmd_bench(args):
     from . import bench
 
@@ -359,6 +371,21 @@ def build_parser():
 
     m = sub.add_parser("models", help="list the shipped model cards")
     m.set_defaults(func=_cmd_models)
+
+    dz = sub.add_parser("design", help="forecast the posterior widths of proposed measurements",
+                        description="Fisher forecast, at the current posterior or a given point, "
+                                    "of the posterior widths and degeneracies each alternative "
+                                    "of a plan (TOML; see tlsbayes.design) would give, checked "
+                                    "by simulating and fitting; writes design.md, design.json "
+                                    "and design_ellipses.png.")
+    dz.add_argument("card", help="model card (TOML)")
+    dz.add_argument("--plan", required=True, help="plan file (TOML) with the alternatives")
+    dz.add_argument("--out", help="output directory (default results/design/<plan name>)")
+    dz.add_argument("--at", metavar="RUN_DIR",
+                    help="forecast at the posterior medians of this finished run")
+    dz.add_argument("--no-check", action="store_true",
+                    help="skip the simulate-and-fit check of the plan's alternatives")
+    dz.set_defaults(func=_cmd_design)
 
     b = sub.add_parser("bench", help="time kernels and fits against baselines",
                        description="Median time per 40-point evaluation of each kernel against "
