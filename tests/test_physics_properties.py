@@ -7,6 +7,7 @@ spanning every physically sensible decade.
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,3 +100,27 @@ def test_self_consistent_finite_and_consistent(P, f, Qc, d0, do, Ec, beta, T):
     assert 1 / (do + d0) * (1 - 1e-12) <= Qi <= 1 / do * (1 + 1e-12)
     Qr = 1 / (1 / Qi + 1 / Qc)
     assert np.isclose(E, ph.field_from_power(P, f, Qr, Qc, A0, d), rtol=1e-9)
+
+
+@PROFILE
+@given(Qc=log_uniform(1e2, 1e7), a=log_uniform(1e-8, 1e-3), do=log_uniform(1e-9, 1e-4),
+       beta=st.floats(0.1, 0.6), kc_lo=log_uniform(1e-24, 1e-4), decades=st.floats(0.0, 12.0))
+def test_batched_self_consistent_solver_is_the_fixed_point(Qc, a, do, beta, kc_lo, decades):
+    """The lockstep solver of the Qi(P) likelihood against brentq on the fixed-point equation."""
+    from scipy.optimize import brentq
+
+    kc = kc_lo * np.geomspace(1.0, 10.0 ** decades, 9)
+    out = np.empty(kc.size)
+    ph.self_consistent_inverse_q(kc, Qc, a, do, beta, 1e-12, 60, out)
+    for k, inv_q in zip(kc, out):
+        def h(lq, k=k):
+            q = math.exp(lq)
+            qr = 1.0 / (1.0 / q + 1.0 / Qc)
+            return q - 1.0 / (do + a * (1.0 + k * qr * qr) ** -beta)
+        # the root lies between the unsaturated Qi and Qi at loaded Q = Qc (largest field)
+        lo = -math.log(do + a)
+        hi = -math.log(do + a * (1.0 + k * Qc * Qc) ** -beta)
+        ref = math.exp(brentq(h, lo - 1e-9, hi + 1e-9, xtol=1e-16, rtol=1e-15))
+        assert 1.0 / inv_q == pytest.approx(ref, rel=1e-11)
+        q_scalar, _ = ph.self_consistent_core(k, Qc, a, do, beta, 1e-12, 60)
+        assert 1.0 / inv_q == pytest.approx(q_scalar, rel=1e-12)

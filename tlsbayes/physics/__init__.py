@@ -6,7 +6,9 @@ Public functions (the names and keywords are a contract):
 * :func:`tls_inverse_q`, :func:`field_from_power`, :func:`photon_number`,
   :func:`self_consistent_qi` — TLS loss versus field or power;
 * :func:`nems_universal_F`, :func:`nems_damping`, :func:`phonon_rate_prefactor_1d`,
-  :func:`electron_rate_prefactor`, :func:`crossover_temperature` — NEMS damping.
+  :func:`electron_rate_prefactor`, :func:`crossover_temperature` — NEMS damping;
+* :func:`bcs_gap`, :func:`mattis_bardeen_sigma`, :func:`qp_frequency_shift`,
+  :func:`qp_inverse_q` — thermal quasiparticles (BCS gap, Mattis–Bardeen conductivity).
 
 The numba scalar kernels they are built on (``shift_bracket``, ``inverse_q_scalar``,
 ``nems_universal_F_scalar``, ``damping_over_Comega``, ...) can be called from other numba code.
@@ -24,29 +26,51 @@ from .nems import (
     v_integral,
 )
 from .qpower import (
+    field_constant,
     field_from_power,
     inverse_q_scalar,
     photon_number,
     saturation_factor,
+    self_consistent_core,
+    self_consistent_inverse_q,
     self_consistent_qi,
     self_consistent_scalar,
     tls_inverse_q,
 )
+from .quasiparticle import (
+    BCS_GAP_RATIO,
+    bcs_gap,
+    bcs_gap_fraction,
+    mattis_bardeen_sigma,
+    mb_sigma_reduced,
+    qp_frequency_shift,
+    qp_inverse_q,
+)
 from .shift import shift_bracket, tls_frequency_shift, tls_log_shift
 
 __all__ = [
+    "BCS_GAP_RATIO",
+    "bcs_gap",
+    "bcs_gap_fraction",
     "constants",
     "crossover_temperature",
     "damping_over_Comega",
     "electron_rate_prefactor",
+    "field_constant",
     "field_from_power",
     "inverse_q_scalar",
+    "mattis_bardeen_sigma",
+    "mb_sigma_reduced",
     "nems_damping",
     "nems_universal_F",
     "nems_universal_F_scalar",
     "phonon_rate_prefactor_1d",
     "photon_number",
+    "qp_frequency_shift",
+    "qp_inverse_q",
     "saturation_factor",
+    "self_consistent_core",
+    "self_consistent_inverse_q",
     "self_consistent_qi",
     "self_consistent_scalar",
     "shift_bracket",
