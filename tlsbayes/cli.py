@@ -140,6 +140,7 @@ def _cmd_fit(args):
     except OSError as exc:
         raise TLSBayesError(f"--out {out}: cannot create the run directory "
                             f"({exc.strerror or exc})") from None
+    fresh = [n for n in ("card.toml", RUN_FILE) if not (out / n).exists()]
     atomic_write_text(out / "card.toml", card.text)
     run_info = {"run_format": RUN_FORMAT, "tlsbayes_version": __version__,
                 "card": str(Path(card.path).resolve()), "card_name": card.name,
@@ -158,10 +159,10 @@ def _cmd_fit(args):
     except TLSBayesError:
         # Failed before the first checkpoint (MAP, start ball): nothing to resume, so leave no
         # half-written run directory behind.
-        if created and not (out / "checkpoint.h5").exists():
-            for name in ("card.toml", RUN_FILE):
+        if not (out / "checkpoint.h5").exists():
+            for name in fresh:
                 (out / name).unlink(missing_ok=True)
-            if not any(out.iterdir()):
+            if created and not any(out.iterdir()):
                 out.rmdir()
         raise
     print(f"\nresults in {out}: posterior.nc, summary.csv, report.md, fit.png, corner.png, "
@@ -192,8 +193,8 @@ def _load_run(run_dir):
                             "version that wrote it, or fit the card again")
     for key, kind in (("card", str), ("settings", dict)):
         if not isinstance(info.get(key), kind):
-            raise TLSBayesError(f"{info_path}: damaged, key {key!r} is missing or not a "
-                                f"{'text' if kind is str else 'table'}")
+            raise TLSBayesError(f"{info_path}: damaged, key {key!r} is missing or not "
+                                f"{'text' if kind is str else 'a table'}")
     card_copy = run_dir / "card.toml"
     try:
         card_text = card_copy.read_text(encoding="utf-8")
