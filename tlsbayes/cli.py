@@ -5,6 +5,7 @@
     tlsbayes resume DIR
     tlsbayes report DIR
     tlsbayes models
+    tlsbayes simulate CARD --out CSV [--seed N] [--dataset NAME]
     tlsbayes design CARD --plan PLAN [--out DIR] [--at RUN_DIR] [--no-check]
     tlsbayes bench
 
@@ -287,19 +288,47 @@ def _cmd_report(args):
 def _cmd_models(args):
     from . import config
 
-    cards = sorted(MODELS_DIR.glob("*.toml"))
+    # cards at the top level first, then those in subdirectories (models/defrance2024/...)
+    cards = sorted(MODELS_DIR.rglob("*.toml"),
+                   key=lambda p: (len(p.relative_to(MODELS_DIR).parts), str(p)))
     if not cards:
         print(f"no model cards in {MODELS_DIR}")
         return 0
     for path in cards:
+        shown = path.relative_to(MODELS_DIR).as_posix()
+        if path.parent != MODELS_DIR and not _has_card_table(path):
+            continue  # another kind of TOML in a subdirectory (e.g. a design plan)
         try:
             card = config.load_card(path)
             kinds = "+".join(d.model for d in card.datasets)
             title = card.meta.get("title", "")
             sim = " [simulated data]" if card.meta.get("simulated") else ""
-            print(f"{path.name:45s} {kinds:28s} {title}{sim}")
+            print(f"{shown:45s} {kinds:28s} {title}{sim}")
         except TLSBayesError as exc:
-            print(f"{path.name:45s} INVALID: {exc}")
+            print(f"{shown:45s} INVALID: {exc}")
+    return 0
+
+
+def _has_card_table(path):
+    """True if the TOML file has a top-level [card] table (or cannot be parsed: show it)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return "card" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
+
+
+def _cmd_simulate(args):
+    from . import config
+    from .card_simulation import write_simulated_csv
+
+    card = config.load_card(args.card)
+    table = write_simulated_csv(card, args.out, dataset=args.dataset, seed=args.seed)
+    print(f"tlsbayes simulate: {len(table.rows)} rows of data set {table.dataset!r} of card "
+          f"{card.path} -> {args.out} (SIMULATED; columns {', '.join(table.columns)})")
     return 0
 
 
@@ -372,6 +401,17 @@ def build_parser():
 
     m = sub.add_parser("models", help="list the shipped model cards")
     m.set_defaults(func=_cmd_models)
+
+    sm = sub.add_parser("simulate", help="simulate a data table in a card's layout",
+                        description="Simulate data from the card's model at the values of its "
+                                    "[simulation] table (parameters, x grid, noise; prior "
+                                    "medians where absent) and write them as a CSV with the "
+                                    "card's columns and units.")
+    sm.add_argument("card", help="model card (TOML)")
+    sm.add_argument("--out", required=True, help="CSV to write (atomically)")
+    sm.add_argument("--seed", type=int, help="random seed (default: [simulation] seed, else 0)")
+    sm.add_argument("--dataset", help="data set to simulate (cards with several)")
+    sm.set_defaults(func=_cmd_simulate)
 
     dz = sub.add_parser("design", help="forecast the posterior widths of proposed measurements",
                         description="Fisher forecast, at the current posterior or a given point, "

@@ -34,6 +34,13 @@ are), optional priors and optional sampler settings::
     [sampler]                          # optional; see SAMPLER_KEYS
     nwalkers = 32
 
+    [simulation]                       # optional; what `tlsbayes simulate` draws data from
+    seed = 809
+    parameters = { delta0 = 8.9e-6, beta = 0.2 }     # SI; unlisted: the prior median
+    [simulation.datasets.qi]                         # per data set, both keys optional
+    x = { min = -150, max = -70, n = 33, scale = "linear" }   # declared unit of x
+    noise = { relative = 0.01 }                      # or { absolute = s }, SI unit of y
+
 Rules:
 
 * Every table and key is whitelisted; strings are never evaluated.  Each violation raises one
@@ -79,6 +86,7 @@ from .priors import PriorSet, prior_from_dict
 __all__ = [
     "SAMPLER_KEYS",
     "TOP_KEYS",
+    "SIMULATION_KEYS",
     "CARD_KEYS",
     "DATASET_KEYS",
     "DATA_KEYS",
@@ -98,7 +106,11 @@ _SAMPLER_TYPES = {
     "moves": str,
     "ball_scale": float, "map_starts": int, "seed": int, "progress": bool,
 }
-TOP_KEYS = ("card", "dataset", "priors", "sampler")
+TOP_KEYS = ("card", "dataset", "priors", "sampler", "simulation")
+SIMULATION_KEYS = ("seed", "parameters", "datasets")
+SIMULATION_DATASET_KEYS = ("x", "noise")
+_SIM_X_KEYS = ("min", "max", "n", "scale")
+_SIM_NOISE_KEYS = ("relative", "absolute")
 CARD_KEYS = ("name", "title", "description", "simulated", "reference", "attribution")
 DATASET_KEYS = ("name", "model", "likelihood", "constants", "data")
 DATA_KEYS = ("file", "x", "y", "sigma", "filter", "window", "group")
@@ -171,6 +183,7 @@ class Card:
     priors: dict
     sampler: dict
     parameters: tuple = field(default=())
+    simulation: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,8 +349,80 @@ def parse_card(text: str, path) -> Card:
                 raise ctx.err("[sampler]", f"{key} must be {kind}, got {_show(v)}")
             sampler[key] = v
 
+    simulation = (_parse_simulation(ctx, doc["simulation"], specs, infos)
+                  if "simulation" in doc else {})
+
     return Card(name=name, path=Path(path), text=text, meta=meta, datasets=tuple(specs),
-                priors=priors, sampler=sampler, parameters=names)
+                priors=priors, sampler=sampler, parameters=names, simulation=simulation)
+
+
+def _parse_simulation(ctx: _Ctx, raw, specs, infos) -> dict:
+    """Validate ``[simulation]``: what ``tlsbayes simulate`` draws data from.
+
+    ``seed`` (integer >= 0); ``parameters`` (name -> physical SI value, names of the card's
+    parameters); ``datasets.<data set name>`` with ``x = {min, max, n, scale}`` (in the
+    declared unit of the data's x column; scale "linear" or "log") and ``noise`` (exactly one
+    of ``relative`` or ``absolute``, the standard deviation of the model's y in SI).
+    """
+    sim = dict(ctx.table("[simulation]", raw))
+    ctx.keys("[simulation]", sim, SIMULATION_KEYS)
+    if "seed" in sim and not (isinstance(sim["seed"], int) and not isinstance(sim["seed"], bool)
+                              and sim["seed"] >= 0):
+        raise ctx.err("[simulation]", f"seed must be an integer >= 0, got {_show(sim['seed'])}")
+    params = dict(ctx.table("[simulation.parameters]", sim.get("parameters", {})))
+    ranges = _physical_ranges(infos)
+    for pname, v in params.items():
+        if pname not in infos:
+            raise ctx.err("[simulation.parameters]", f"unknown parameter {pname!r}"
+                          f"{_dym(pname, infos)} (the models use: {', '.join(infos)})")
+        if not (_is_real(v) and math.isfinite(v)):
+            raise ctx.err("[simulation.parameters]", f"{pname} must be a finite number (SI "
+                          f"units), got {_show(v)}")
+        lo, hi = ranges[pname]
+        if not lo <= v <= hi:
+            raise ctx.err("[simulation.parameters]", f"{pname} = {v!r} is outside its "
+                          f"physical range [{lo:g}, {hi:g}]")
+    names = [s.name for s in specs]
+    per = {}
+    for dname, d in ctx.table("[simulation.datasets]", sim.get("datasets", {})).items():
+        where = f"[simulation.datasets.{dname}]"
+        if dname not in names:
+            raise ctx.err("[simulation.datasets]", f"unknown data set {dname!r}"
+                          f"{_dym(dname, names)} (the card's data sets: {', '.join(names)})")
+        d = dict(ctx.table(where, d))
+        ctx.keys(where, d, SIMULATION_DATASET_KEYS)
+        if "x" in d:
+            x = dict(ctx.table(where + " x", d["x"], "a table {min, max, n, scale}"))
+            ctx.keys(where + " x", x, _SIM_X_KEYS, required=("min", "max", "n"))
+            for key in ("min", "max"):
+                if not (_is_real(x[key]) and math.isfinite(x[key])):
+                    raise ctx.err(where, f"x.{key} must be a finite number, got {_show(x[key])}")
+            if not x["min"] < x["max"]:
+                raise ctx.err(where, f"x.min = {x['min']!r} must be below x.max = {x['max']!r}")
+            if not (isinstance(x["n"], int) and not isinstance(x["n"], bool) and x["n"] >= 2):
+                raise ctx.err(where, f"x.n must be an integer >= 2, got {_show(x['n'])}")
+            x.setdefault("scale", "linear")
+            if x["scale"] not in ("linear", "log"):
+                raise ctx.err(where, f"x.scale must be \"linear\" or \"log\", got "
+                              f"{_show(x['scale'])}")
+            if x["scale"] == "log" and not x["min"] > 0:
+                raise ctx.err(where, f"x.min must be > 0 for scale = \"log\", got {x['min']!r}")
+            d["x"] = x
+        if "noise" in d:
+            noise = dict(ctx.table(where + " noise", d["noise"], "a table {relative} or "
+                                   "{absolute}"))
+            ctx.keys(where + " noise", noise, _SIM_NOISE_KEYS)
+            if len(noise) != 1:
+                raise ctx.err(where, "noise needs exactly one of relative or absolute")
+            (key, v), = noise.items()
+            if not (_is_real(v) and math.isfinite(v) and v > 0):
+                raise ctx.err(where, f"noise.{key} must be a finite number > 0, got {_show(v)}")
+            d["noise"] = noise
+        per[dname] = d
+    out = {"parameters": params, "datasets": per}
+    if "seed" in sim:
+        out["seed"] = sim["seed"]
+    return out
 
 
 def _parse_dataset(ctx: _Ctx, i: int, ds, multi: bool, base: Path) -> DatasetSpec:

@@ -79,6 +79,8 @@ __all__ = [
     "read_table",
     "real_data_dir",
     "resolve_spec",
+    "to_si",
+    "from_si",
     "unit_from_column",
 ]
 
@@ -280,6 +282,20 @@ def _to_si(values: np.ndarray, unit: str) -> np.ndarray:
     if unit in _LOG_UNITS:
         return factor * np.power(10.0, values / 10.0)
     return values * factor
+
+
+def to_si(values, unit: str) -> np.ndarray:
+    """Values in the unit token ``unit`` -> SI (``dBm`` -> W, ``mK`` -> K, ...)."""
+    return _to_si(np.asarray(values, dtype=float), unit)
+
+
+def from_si(values, unit: str) -> np.ndarray:
+    """Inverse of :func:`to_si`: SI values expressed in the unit token ``unit``."""
+    values = np.asarray(values, dtype=float)
+    factor = UNITS[unit][1]
+    if unit in _LOG_UNITS:
+        return 10.0 * np.log10(values / factor)
+    return values / factor
 
 
 # --------------------------------------------------------------------------------------------
