@@ -6,13 +6,17 @@
     tlsbayes report DIR
     tlsbayes models
     tlsbayes simulate CARD --out CSV [--seed N] [--dataset NAME]
+    tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDRESS]
+                   [--mpi] --out DIR
     tlsbayes design CARD --plan PLAN [--out DIR] [--at RUN_DIR] [--no-check]
     tlsbayes bench
 
 Exit status: 0 on success; 2 on bad input, with one line naming the file, column or parameter;
 3 when a run stopped at its step cap without converging (unless ``--allow-unconverged``);
-130 when interrupted.  Warnings (e.g. temperatures that look like mK in a K column) are one
-``tlsbayes: warning: ...`` line each on stderr.  ``resume`` of a run that already converged
+130 when interrupted.  ``batch``: 0 when every group converged, 3 when some did not (none
+failed), 4 when at least one group failed (see ``tlsbayes.batch``).  Warnings (e.g.
+temperatures that look like mK in a K column) are one ``tlsbayes: warning: ...`` line each on
+stderr.  ``resume`` of a run that already converged
 changes nothing, says so in one line and exits 0.  Every bad input and its message:
 ``docs/bad_inputs.md``.
 """
@@ -206,6 +210,10 @@ def _load_run(run_dir):
     # Parse the saved copy as if it stood where the original card did, so that relative data
     # paths resolve as they did for the fit.
     card = config.parse_card(card_text, Path(info["card"]))
+    if isinstance(info.get("group"), dict):  # a run directory of 'tlsbayes batch'
+        from .batch import card_for_group
+
+        card = card_for_group(card, info["group"]["column"], info["group"]["value"])
     posterior, _ = config.build_posterior(card, data_override=info.get("data_override"))
     try:
         settings = SamplerSettings.from_dict(info["settings"])
@@ -332,6 +340,37 @@ def _cmd_simulate(args):
     return 0
 
 
+def _cmd_batch(args):
+    import contextlib
+
+    from . import batch, config
+
+    if args.scheduler and (args.workers is not None or args.mpi):
+        raise TLSBayesError("--scheduler cannot be combined with --workers or --mpi (the Dask "
+                            "cluster has its own workers)")
+    card = config.load_card(args.card)
+    plans = batch.plan_groups(card, args.group_by, data=args.data)
+    settings = _settings(card, args, next((len(p.free_names) for p in plans if p.free_names), 1))
+    executor, engine, closing = None, f"{args.workers or 'all CPU'} local worker(s)", None
+    if args.scheduler:
+        executor, closing = batch.dask_executor(args.scheduler)
+        engine = f"Dask scheduler {args.scheduler}"
+    elif args.mpi:
+        executor = closing = batch.mpi_executor(args.workers)
+        engine = "MPI (mpi4py.futures)"
+    print(f"tlsbayes batch: card {card.path}, {len(plans)} group(s) of column "
+          f"{args.group_by!r}, {engine} -> {args.out}", flush=True)
+    with closing if closing is not None else contextlib.nullcontext():
+        res = batch.run_batch(card, args.group_by, args.out, settings=settings, data=args.data,
+                              executor=executor, workers=args.workers, plots=not args.no_plots,
+                              plans=plans, print_fn=lambda line: print(line, flush=True))
+    print(f"{res.count(batch.CONVERGED)} converged, {res.count(batch.NOT_CONVERGED)} not "
+          f"converged, {res.count(batch.FAILED)} failed; index: {res.index}")
+    if res.exit_status == EXIT_NOT_CONVERGED and args.allow_unconverged:
+        return 0
+    return res.exit_status
+
+
 def _cmd_design(args):
     from . import config, design
 
@@ -412,6 +451,27 @@ def build_parser():
     sm.add_argument("--seed", type=int, help="random seed (default: [simulation] seed, else 0)")
     sm.add_argument("--dataset", help="data set to simulate (cards with several)")
     sm.set_defaults(func=_cmd_simulate)
+
+    bt = sub.add_parser("batch", help="fit every group of a table (resonator, film...)",
+                        description="Fit the card to every group of rows of the data (one "
+                                    "value of --group-by each), in parallel, and write "
+                                    "DIR/index.csv and one run directory per group. Reruns "
+                                    "skip finished groups and continue interrupted ones. "
+                                    "Exit 0: all converged; 3: some not converged; 4: some "
+                                    "failed.")
+    _card_arguments(bt)
+    bt.add_argument("--group-by", required=True, metavar="COLUMN",
+                    help="column whose values define the groups")
+    bt.add_argument("--out", required=True, metavar="DIR", help="batch directory")
+    bt.add_argument("--workers", type=_int_at_least(1),
+                    help="local worker processes (default: CPUs), or MPI workers with --mpi")
+    bt.add_argument("--scheduler", metavar="ADDRESS",
+                    help="Dask distributed scheduler, e.g. tcp://host:8786")
+    bt.add_argument("--mpi", action="store_true", help="MPI workers via mpi4py.futures")
+    bt.add_argument("--no-plots", action="store_true", help="no figures (faster)")
+    bt.add_argument("--allow-unconverged", action="store_true",
+                    help="exit 0 when no group failed even if some did not converge")
+    bt.set_defaults(func=_cmd_batch)
 
     dz = sub.add_parser("design", help="forecast the posterior widths of proposed measurements",
                         description="Fisher forecast, at the current posterior or a given point, "

@@ -1,0 +1,301 @@
+"""tlsbayes batch: one fit per group, index.csv, failures isolated, idempotent reruns, engines.
+
+The data are simulated (tests/_batch_data.py): three resonators with known f0 and delta0 plus
+a group with a single row that cannot be fitted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import _batch_data as BD
+from tlsbayes import batch
+from tlsbayes import results as R
+from tlsbayes.cli import _load_run, main
+from tlsbayes.io import real_data_dir
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _again(local_run, out, *flags):
+    """The module batch's card and table into ``out`` (no figures), with extra flags."""
+    return _run(["batch", str(local_run["card"]), "--data", str(local_run["dir"] / "groups.csv"),
+                 "--group-by", "resonator", "--out", str(out), "--no-plots", *flags])
+
+
+def _mtimes(out):
+    return {g: (out / "runs" / g / "posterior.nc").stat().st_mtime_ns for g in BD.TRUTH}
+
+
+def _index(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _draws(run_dir):
+    post = R.load(Path(run_dir) / "posterior.nc").posterior
+    return {v: post[v].values for v in post.data_vars}
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """One batch with 2 local workers over R0, R1, R2 and the bad group."""
+    d = tmp_path_factory.mktemp("batch")
+    BD.write_csv(d / "groups.csv")
+    card = BD.write_card(d / "card.toml")
+    out = d / "out"
+    code, stdout, _ = _run(["batch", str(card), "--data", str(d / "groups.csv"),
+                            "--group-by", "resonator", "--workers", "2", "--out", str(out),
+                            "--no-plots"])
+    return {"dir": d, "card": card, "out": out, "code": code, "stdout": stdout}
+
+
+def test_every_group_is_fitted_and_the_bad_one_reported(local_run):
+    out = local_run["out"]
+    assert local_run["code"] == 4  # one group failed
+    rows = _index(out / "index.csv")
+    assert [r["group"] for r in rows] == ["R0", "R1", "R2", "bad #1"]
+    lines = [ln for ln in local_run["stdout"].splitlines() if ln.startswith("[")]
+    assert len(lines) == 4  # one progress line per group
+    bad = rows[3]
+    assert bad["status"] == "failed" and "only 1 row(s) left" in bad["error"]
+    assert any("bad #1: FAILED:" in ln and "only 1 row(s) left" in ln for ln in lines)
+    for r in rows[:3]:
+        f0, d0 = BD.TRUTH[r["group"]]
+        assert r["status"] == "converged" and r["converged"] == "true", r
+        assert int(r["n_rows"]) == int(r["n_points"]) == 15
+        assert float(r["max_rhat"]) < 1.01 and float(r["min_ess"]) >= 400
+        # the simulation truth lies within 3 posterior sigma (sigma = half the 16-84 width)
+        for name, truth in (("f0", f0), ("delta0", d0)):
+            med, lo, hi = (float(r[f"{name}_{q}"]) for q in ("median", "q16", "q84"))
+            assert lo < med < hi and abs(med - truth) < 3 * (hi - lo) / 2, (name, r)
+        # index quantiles = quantiles of the group's own posterior.nc, and = its summary.csv
+        run_dir = out / r["run_dir"]
+        draws = _draws(run_dir)
+        summary = {s["parameter"]: s for s in _index(run_dir / "summary.csv")}
+        for name in ("f0", "delta0"):
+            q = np.quantile(draws[name].ravel(), [0.5, 0.16, 0.84])
+            got = [float(r[f"{name}_{k}"]) for k in ("median", "q16", "q84")]
+            assert got == list(q)
+            assert np.allclose(got, [float(summary[name][k]) for k in ("median", "q16", "q84")],
+                               rtol=1e-12)
+        attrs = R.attrs_of(R.load(run_dir / "posterior.nc"))
+        assert attrs["seed"] == batch.group_seed(BD.SEED, r["group"])
+        assert attrs["extra"]["group"] == {"column": "resonator", "value": r["group"]}
+    assert len({batch.group_seed(BD.SEED, g) for g in BD.TRUTH}) == 3
+
+
+def test_rerun_skips_finished_groups_and_rewrites_the_same_index(local_run):
+    out = local_run["out"]
+    before = (out / "index.csv").read_bytes()
+    mtimes = _mtimes(out)
+    code, stdout, _ = _again(local_run, out, "--workers", "1")
+    assert code == 4
+    assert stdout.count("finished earlier, skipped") == 3
+    assert (out / "index.csv").read_bytes() == before
+    assert mtimes == _mtimes(out)
+
+
+def test_results_do_not_depend_on_worker_count_or_group_order(local_run, tmp_path):
+    # R2 before R1, no R0, no bad group, one worker: same seeds, bit-identical posteriors
+    BD.write_csv(tmp_path / "two.csv", groups=("R2", "R1"), bad=False)
+    code, _, _ = _run(["batch", str(local_run["card"]), "--data", str(tmp_path / "two.csv"),
+                       "--group-by", "resonator", "--workers", "1", "--out",
+                       str(tmp_path / "out"), "--no-plots"])
+    assert code == 0
+    for g in ("R1", "R2"):
+        a, b = _draws(local_run["out"] / "runs" / g), _draws(tmp_path / "out" / "runs" / g)
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+    ref = {r["group"]: r for r in _index(local_run["out"] / "index.csv")}
+    for r in _index(tmp_path / "out" / "index.csv"):
+        assert r == ref[r["group"]]
+
+
+def test_dask_scheduler_gives_the_same_results(local_run, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    BD.write_csv(tmp_path / "one.csv", groups=("R0",), bad=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        code, stdout, _ = _run(["batch", str(local_run["card"]), "--data",
+                                str(tmp_path / "one.csv"), "--group-by", "resonator",
+                                "--scheduler", cluster.scheduler_address, "--out",
+                                str(tmp_path / "out"), "--no-plots"])
+    assert code == 0 and "Dask scheduler" in stdout
+    a, b = _draws(local_run["out"] / "runs" / "R0"), _draws(tmp_path / "out" / "runs" / "R0")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_run_directory_of_another_fit_is_never_overwritten(local_run, tmp_path):
+    out = local_run["out"]
+    mtimes = _mtimes(out)
+    code, stdout, _ = _again(local_run, out, "--seed", "4")
+    assert code == 4
+    assert stdout.count("holds another fit (its settings differ)") == 3
+    assert mtimes == _mtimes(out)
+    # the index now reports the conflict; a rerun with the original seed restores it
+    assert all(r["status"] == "failed" for r in _index(out / "index.csv"))
+    code, _, _ = _again(local_run, out)
+    assert code == 4 and [r["status"] for r in _index(out / "index.csv")] == \
+        ["converged"] * 3 + ["failed"]
+
+
+def test_resume_and_report_read_a_group_run_directory_as_that_group(local_run):
+    run_dir = local_run["out"] / "runs" / "R1"
+    card, posterior, settings = _load_run(run_dir)
+    assert sum(ds.n for ds in posterior.datasets) == 15  # not the 46 rows of the whole table
+    assert settings.seed == batch.group_seed(BD.SEED, "R1")
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["finished"]["status"] == "converged"
+
+
+def test_one_batch_at_a_time_per_directory(local_run, tmp_path):
+    import fcntl
+
+    from tlsbayes.config import load_card
+    from tlsbayes.sampling import SamplerSettings
+
+    out = tmp_path / "locked"
+    out.mkdir()
+    with open(out / batch.LOCK_FILE, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(batch.BatchError, match="another tlsbayes batch"):
+            batch.run_batch(load_card(local_run["card"]), "resonator", out,
+                            data=local_run["dir"] / "groups.csv",
+                            settings=SamplerSettings(seed=1))
+
+
+def test_run_dir_names_are_safe_and_distinct():
+    names = ["R1", "bad #1", "bad_1", "a/b", "a_b", "", "..", "LGS1_5.70GHz"]
+    dirs = [batch.run_dir_name(n) for n in names]
+    assert len(set(dirs)) == len(dirs)
+    assert dirs[0] == "R1" and dirs[-1] == "LGS1_5.70GHz"
+    assert all("/" not in d and not d.startswith(".") and d for d in dirs)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--group-by", "no_such_column"], "no column 'no_such_column'"),
+    (["--group-by", "resonator", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"],
+     "--scheduler cannot be combined"),
+])
+def test_bad_batch_input_exits_2_with_one_line(local_run, tmp_path, argv, needle):
+    code, _, err = _run(["batch", str(local_run["card"]), "--data",
+                         str(local_run["dir"] / "groups.csv"), "--out", str(tmp_path / "o")]
+                        + argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0]
+
+
+def test_mpi_without_mpi4py_is_a_clear_error(local_run, tmp_path):
+    try:
+        import mpi4py  # noqa: F401
+        pytest.skip("mpi4py is installed; this checks the message when it is not")
+    except ImportError:
+        pass
+    code, _, err = _run(["batch", str(local_run["card"]), "--data",
+                         str(local_run["dir"] / "groups.csv"), "--group-by", "resonator",
+                         "--mpi", "--out", str(tmp_path / "o")])
+    assert code == 2 and "--mpi needs mpi4py" in err and "pip install mpi4py" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_a_group_that_kills_its_worker_fails_alone(local_run, tmp_path):
+    """R1's worker process dies (os._exit): R0 and R2 still finish, R1 is reported."""
+    from tlsbayes.config import load_card
+    from tlsbayes.sampling import SamplerSettings
+
+    lines = []
+    res = batch.run_batch(load_card(local_run["card"]), "resonator", tmp_path / "out",
+                          data=local_run["dir"] / "groups.csv", workers=2, plots=False,
+                          settings=SamplerSettings(seed=BD.SEED, nwalkers=16, chunk=200,
+                                                   max_steps=4000, target_ess=400,
+                                                   tau_factor=30),
+                          task_fn=BD.die_on_r1, print_fn=lines.append)
+    status = {r["group"]: r["status"] for r in res.rows}
+    assert status == {"R0": "converged", "R1": "failed", "R2": "converged", "bad #1": "failed"}
+    assert "worker process died" in res.rows[1]["error"]
+    assert any("worker process died" in ln for ln in lines)
+    for g in ("R0", "R2"):  # same posterior as the undisturbed batch
+        a, b = _draws(local_run["out"] / "runs" / g), _draws(tmp_path / "out" / "runs" / g)
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+GAAS = "bcqt_gaas_resA_resB_Qi_vs_power.csv"
+GAAS_CARD = """# REAL measured data (McRae et al., arXiv:2009.10101; Boulder Cryogenic Quantum
+# Testbed, GaAs_Loss_Article), read from the shared real-data directory. Both at 12 mK;
+# f = 7.4e9 Hz for both: it enters only tanh(h f / 2 k T), which is 1 to 1e-12 for either.
+[card]
+name = "real_gaas_by_resonator"
+simulated = false
+attribution = '''Measured: NIST/CU Boulder (McRae et al.) GaAs loss study, Boulder Cryogenic
+Quantum Testbed data @ 2dfc69d, GaAs_Loss_Article/'''
+[[dataset]]
+name = "qi"
+model = "q_power"
+likelihood = "gaussian_noise_scale"
+[dataset.constants]
+T = 0.012
+f = 7.4e9
+saturation = "power"
+[dataset.data]
+file = "{real}/bcqt_gaas_resA_resB_Qi_vs_power.csv"
+x = { column = "power_vna_dBm" }
+y = { column = "Qi", kind = "Qi" }
+sigma = { column = "Qi_sigma" }
+filter = "fit_ok == 1"
+window = { max = -5 }
+[priors]
+delta0 = { dist = "loguniform", low = 1e-8, high = 1e-2 }
+delta_other = { dist = "loguniform", low = 1e-10, high = 1e-3 }
+P_c = { dist = "loguniform", low = 1e-20, high = 1e-1 }
+beta = { dist = "uniform", low = 0.05, high = 1.0 }
+noise_scale = { dist = "loguniform", low = 0.05, high = 100.0 }
+[sampler]
+nwalkers = 20
+max_steps = 3000
+seed = 11
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (real_data_dir() / GAAS).is_file(),
+                    reason=f"real data {GAAS} not found in {real_data_dir()} (set "
+                           "TLSBAYES_REAL_DATA)")
+def test_real_gaas_resonators_grouped_by_resonator(tmp_path):
+    from tlsbayes.model import QPower
+
+    card = tmp_path / "gaas.toml"
+    card.write_text(GAAS_CARD)
+    code, stdout, err = _run(["batch", str(card), "--group-by", "resonator", "--workers", "2",
+                              "--out", str(tmp_path / "out"), "--no-plots"])
+    assert code in (0, 3), err  # no group failed (convergence within 3000 steps not asked)
+    rows = {r["group"]: r for r in _index(tmp_path / "out" / "index.csv")}
+    assert set(rows) == {"ResonatorA", "ResonatorB"}
+    # independent count of the rows the card selects: fit_ok == 1 and power <= -5 dBm
+    with open(real_data_dir() / GAAS, newline="") as fh:
+        data = [r for r in csv.DictReader(ln for ln in fh if not ln.startswith("#"))
+                if r["fit_ok"] == "1" and float(r["power_vna_dBm"]) <= -5]
+    for g, r in rows.items():
+        sel = [d for d in data if d["resonator"] == g]
+        assert int(r["n_points"]) == len(sel)
+        # the MAP curve reproduces the measured Qi(P) of that resonator (not the other's)
+        attrs = R.attrs_of(R.load(tmp_path / "out" / r["run_dir"] / "posterior.nc"))
+        p = attrs["extra"]["map"]  # physical values of the free parameters (none fixed)
+        watts = 1e-3 * 10 ** (np.array([float(d["power_vna_dBm"]) for d in sel]) / 10)
+        qi = np.array([float(d["Qi"]) for d in sel])
+        pred = 1.0 / QPower(T=0.012, f=7.4e9, saturation="power").predict(p, watts)
+        assert np.sqrt(np.mean((pred / qi - 1) ** 2)) < 0.1, g

@@ -1,0 +1,660 @@
+"""Batch fits: one card, one data table, one fit per group of rows (resonator, film, cooldown...).
+
+    tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDR | --mpi]
+                   --out DIR
+
+Every distinct value of ``COLUMN`` is one group.  Each group is fitted with the card's model,
+priors, likelihood, filter, window and sampler settings (the card's own ``group`` is replaced
+by this one), in its own run directory ``DIR/runs/<group>/``, which is a normal run directory
+(``tlsbayes resume`` and ``tlsbayes report`` work on it).  ``DIR/index.csv`` holds one row per
+group, see :data:`INDEX_COLUMNS`.
+
+Engines
+-------
+The fits go through a :class:`concurrent.futures.Executor`, so the engine is a choice:
+
+* local processes (default): :class:`~concurrent.futures.ProcessPoolExecutor` with ``--workers N``
+  (default: the number of CPUs, at most the number of groups), started with ``spawn``.
+  On Linux a worker dies with the batch process (``PR_SET_PDEATHSIG``), so killing the batch
+  leaves no orphan still writing into ``DIR``;
+* Dask distributed: ``--scheduler tcp://host:8786`` (``pip install 'tlsbayes[dask]'``); the
+  workers need tlsbayes installed and must see ``DIR``, the card and the data at the same
+  paths (a shared file system);
+* MPI: ``--mpi`` uses :class:`mpi4py.futures.MPIPoolExecutor` (``pip install mpi4py``), e.g.
+  ``mpiexec -n 1 tlsbayes batch ... --mpi --workers 8`` (spawned workers) or
+  ``mpiexec -n 9 python -m mpi4py.futures -m tlsbayes.cli batch ... --mpi``.
+
+Guarantees
+----------
+* **Independent groups.**  An error in one group (bad data, a failed MAP, a crash of its worker
+  process) is recorded in its row (``status = failed``, ``error``) and printed; the other
+  groups go on.  If a local worker process dies, the pool is restarted and the unfinished
+  groups run again; groups still hit by a dying worker are then retried one at a time, so only
+  the group that kills its worker is reported failed.
+* **Same results whatever the engine or worker count.**  Each group's seed is derived from the
+  card's seed (or ``--seed``) and the group's name only (:func:`group_seed`), never from its
+  position or from which worker ran it.
+* **Idempotent.**  A group whose run directory is finished (``run.json`` marks it finished and
+  ``posterior.nc`` loads) with the same card, data, group and settings is skipped; an
+  interrupted one continues from its ``checkpoint.h5`` (losing at most one checkpoint interval,
+  ``chunk`` steps); a finished one whose ``max_steps`` was raised continues sampling.  A run
+  directory holding a fit of another card, data or seed is never overwritten: that group
+  fails with the reason.
+* **Atomic files.**  ``index.csv`` is rewritten atomically after every finished group (groups
+  still running are listed as ``pending``); every file of a run directory is written atomically
+  (:mod:`tlsbayes._atomic`).  Temporaries a kill left in a run directory are removed when the
+  group runs again.  One batch at a time per ``DIR`` (a lock file, ``DIR/.batch.lock``).
+
+Exit status of the command: 0 when every group converged; 3 when some did not converge (and
+none failed), 0 with ``--allow-unconverged``; 4 when at least one group failed; 2 on bad input
+(card, data file, group column, engine options).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import csv
+import dataclasses
+import datetime as _dt
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CardError, TLSBayesError
+
+__all__ = [
+    "INDEX_FILE",
+    "INDEX_COLUMNS",
+    "RUN_FILES",
+    "GroupPlan",
+    "BatchResult",
+    "card_for_group",
+    "group_seed",
+    "run_dir_name",
+    "plan_groups",
+    "local_executor",
+    "dask_executor",
+    "mpi_executor",
+    "fit_group",
+    "run_batch",
+]
+
+INDEX_FILE = "index.csv"
+RUNS_DIR = "runs"
+LOCK_FILE = ".batch.lock"
+RUN_FILE = "run.json"
+#: Files of a run directory (their temporaries are cleaned before a group runs again).
+RUN_FILES = ("posterior.nc", "checkpoint.h5", "summary.csv", "report.md", "fit.png",
+             "corner.png", "trace.png", "card.toml", RUN_FILE)
+#: Columns of index.csv; ``<param>_median``, ``<param>_q16``, ``<param>_q84`` (physical units,
+#: quantiles over all posterior draws) follow ``steps`` for every free parameter.
+INDEX_COLUMNS = ("group", "n_rows", "n_points", "status", "converged", "max_rhat", "min_ess",
+                 "steps", "run_dir", "error")
+CONVERGED, NOT_CONVERGED, FAILED, PENDING = "converged", "not_converged", "failed", "pending"
+# Settings that may change between reruns without making a finished run another fit.
+_RESUMABLE_SETTINGS = ("max_steps", "progress")
+
+
+class BatchError(TLSBayesError):
+    """A batch cannot start (engine unavailable, output directory locked...)."""
+
+
+# --------------------------------------------------------------------------------------------
+# groups
+# --------------------------------------------------------------------------------------------
+def group_seed(seed: int, group: str) -> int:
+    """Seed of one group's fit: a function of the batch seed and the group name only.
+
+    The first 4 bytes of SHA-256(``"<seed>/<group>"``), so results never depend on the order
+    of the groups, on the worker count or on which worker fitted a group.
+    """
+    digest = hashlib.sha256(f"{int(seed)}/{group}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def run_dir_name(group: str) -> str:
+    """Directory name of a group: the name itself if it is a safe file name, otherwise the
+    name with unsafe characters replaced plus 8 hex digits of its hash (so two groups never
+    share a directory)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", group).strip("._") or "group"
+    if safe != group:
+        safe += "-" + hashlib.sha256(group.encode("utf-8")).hexdigest()[:8]
+    return safe
+
+
+def card_for_group(card, column: str, value: str):
+    """The card with its data set restricted to the rows where ``column == value`` (as text).
+
+    Raises
+    ------
+    CardError
+        If the card has several data sets, or its own ``group`` selects another column.
+    """
+    if len(card.datasets) != 1:
+        raise CardError(f"{card.path}: batch fits need a card with exactly one [[dataset]], "
+                        f"this one has {len(card.datasets)}")
+    spec = card.datasets[0]
+    own = spec.data.get("group")
+    if own is not None and own.get("column") != column:
+        raise CardError(f"{card.path}: [dataset.data.group] selects column {own['column']!r}; "
+                        f"it cannot be combined with --group-by {column!r} (select the other "
+                        "column with a filter instead)")
+    data = {**spec.data, "group": {"column": column, "value": str(value)}}
+    return dataclasses.replace(card, datasets=(dataclasses.replace(spec, data=data),))
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    """One group as planned by :func:`plan_groups`.
+
+    Attributes
+    ----------
+    group : str
+        The cell text identifying the group.
+    n_rows : int
+        Rows of the table in the group (before filter and window).
+    run_dir : str
+        Run directory relative to the batch directory (``runs/<name>``).
+    n_points : int or None
+        Points the fit uses (after filter and window); None if the data are unusable.
+    free_names : tuple of str
+        Free parameters of the group's posterior (empty if unusable).
+    data_info : list of dict
+        Source, SHA-256 and rows used of the data (for run.json).
+    error : str
+        Why the group cannot be fitted ("" if it can).
+    """
+
+    group: str
+    n_rows: int
+    run_dir: str
+    n_points: int | None = None
+    free_names: tuple = ()
+    data_info: list = dataclasses.field(default_factory=list)
+    error: str = ""
+
+
+def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
+    """Split the data into groups and check that each group's posterior can be built.
+
+    Parameters
+    ----------
+    card : tlsbayes.config.Card
+        A card with one data set.
+    group_by : str
+        Column whose distinct values define the groups (order of first appearance).
+    data : path-like, optional
+        Table replacing the card's data file.
+
+    Raises
+    ------
+    CardError, DataError
+        The card has several data sets or its own group selects another column, the table is
+        unreadable, or it has no column ``group_by``.  A problem of one group's data (e.g.
+        too few rows after the filter) is not raised: it is in that group's ``error``.
+    """
+    from . import config
+    from . import io as tio
+
+    card_for_group(card, group_by, "")  # validates the card's shape before reading data
+    path = Path(data) if data is not None else card.datasets[0].path
+    table = tio.read_table(path)
+    counts = tio.groups(table, group_by)
+    plans = []
+    for group, n_rows in counts.items():
+        run_dir = f"{RUNS_DIR}/{run_dir_name(group)}"
+        try:
+            posterior, loaded = config.build_posterior(card_for_group(card, group_by, group),
+                                                       data_override=data)
+        except TLSBayesError as exc:
+            plans.append(GroupPlan(group, n_rows, run_dir, error=_one_line(exc)))
+            continue
+        plans.append(GroupPlan(
+            group, n_rows, run_dir, n_points=sum(ds.n for ds in posterior.datasets),
+            free_names=tuple(posterior.free_names),
+            data_info=[{"source": str(d.source), "sha256": d.sha256,
+                        "rows_used": d.n_rows_used} for d in loaded]))
+    return plans
+
+
+# --------------------------------------------------------------------------------------------
+# engines
+# --------------------------------------------------------------------------------------------
+def _worker_init(parent_pid: int) -> None:
+    """Local worker start-up: die with the batch process; non-interactive matplotlib."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+
+def local_executor(workers: int) -> cf.ProcessPoolExecutor:
+    """Pool of ``workers`` local processes (``spawn``), each dying with this process."""
+    import multiprocessing
+
+    return cf.ProcessPoolExecutor(max_workers=int(workers),
+                                  mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_worker_init, initargs=(os.getpid(),))
+
+
+def dask_executor(address: str, timeout: float = 30.0):
+    """``(executor, client)`` for the Dask distributed scheduler at ``address``.
+
+    Close the client when done.  Tasks are submitted with ``pure=False`` (Dask would otherwise
+    merge identical calls).
+
+    Raises
+    ------
+    BatchError
+        dask.distributed is not installed or the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BatchError("--scheduler needs dask.distributed, which is not installed: "
+                         "pip install 'tlsbayes[dask]'") from None
+    try:
+        client = Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise BatchError(f"--scheduler {address}: cannot connect to the Dask scheduler "
+                         f"({_one_line(exc)})") from None
+    return client.get_executor(pure=False), client
+
+
+def mpi_executor(workers: int | None = None):
+    """:class:`mpi4py.futures.MPIPoolExecutor` with ``workers`` processes (None: the MPI
+    universe's).
+
+    Raises
+    ------
+    BatchError
+        mpi4py is not installed.
+    """
+    try:
+        from mpi4py.futures import MPIPoolExecutor
+    except ImportError:
+        raise BatchError("--mpi needs mpi4py, which is not installed: pip install mpi4py (it "
+                         "needs an MPI library such as Open MPI or MPICH), then run e.g. "
+                         "'mpiexec -n 1 tlsbayes batch ... --mpi --workers 8'; or use --workers "
+                         "N (local processes) or --scheduler ADDRESS (Dask)") from None
+    return MPIPoolExecutor(max_workers=workers)
+
+
+# --------------------------------------------------------------------------------------------
+# one group (runs in a worker)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Task:
+    group: str
+    column: str
+    card_path: str
+    card_text: str
+    data: str | None
+    out: str
+    run_dir: str
+    info: dict
+    resume: bool
+    plots: bool
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, TLSBayesError) else f"{type(exc).__name__}: {text}"
+
+
+def _quiet(*args, **kwargs) -> None:
+    pass
+
+
+def _posterior_row(idata) -> dict:
+    """Index fields of a result: verdict, convergence figures, quantiles."""
+    import numpy as np
+
+    from . import results as R
+
+    attrs = R.attrs_of(idata)
+    extra = attrs.get("extra") or {}
+    rhat = [float(v) for v in (extra.get("rhat") or {}).values()]
+    ess = [float(v) for v in (extra.get("ess") or {}).values()]
+    post = {}
+    for name in idata.posterior.data_vars:
+        draws = np.asarray(idata.posterior[name].values, dtype=float).ravel()
+        post[name] = tuple(float(q) for q in np.quantile(draws, [0.5, 0.16, 0.84]))
+    converged = attrs.get("converged") is True
+    return {"status": CONVERGED if converged else NOT_CONVERGED, "converged": converged,
+            "max_rhat": max(rhat) if rhat else math.nan,
+            "min_ess": min(ess) if ess else math.nan,
+            "steps": extra.get("steps"), "posterior": post}
+
+
+def fit_group(task: _Task) -> dict:
+    """Fit one group and write its run directory; never raises for a problem of the group.
+
+    Returns the group's index row (``status = failed`` and ``error`` if it failed) plus
+    ``seconds``, the wall time spent.
+    """
+    t0 = time.perf_counter()
+    row = {"group": task.group, "run_dir": task.run_dir}
+    try:
+        row.update(_fit_group(task))
+    except Exception as exc:  # noqa: BLE001 - one group's failure must not stop the batch
+        row.update(status=FAILED, error=_one_line(exc))
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+def _fit_group(task: _Task) -> dict:
+    from . import config
+    from ._atomic import atomic_write_text, remove_temporaries
+    from .fit import run_fit
+    from .sampling import SamplerSettings
+
+    card = card_for_group(config.parse_card(task.card_text, Path(task.card_path)),
+                          task.column, task.group)
+    posterior, _ = config.build_posterior(card, data_override=task.data)
+    settings = SamplerSettings.from_dict(task.info["settings"])
+    run_dir = Path(task.out) / task.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(run_dir, RUN_FILES)
+    info = dict(task.info)
+    atomic_write_text(run_dir / "card.toml", card.text)
+    atomic_write_text(run_dir / RUN_FILE, json.dumps(info, indent=1))
+    result = run_fit(posterior, settings, run_dir, card_text=card.text, resume=task.resume,
+                     plots=task.plots, print_fn=_quiet,
+                     extra_attrs={"card_name": card.name, "card_path": str(card.path),
+                                  "data_files": info["data"], "group": info["group"]})
+    row = _posterior_row(result.idata)
+    # Written last: it marks the run directory finished for reruns of the batch.
+    info["finished"] = {"status": row["status"],
+                        "utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    atomic_write_text(run_dir / RUN_FILE, json.dumps(info, indent=1))
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# the batch
+# --------------------------------------------------------------------------------------------
+@dataclass
+class BatchResult:
+    """What :func:`run_batch` did.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One per group, in group order (the rows of index.csv).
+    index : Path
+    exit_status : int
+        0 all converged, 3 some not converged (none failed), 4 some failed.
+    """
+
+    rows: list
+    index: Path
+    exit_status: int
+
+    def count(self, status: str) -> int:
+        return sum(r["status"] == status for r in self.rows)
+
+
+def _identity(info: dict) -> dict:
+    """What makes two run.json describe the same fit (not max_steps: it may be raised)."""
+    settings = {k: v for k, v in info.get("settings", {}).items()
+                if k not in _RESUMABLE_SETTINGS}
+    return {"card": info.get("card_sha256"), "data": [d.get("sha256") for d in
+                                                       info.get("data", [])],
+            "group": info.get("group"), "settings": settings}
+
+
+def _state(run_dir: Path, info: dict) -> tuple[str, str]:
+    """``(state, why)``: state is done, resume, fresh or conflict."""
+    from . import results as R
+
+    ck = (run_dir / "checkpoint.h5").is_file()
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        if ck:
+            return "conflict", f"{run_dir} has a checkpoint.h5 but no {RUN_FILE}"
+        return "fresh", ""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return "conflict", f"{path} is unreadable ({_one_line(exc)})"
+    mine, theirs = _identity(info), _identity(old if isinstance(old, dict) else {})
+    diff = [k for k in mine if mine[k] != theirs[k]]
+    if diff:
+        return "conflict", (f"{run_dir} holds another fit (its {', '.join(diff)} differ); "
+                            "delete it or choose another --out")
+    if old.get("finished") and old.get("settings") == info["settings"]:
+        try:
+            R.load(run_dir / "posterior.nc")
+            return "done", ""
+        except TLSBayesError:
+            pass
+    return ("resume" if ck else "fresh"), ""
+
+
+def _write_index(path: Path, rows: list, params: list) -> None:
+    from ._atomic import atomic_write_text
+
+    cols = list(INDEX_COLUMNS[:8])
+    for p in params:
+        cols += [f"{p}_median", f"{p}_q16", f"{p}_q84"]
+    cols += list(INDEX_COLUMNS[8:])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        cells = {k: r.get(k) for k in INDEX_COLUMNS}
+        cells["converged"] = {True: "true", False: "false"}.get(r.get("converged"), "")
+        for p in params:
+            q = (r.get("posterior") or {}).get(p, (None, None, None))
+            cells.update({f"{p}_median": q[0], f"{p}_q16": q[1], f"{p}_q84": q[2]})
+        w.writerow(["" if cells[c] is None else
+                    (repr(cells[c]) if isinstance(cells[c], float) else cells[c])
+                    for c in cols])
+    atomic_write_text(path, buf.getvalue())
+
+
+@contextlib.contextmanager
+def _lock(out: Path):
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    fh = open(out / LOCK_FILE, "a")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise BatchError(f"{out}: another tlsbayes batch is writing into this directory "
+                             f"(it holds {out / LOCK_FILE})") from None
+        yield
+    finally:
+        fh.close()
+
+
+def _progress_line(k: int, n: int, row: dict) -> str:
+    where = f" -> {row['run_dir']}"
+    if row["status"] == FAILED:
+        return f"[{k}/{n}] {row['group']}: FAILED: {row.get('error', '')}"
+    what = "converged" if row["status"] == CONVERGED else "NOT converged"
+    if row.get("skipped"):
+        return f"[{k}/{n}] {row['group']}: {what} (finished earlier, skipped){where}"
+    return (f"[{k}/{n}] {row['group']}: {what} after {row.get('steps')} steps in "
+            f"{row.get('seconds', math.nan):.1f} s, max R-hat {row['max_rhat']:.4f}, "
+            f"min ESS {row['min_ess']:.0f}{where}")
+
+
+def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
+              workers: int | None = None, plots: bool = True, print_fn=print,
+              plans=None, task_fn=None) -> BatchResult:
+    """Fit every group of the data; see the module docstring.
+
+    Parameters
+    ----------
+    card : tlsbayes.config.Card
+    group_by : str
+        Column defining the groups.
+    out : path-like
+        Batch directory (created): ``index.csv`` and ``runs/<group>/``.
+    settings : tlsbayes.sampling.SamplerSettings
+        Sampler settings; each group gets ``seed = group_seed(settings.seed, group)`` and no
+        progress bar.
+    data : path-like, optional
+        Table replacing the card's data file.
+    executor : concurrent.futures.Executor, optional
+        Engine (Dask's ``client.get_executor()``, ``MPIPoolExecutor``...), left open.  Default:
+        local processes, ``workers`` of them (default: CPUs, at most the number of groups),
+        restarted if a worker dies.
+    plots : bool
+        Write the figures of each run.
+    print_fn : callable
+        Receives one line per finished group.
+    plans : list of GroupPlan, optional
+        :func:`plan_groups` of the same card, column and data, if already computed.
+    task_fn : callable, optional
+        Replaces :func:`fit_group` (must be picklable); for tests and extensions.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    CardError, DataError, BatchError
+        Before any fit: unusable card, table or group column; ``out`` locked by another batch.
+    """
+    from . import __version__
+    from .cli import RUN_FORMAT  # run.json layout, so that resume/report read these too
+
+    task_fn = fit_group if task_fn is None else task_fn
+    out = Path(out)
+    plans = plan_groups(card, group_by, data=data) if plans is None else plans
+    params = next((list(p.free_names) for p in plans if p.free_names), [])
+    base_seed = 0 if settings.seed is None else int(settings.seed)
+    card_sha = hashlib.sha256(card.text.encode("utf-8")).hexdigest()
+    data_abs = str(Path(data).resolve()) if data is not None else None
+    try:
+        (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"--out {out}: cannot create the batch directory "
+                         f"({exc.strerror or exc})") from None
+
+    with _lock(out):
+        rows = {p.group: {"group": p.group, "n_rows": p.n_rows, "n_points": p.n_points,
+                          "status": PENDING, "run_dir": p.run_dir} for p in plans}
+        n = len(plans)
+        done = 0
+        index = out / INDEX_FILE
+
+        def finish(row):
+            nonlocal done
+            done += 1
+            rows[row["group"]].update(row)
+            _write_index(index, list(rows.values()), params)
+            print_fn(_progress_line(done, n, rows[row["group"]]))
+
+        tasks = []
+        for p in plans:
+            if p.error:
+                finish({"group": p.group, "status": FAILED, "error": p.error})
+                continue
+            s = {**settings.to_dict(), "seed": group_seed(base_seed, p.group),
+                 "progress": False}
+            info = {"run_format": RUN_FORMAT, "tlsbayes_version": __version__,
+                    "card": str(Path(card.path).resolve()), "card_name": card.name,
+                    "card_sha256": card_sha, "data_override": data_abs, "settings": s,
+                    "data": p.data_info, "group": {"column": group_by, "value": p.group},
+                    "batch": {"dir": str(out.resolve()), "seed": base_seed}}
+            state, why = _state(out / p.run_dir, info)
+            if state == "conflict":
+                finish({"group": p.group, "status": FAILED, "error": why})
+            elif state == "done":
+                from . import results as R
+
+                finish({**_posterior_row(R.load(out / p.run_dir / "posterior.nc")),
+                        "group": p.group, "skipped": True})
+            else:
+                tasks.append(_Task(p.group, group_by, str(Path(card.path).resolve()),
+                                   card.text, data_abs, str(out.resolve()), p.run_dir, info,
+                                   state == "resume", plots))
+        _write_index(index, list(rows.values()), params)
+        if tasks:
+            _run_tasks(tasks, task_fn, executor, workers, finish, print_fn)
+
+    final = [rows[p.group] for p in plans]
+    statuses = {r["status"] for r in final}
+    status = 4 if FAILED in statuses or PENDING in statuses else (
+        3 if NOT_CONVERGED in statuses else 0)
+    return BatchResult(rows=final, index=index, exit_status=status)
+
+
+def _drain(executor, tasks, task_fn, finish) -> list:
+    """Run ``tasks`` on ``executor``; return those lost to a broken (dead-worker) pool."""
+    futures = {executor.submit(task_fn, t): t for t in tasks}
+    broken = []
+    try:
+        for fut in cf.as_completed(futures):
+            t = futures[fut]
+            try:
+                row = fut.result()
+            except cf.BrokenExecutor:
+                broken.append(t)
+                continue
+            except Exception as exc:  # noqa: BLE001 - e.g. Dask's KilledWorker
+                row = {"group": t.group, "status": FAILED, "error": _one_line(exc)}
+            finish(row)
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+    return broken
+
+
+def _run_tasks(tasks, task_fn, executor, workers, finish, print_fn) -> None:
+    if executor is not None:
+        for t in _drain(executor, tasks, task_fn, finish):
+            finish({"group": t.group, "status": FAILED,
+                    "error": "the engine lost this group (its worker died)"})
+        return
+    workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks)))
+    pending = tasks
+    for attempt in range(2):
+        pending = _drain_local(workers, pending, task_fn, finish)
+        if not pending:
+            return
+        how = "restarting the pool" if attempt == 0 else "retrying them one at a time"
+        print_fn(f"a worker process died; {how} for the {len(pending)} unfinished group(s)")
+    for t in pending:  # isolation: only the group that kills its worker fails
+        for lost in _drain_local(1, [t], task_fn, finish):
+            finish({"group": lost.group, "status": FAILED,
+                    "error": "its worker process died (crashed or was killed) in three "
+                             "attempts"})
+
+
+def _drain_local(workers, tasks, task_fn, finish) -> list:
+    pool = local_executor(workers)
+    try:
+        broken = _drain(pool, tasks, task_fn, finish)
+    except BaseException:
+        # Do not wait for running fits on Ctrl-C; the workers die with this process.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return broken
