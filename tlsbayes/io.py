@@ -7,6 +7,15 @@ offending line.  :func:`load_xy` picks the abscissa, the observable and (optiona
 uncertainty, selects rows (group, filter, window), validates them and converts them to SI
 (:class:`XYData`, sorted by ``x``).
 
+HDF5 and NetCDF tables (``.h5``/``.hdf5``/``.nc``, recognised by their first bytes, not their
+name) are read too, in the column-per-dataset layout: every 1-D dataset (NetCDF variable) of
+one length is a column, named by the dataset; text datasets give text columns.  The datasets
+are those of the root group, or of its only subgroup when the root holds none; a single 1-D
+compound dataset (a structured array) gives one column per field.  NetCDF's ``_FillValue`` /
+``missing_value`` become empty cells and ``scale_factor`` / ``add_offset`` are applied; the
+dimension-only datasets of NetCDF-4 are skipped.  Units come from the column names or the
+card, as for CSV.  "Line" ``k`` in messages about such a table is its ``k``-th row.
+
 Why not ``pandas.read_csv(comment="#")``: pandas cuts a line at the first ``#`` *anywhere*,
 so a cell such as ``large-grain Ta film #1`` silently loses the rest of its row (every number
 after it becomes NaN).  Here only lines whose first non-blank character is ``#`` are comments.
@@ -401,17 +410,19 @@ class Table:
 
 
 def read_table(path) -> Table:
-    """Read a CSV table whose comment lines start with ``#``.
+    """Read a CSV table whose comment lines start with ``#`` (or an HDF5/NetCDF table).
 
     Comma-separated (tab-separated for ``.tsv``), first non-comment line is the header,
     blank lines and lines whose first non-blank character is ``#`` are skipped, fields may be
-    double-quoted.  Cells are kept as text; see :meth:`Table.numeric`.
+    double-quoted.  Cells are kept as text; see :meth:`Table.numeric`.  HDF5 and NetCDF
+    files in the column-per-dataset layout are recognised by their first bytes and read as
+    described in the module docstring.
 
     Raises
     ------
     DataError
-        File missing or unreadable, not UTF-8 text (HDF5/NetCDF/xlsx are recognised and
-        refused), empty, no header, duplicate or empty column names, a row with the wrong
+        File missing or unreadable, not UTF-8 text (xlsx is recognised and refused), an
+        HDF5/NetCDF file that is not a column table, empty, no header, duplicate or empty column names, a row with the wrong
         number of fields, malformed quoting, or no data rows.  Messages name the file and,
         where relevant, the line.
     """
@@ -426,6 +437,10 @@ def read_table(path) -> Table:
     except OSError as exc:
         raise DataError(f"{src}: cannot read data file ({exc.strerror or exc})") from None
     digest = hashlib.sha256(raw).hexdigest()
+    if raw.startswith(b"\x89HDF"):
+        return _read_hdf5_table(p, src, digest)
+    if raw.startswith((b"CDF\x01", b"CDF\x02")):
+        return _read_netcdf3_table(p, src, digest)
     for magic, fmt in _MAGIC.items():
         if raw.startswith(magic):
             raise DataError(f"{src}: looks like a {fmt} file; only CSV tables are supported "
@@ -491,6 +506,128 @@ def read_table(path) -> Table:
     cells = {name: tuple(r[j] for r in rows) for j, name in enumerate(header)}
     return Table(src, digest, tuple(header), cells, np.asarray(lines, dtype=np.int64),
                  header_line)
+
+
+_NC_DIMENSION_ONLY = "This is a netCDF dimension but not a netCDF variable"
+
+
+def _attr_text(v) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, np.ndarray) and v.size == 1:
+        return _attr_text(v.reshape(-1)[0])
+    return str(v)
+
+
+def _column_cells(src: str, name: str, values: np.ndarray, attrs: Mapping) -> tuple:
+    """Text cells of one column (decoded, CF missing values and scaling applied)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "SUO":
+        out = []
+        for v in values:
+            if isinstance(v, bytes):
+                try:
+                    v = v.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise DataError(f"{src}, column {name!r}: text that is not UTF-8") from None
+            out.append(str(v).strip())
+        return tuple(out)
+    if values.dtype.kind not in "biuf":
+        raise DataError(f"{src}, column {name!r}: unsupported data type {values.dtype} (numbers "
+                        "or text only)")
+    missing = np.zeros(values.shape, dtype=bool)
+    for key in ("_FillValue", "missing_value"):
+        if key in attrs:
+            fill = np.asarray(attrs[key]).reshape(-1)
+            for f in fill:
+                missing |= (values == f) | (np.isnan(values) & np.isnan(f)
+                                            if values.dtype.kind == "f" else False)
+    if "scale_factor" in attrs or "add_offset" in attrs:
+        values = (values * np.asarray(attrs.get("scale_factor", 1.0)).reshape(-1)[0]
+                  + np.asarray(attrs.get("add_offset", 0.0)).reshape(-1)[0])
+    if values.dtype.kind == "f":
+        cells = [repr(float(v)) for v in values]
+    else:
+        cells = [str(int(v)) for v in values]
+    return tuple("" if m else c for c, m in zip(cells, missing))
+
+
+def _columns_table(src: str, digest: str, columns: list, fmt: str) -> Table:
+    """A :class:`Table` from ``[(name, values, attrs), ...]`` of 1-D columns."""
+    if not columns:
+        raise DataError(f"{src}: this {fmt} file holds no 1-D datasets to use as columns (the "
+                        "column-per-dataset layout: one 1-D dataset per column)")
+    lengths = {name: len(v) for name, v, _ in columns}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{n}: {k}" for n, k in lengths.items())
+        raise DataError(f"{src}: the 1-D datasets of this {fmt} file have different lengths "
+                        f"({shown}); a table needs columns of one length")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise DataError(f"{src}: no data rows (the {fmt} datasets are empty)")
+    cells = {name: _column_cells(src, name, v, a) for name, v, a in columns}
+    return Table(src, digest, tuple(cells), cells, np.arange(1, n + 1, dtype=np.int64), 0)
+
+
+def _read_hdf5_table(p: Path, src: str, digest: str) -> Table:
+    """An HDF5 (or NetCDF-4) file in the column-per-dataset layout; see the module docstring."""
+    import h5py
+
+    try:
+        fh = h5py.File(p, "r")
+    except OSError as exc:
+        raise DataError(f"{src}: looks like an HDF5 file but cannot be opened ({exc}); export "
+                        "the columns to CSV or write one 1-D dataset per column") from None
+    with fh:
+        group = fh
+        members = [(k, v) for k, v in fh.items() if isinstance(v, h5py.Dataset)]
+        subgroups = [v for v in fh.values() if isinstance(v, h5py.Group)]
+        if not members and len(subgroups) == 1:
+            group = subgroups[0]
+            members = [(k, v) for k, v in group.items() if isinstance(v, h5py.Dataset)]
+        columns = []
+        for name, ds in members:
+            if ds.ndim != 1:
+                continue
+            if _attr_text(ds.attrs.get("NAME", b"")).startswith(_NC_DIMENSION_ONLY):
+                continue  # a NetCDF-4 dimension without a variable: not data
+            if ds.dtype.names:  # a structured array: its fields are the columns
+                arr = ds[()]
+                columns += [(f, arr[f], {}) for f in ds.dtype.names]
+                continue
+            attrs = dict(ds.attrs)
+            values = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
+            columns.append((name, values, attrs))
+        names = [c[0] for c in columns]
+        dup = next((c for c in names if names.count(c) > 1), None)
+        if dup is not None:
+            raise DataError(f"{src}: duplicate column name {dup!r}")
+        where = f"group {group.name!r} of this HDF5" if group is not fh else "HDF5"
+        return _columns_table(src, digest, columns, where)
+
+
+def _read_netcdf3_table(p: Path, src: str, digest: str) -> Table:
+    """A NetCDF-3 (classic) file: 1-D variables (and 2-D char arrays) of one dimension."""
+    from scipy.io import netcdf_file
+
+    try:
+        fh = netcdf_file(p, "r", mmap=False)
+    except Exception as exc:  # scipy raises several types for malformed files
+        raise DataError(f"{src}: looks like a NetCDF file but cannot be read ({exc}); export "
+                        "the columns to CSV") from None
+    try:
+        columns = []
+        for name, var in fh.variables.items():
+            data = np.array(var.data)
+            attrs = dict(var._attributes)
+            if data.ndim == 2 and data.dtype.kind == "S" and data.dtype.itemsize == 1:
+                data = np.array([b"".join(row).rstrip(b"\0") for row in data])
+            elif data.ndim != 1:
+                continue
+            columns.append((name, data, attrs))
+        return _columns_table(src, digest, columns, "NetCDF")
+    finally:
+        fh.close()
 
 
 def _as_table(path_or_table) -> Table:
