@@ -221,16 +221,88 @@ def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chai
         if chain is not None:
             atomic_savefig(plotting.plot_trace, outdir / "trace.png", chain, names, burn=burn)
             figures.append("trace.png")
+    guidance = noise_guidance(summary, posterior)
     text = R.format_summary(summary)
     print_fn(text)
-    for s in deg["text"]:
+    for s in deg["text"] + guidance:
         print_fn(s)
-    md = _report_markdown(attrs, summary, deg, figures)
+    md = _report_markdown(attrs, summary, deg, figures, guidance)
     atomic_write_text(outdir / "report.md", md)
-    return {"summary": summary, "degeneracy": deg, "figures": figures}
+    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance}
 
 
-def _report_markdown(attrs, summary, deg, figures):
+#: A fitted noise scale outside [1/2, 2] (or residuals that far from the quoted sigma) means
+#: the quoted uncertainties are not the scatter of the data; Student-t nu below this is
+#: heavy-tailed (the fourth moment is infinite for nu <= 4).
+NOISE_SCALE_LIMITS = (0.5, 2.0)
+NU_SMALL = 5.0
+
+
+def noise_guidance(summary, posterior) -> list:
+    """Sentences for report.md when the quoted uncertainties do not describe the data.
+
+    * a fitted ``noise_scale`` (per data set) with median above 2 or below 1/2;
+    * a free Student-t ``nu`` with median below :data:`NU_SMALL`;
+    * for a plain ``gaussian`` likelihood, an rms normalised residual at the posterior median
+      above 2 or below 1/2 (sqrt(chi^2/n)).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`tlsbayes.results.summarize` (``median``, ``q16``, ``q84`` per parameter).
+    posterior : Posterior
+        The fitted posterior (data sets, likelihoods, priors).
+    """
+    lo, hi = NOISE_SCALE_LIMITS
+    out = []
+    rows = summary.index
+    med = {n: float(summary.loc[n, "median"]) for n in rows}
+    for ds in posterior.datasets:
+        names = dict(zip((p.name for p in ds.likelihood.parameters), ds.likelihood_param_names))
+        label = f"data set `{ds.name}`"
+        s_name = names.get("noise_scale")
+        if s_name in med:
+            s, q16, q84 = med[s_name], summary.loc[s_name, "q16"], summary.loc[s_name, "q84"]
+            if s > hi:
+                out.append(
+                    f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
+                    f"{q84:.3g}) says the quoted uncertainties are about {s:.2g} times smaller "
+                    "than the scatter of the data (S21-fit errors are often optimistic). The "
+                    "posterior widths already include this factor; check the residuals in "
+                    "fit.png for outliers or a trend the model misses (a trend means the model, "
+                    "not the error bars, is wrong), and consider likelihood = \"student_t\" if "
+                    "a few points dominate.")
+            elif s < lo:
+                out.append(
+                    f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
+                    f"{q84:.3g}) says the quoted uncertainties are about {1 / s:.2g} times "
+                    "larger than the scatter of the data: they may be conservative, or "
+                    "correlated between points (e.g. a shared calibration), which this "
+                    "likelihood does not model.")
+        nu_name = names.get("nu")
+        if nu_name in med and med[nu_name] < NU_SMALL:
+            out.append(
+                f"{label}: the fitted Student-t {nu_name} = {med[nu_name]:.3g} is small: the "
+                "residuals are heavy-tailed, i.e. some points are outliers for their quoted "
+                "uncertainty. Look for bad S21 fits (flag columns, a row filter) before "
+                "trusting a Gaussian error model.")
+        if ds.likelihood.kind == "gaussian":
+            theta = posterior.priors.from_params(
+                {n: med[n] for n in posterior.free_names if n in med})
+            mu = posterior.predict(np.asarray(theta, dtype=np.float64)[None, :])[ds.name][0]
+            r = float(np.sqrt(np.mean(((ds.y - mu) / ds.sigma) ** 2)))
+            if r > hi or r < lo:
+                what = ("smaller than the scatter: the posterior is too narrow"
+                        if r > hi else "larger than the scatter: the posterior is too wide")
+                out.append(
+                    f"{label}: the rms residual at the posterior median is {r:.3g} times the "
+                    f"quoted uncertainties, which are thus {what}. Refit with likelihood = "
+                    "\"gaussian_noise_scale\" (a free scale on the quoted sigma) or "
+                    "\"student_t\".")
+    return out
+
+
+def _report_markdown(attrs, summary, deg, figures, guidance=()):
     extra = attrs.get("extra", {}) or {}
     lines = ["# tlsbayes fit report", ""]
     verdict = attrs.get("verdict", "")
@@ -257,6 +329,8 @@ def _report_markdown(attrs, summary, deg, figures):
         lines += ["", "Most correlated pairs: " + ", ".join(
             f"{a}–{b} ({r:+.2f})" for a, b, r in pairs)]
     lines += [""]
+    if guidance:
+        lines += ["## Quoted uncertainties", ""] + [f"- {g}" for g in guidance] + [""]
     for f in figures:
         lines += [f"![{f}]({f})", ""]
     return "\n".join(lines)
