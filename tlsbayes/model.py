@@ -269,7 +269,14 @@ class QPower(_Model):
       E² ∝ P, so an unknown line attenuation A simply rescales P_c by 10^(A/10): ``P_c`` is the
       critical power *referred to wherever the power was measured*.
     * ``"power_self_consistent"``: power at the device in W; |E| from Eq. 6 with the loaded
-      Q solved together with Qi (needs ``Qc``, ``A0``, ``d``); parameter ``E_c``.
+      Q solved together with Qi (needs ``Qc``, ``A0``, ``d``); parameter ``E_c``.  Eq. 4 and
+      6 depend on P and E_c only through P/E_c², so powers known only up to an attenuation
+      A [dB] (e.g. VNA output powers) give E_c,fit = E_c·10^(A/20): the device's E_c is
+      E_c,fit·10^(-A/20).
+
+    No separate power-offset parameter is needed: in every mode the critical scale (n_c, P_c
+    or E_c) absorbs an unknown line attenuation exactly, and a free offset would only make
+    an exactly degenerate direction (tests/test_power_offset.py).
 
     Constants: ``T`` [K] and ``f`` [Hz] of the measurement.
     """
