@@ -21,6 +21,7 @@ import numpy as np
 
 from .errors import TLSBayesError
 from .likelihood import Likelihood
+from .likelihood import _total as _likelihood_total
 from .priors import Fixed, LogUniform, Normal, PriorSet, TruncatedNormal, Uniform
 
 _UNIFORM, _LOGUNIFORM, _NORMAL, _TRUNCNORMAL = 0, 1, 2, 3
@@ -195,6 +196,12 @@ class Posterior:
         self._cols = [(np.array([pos[n] for n in d.model.param_names], dtype=np.int64),
                        np.array([pos[n] for n in d.likelihood_param_names], dtype=np.int64))
                       for d in self.datasets]
+        # The sampler calls log_prob ~1e4 times a run with ~16 walkers: everything that does
+        # not depend on theta (model constants, kernels, likelihood codes) is looked up once,
+        # so that the Python overhead stays small next to emcee's own per-step cost.
+        self._hot = [(d.model._kernel, d.model._consts(), d.x, mcols,
+                      lcols if lcols.size else None, d.likelihood.code, d.y, d.sigma)
+                     for d, (mcols, lcols) in zip(self.datasets, self._cols)]
 
     def __getstate__(self):
         return {"datasets": self.datasets, "priors": self.priors}
@@ -228,6 +235,17 @@ class Posterior:
             out.append(f(mu, ds.y, ds.sigma, extra))
         return out
 
+    def _total_log_likelihood(self, params):
+        """Summed log-likelihood over data sets, shape (nwalkers,): the sampler's hot path."""
+        nw = params.shape[0]
+        total = None
+        for kernel, consts, x, mcols, lcols, code, y, sigma in self._hot:
+            mu = kernel(params[:, mcols], x, consts)
+            extra = Likelihood._extra(None if lcols is None else params[:, lcols], nw)
+            ll = _likelihood_total(code, mu, y, sigma, extra)
+            total = ll if total is None else total + ll
+        return total
+
     def log_prior(self, theta):
         """Log prior (sampling coordinates, Jacobians included); float or (nwalkers,)."""
         return self.priors.log_prob(theta)
@@ -253,13 +271,15 @@ class Posterior:
         lprior, params = self._prior_and_params(np.atleast_2d(t))
         ok = np.isfinite(lprior)
         if ok.all():
-            llike = sum(self._per_dataset(params, pointwise=False))
+            llike = self._total_log_likelihood(params)
         else:
             llike = np.full(lprior.size, -np.inf)
             if ok.any():
-                llike[ok] = sum(self._per_dataset(params[ok], pointwise=False))
+                llike[ok] = self._total_log_likelihood(params[ok])
         lp = lprior + llike
-        lp[np.isnan(lp)] = -np.inf
+        nan = np.isnan(lp)
+        if nan.any():
+            lp[nan] = -np.inf
         if single:
             return float(lp[0]), float(lprior[0]), float(llike[0])
         return lp, lprior, llike
