@@ -138,6 +138,20 @@ def test_dask_scheduler_gives_the_same_results(local_run, tmp_path):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def test_rerun_with_a_higher_step_cap_continues_unconverged_groups(local_run, tmp_path):
+    BD.write_csv(tmp_path / "one.csv", groups=("R0",), bad=False)
+    argv = ["batch", str(local_run["card"]), "--data", str(tmp_path / "one.csv"), "--group-by",
+            "resonator", "--workers", "1", "--out", str(tmp_path / "out"), "--no-plots"]
+    code, stdout, _ = _run(argv + ["--max-steps", "400"])
+    assert code == 3 and "R0: NOT converged after 400 steps" in stdout
+    assert _run(argv + ["--max-steps", "400", "--allow-unconverged"])[0] == 0  # skipped
+    code, stdout, _ = _run(argv + ["--max-steps", "4000"])
+    assert code == 0 and "R0: converged" in stdout
+    # continued from the 400-step checkpoint: the same chain as the uninterrupted run
+    a, b = _draws(local_run["out"] / "runs" / "R0"), _draws(tmp_path / "out" / "runs" / "R0")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def test_a_run_directory_of_another_fit_is_never_overwritten(local_run, tmp_path):
     out = local_run["out"]
     mtimes = _mtimes(out)

@@ -420,32 +420,32 @@ def _identity(info: dict) -> dict:
             "group": info.get("group"), "settings": settings}
 
 
-def _state(run_dir: Path, info: dict) -> tuple[str, str]:
-    """``(state, why)``: state is done, resume, fresh or conflict."""
+def _state(run_dir: Path, info: dict) -> tuple[str, str, object]:
+    """``(state, why, idata)``: state is done (idata: its result), resume, fresh or
+    conflict (why: the reason)."""
     from . import results as R
 
     ck = (run_dir / "checkpoint.h5").is_file()
     path = run_dir / RUN_FILE
     if not path.is_file():
         if ck:
-            return "conflict", f"{run_dir} has a checkpoint.h5 but no {RUN_FILE}"
-        return "fresh", ""
+            return "conflict", f"{run_dir} has a checkpoint.h5 but no {RUN_FILE}", None
+        return "fresh", "", None
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return "conflict", f"{path} is unreadable ({_one_line(exc)})"
+        return "conflict", f"{path} is unreadable ({_one_line(exc)})", None
     mine, theirs = _identity(info), _identity(old if isinstance(old, dict) else {})
     diff = [k for k in mine if mine[k] != theirs[k]]
     if diff:
         return "conflict", (f"{run_dir} holds another fit (its {', '.join(diff)} differ); "
-                            "delete it or choose another --out")
+                            "delete it or choose another --out"), None
     if old.get("finished") and old.get("settings") == info["settings"]:
         try:
-            R.load(run_dir / "posterior.nc")
-            return "done", ""
+            return "done", "", R.load(run_dir / "posterior.nc")
         except TLSBayesError:
             pass
-    return ("resume" if ck else "fresh"), ""
+    return ("resume" if ck else "fresh"), "", None
 
 
 def _write_index(path: Path, rows: list, params: list) -> None:
@@ -582,14 +582,11 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
                     "card_sha256": card_sha, "data_override": data_abs, "settings": s,
                     "data": p.data_info, "group": {"column": group_by, "value": p.group},
                     "batch": {"dir": str(out.resolve()), "seed": base_seed}}
-            state, why = _state(out / p.run_dir, info)
+            state, why, idata = _state(out / p.run_dir, info)
             if state == "conflict":
                 finish({"group": p.group, "status": FAILED, "error": why})
             elif state == "done":
-                from . import results as R
-
-                finish({**_posterior_row(R.load(out / p.run_dir / "posterior.nc")),
-                        "group": p.group, "skipped": True})
+                finish({**_posterior_row(idata), "group": p.group, "skipped": True})
             else:
                 tasks.append(_Task(p.group, group_by, str(Path(card.path).resolve()),
                                    card.text, data_abs, str(out.resolve()), p.run_dir, info,

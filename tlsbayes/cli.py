@@ -236,8 +236,12 @@ def _resume_check(run_dir, posterior):
                             f"stopped before its first checkpoint); start again with: "
                             "tlsbayes fit")
     ck = read_checkpoint(ck_path)
-    if (run_dir / "posterior.nc").exists():
-        attrs = R.attrs_of(R.load(run_dir / "posterior.nc"))
+    post, report = run_dir / "posterior.nc", run_dir / "report.md"
+    # report.md is written last: older than posterior.nc (or absent), the run was stopped
+    # while writing its results, and resuming rewrites them from the checkpoint.
+    if post.exists() and report.exists() and \
+            report.stat().st_mtime_ns >= post.stat().st_mtime_ns:
+        attrs = R.attrs_of(R.load(post))
         steps = (attrs.get("extra") or {}).get("steps")
         if attrs.get("converged") is True and steps == ck.steps:
             return (f"{run_dir}: this run already converged after {ck.steps} steps; nothing "
@@ -261,9 +265,12 @@ def _resume_check(run_dir, posterior):
 
 
 def _cmd_resume(args):
+    from ._atomic import remove_temporaries
+    from .batch import RUN_FILES
     from .fit import run_fit
 
     card, posterior, settings = _load_run(args.run_dir)
+    remove_temporaries(args.run_dir, RUN_FILES)  # left by a kill in mid-write
     note = _resume_check(Path(args.run_dir), posterior)
     if note:
         print(f"tlsbayes: {note}", file=sys.stderr)
