@@ -216,7 +216,7 @@ def test_sigkill_fit_then_resume_loses_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_fit_many_times(tmp_path):
-    _fit_kills(tmp_path, n_kills=12, seed=7)
+    _fit_kills(tmp_path, n_kills=8, seed=7)
 
 
 def test_resume_after_a_kill_while_the_results_were_written(tmp_path):
@@ -303,4 +303,4 @@ def test_sigkill_batch_then_rerun_loses_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_batch_many_times(tmp_path):
-    _batch_kills(tmp_path, n_kills=8, seed=12)
+    _batch_kills(tmp_path, n_kills=4, seed=12)
