@@ -140,7 +140,7 @@ def test_sigma2_at_zero_temperature_is_pi_delta_over_hbar_omega(w):
 
 @pytest.mark.parametrize("w", [1e-3, 1e-4])
 def test_low_frequency_sigma2_is_pi_delta_tanh(w):
-    """ħω << k_BT, Δ: σ2/σn = (πΔ/ħω) tanh(Δ/2k_BT) (Tinkham Eq. 3.129), error O(ħω)."""
+    """ħω << k_BT, Δ: σ2/σn = (πΔ/ħω) tanh(Δ/2k_BT) (Tinkham ch. 3), error O(ħω)."""
     for t in (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99):
         tau = t / R_BCS
         delta = ph.bcs_gap_fraction(t)

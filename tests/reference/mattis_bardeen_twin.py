@@ -3,7 +3,7 @@ r"""Slow, obviously-correct twin of tlsbayes.physics.quasiparticle (mpmath, 30 d
 Nothing here shares code or method with the kernels:
 
 * the BCS gap comes from the **Matsubara-sum** form of the weak-coupling gap equation
-  (Abrikosov, Gor'kov & Dzyaloshinskii; e.g. Tinkham 2nd ed. problem 3.3),
+  (the imaginary-frequency form of Abrikosov, Gor'kov & Dzyaloshinskii),
 
   .. math::
 
