@@ -151,6 +151,7 @@ class Sweep:
     x: np.ndarray | None = None
     temperatures: tuple | None = None
     noise: tuple | None = None
+    x_unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -432,7 +433,7 @@ def _parse_sweep(ctx: _Ctx, where: str, sw: Mapping, specs: Mapping, card) -> Sw
     elif x is not None:
         raise ctx.err(where, "needs noise = { relative = r } or { absolute = s } (the noise "
                              "of the card's data is only used when x is omitted too)")
-    return Sweep(dname, x, temps, noise)
+    return Sweep(dname, x, temps, noise, model.x_unit)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1003,7 +1004,8 @@ def design_markdown(card, res: DesignResult) -> str:
 def _describe_sweep(sw: Sweep) -> str:
     parts = [f"data set `{sw.dataset}`"]
     if sw.x is not None:
-        parts.append(f"{sw.x.size} points x in [{sw.x.min():.4g}, {sw.x.max():.4g}] (SI)")
+        parts.append(f"{sw.x.size} points, x from {sw.x.min():.4g} to {sw.x.max():.4g} "
+                     f"{sw.x_unit or '(dimensionless)'}")
     else:
         parts.append("the card's x")
     if sw.temperatures is not None:
