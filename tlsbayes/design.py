@@ -845,13 +845,15 @@ def simulate_and_fit(posterior, theta, *, seed=0, n_sims=1, settings=None) -> di
 # --------------------------------------------------------------------------------------------
 
 
+#: Degeneracies to draw by default, in the order the papers write them.
+_PAIRS = (("E_c", "beta"), ("n_c", "beta"), ("P_c", "beta"), ("x", "K"), ("C", "gamma"),
+          ("delta0", "delta_other"))
+
+
 def _default_pair(names, first: Forecast | None):
-    for pair in KNOWN_DEGENERACIES:
-        a, b = sorted(pair)
+    known = list(_PAIRS) + [tuple(sorted(p)) for p in KNOWN_DEGENERACIES]
+    for a, b in known:
         if a in names and b in names:
-            # keep a readable order: the scale first (E_c, n_c...), as in the paper
-            if {a, b} == {"E_c", "beta"}:
-                return ("E_c", "beta")
             return (a, b)
     if first is not None and len(names) >= 2:
         c = np.abs(first.corr - np.eye(len(names)))
