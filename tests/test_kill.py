@@ -262,39 +262,43 @@ def _batch_kills(tmp_path: Path, n_kills: int, seed: int) -> None:
     print(f"uninterrupted batch: {t_full:.1f} s")
 
     rng = np.random.default_rng(seed)
-    out = tmp_path / "out"
-    kills, last_ck = 0, {"R0": 0, "R1": 0}
-    for k in range(3 * n_kills):
-        if kills == n_kills:
-            break
-        proc = _start(args(out), tmp_path / f"kill{k}.log", new_session=True)
-        # odd kills take the whole process group down (power cut), even ones only the batch
-        # process: its workers must die with it rather than write on as orphans
-        whole = bool(k % 2)
-        if not _kill_at(proc, rng.uniform(0.3, t_full), group=whole):
-            assert proc.returncode == 0
-            break
-        kills += 1
-        assert _group_gone(proc.pid), "worker processes outlived the killed batch"
+    kills, starts, chain = 0, 0, 0
+    while kills < n_kills:
+        # one chain: the same batch directory, rerun after each kill until a run is not killed
+        out = tmp_path / f"out{chain}"
+        last_ck, finished = {"R0": 0, "R1": 0}, False
+        while kills < n_kills:
+            assert starts < 3 * n_kills, "too many batches finished before their kill"
+            starts += 1
+            proc = _start(args(out), tmp_path / f"start{starts}.log", new_session=True)
+            # odd kills take the whole process group down (power cut), even ones only the
+            # batch process: its workers must die with it rather than write on as orphans
+            if not _kill_at(proc, rng.uniform(0.3, t_full), group=bool(kills % 2)):
+                assert proc.returncode == 0
+                finished = True
+                break
+            kills += 1
+            assert _group_gone(proc.pid), "worker processes outlived the killed batch"
+            check_directory(out)
+            if (out / "index.csv").is_file():
+                with open(out / "index.csv", newline="") as fh:
+                    rows = list(csv.DictReader(fh))
+                assert [r["group"] for r in rows] == ["R0", "R1"]
+                assert {r["status"] for r in rows} <= {"pending", "converged"}
+            for g in last_ck:
+                ck = _ck_steps(out / "runs" / g)
+                assert ck >= last_ck[g], "a checkpoint went backwards"
+                last_ck[g] = ck
+        if not finished:
+            _timed(args(out), tmp_path / f"final{chain}.log")
+            assert check_directory(out) == []  # the rerun removed the kills' temporaries
         check_directory(out)
-        if (out / "index.csv").is_file():
-            with open(out / "index.csv", newline="") as fh:
-                rows = list(csv.DictReader(fh))
-            assert [r["group"] for r in rows] == ["R0", "R1"]
-            assert {r["status"] for r in rows} <= {"pending", "converged"}
-        for g in last_ck:
-            ck = _ck_steps(out / "runs" / g)
-            assert ck >= last_ck[g], "a checkpoint went backwards"
-            last_ck[g] = ck
-    assert kills >= min(n_kills, 2)
-
-    assert _timed(args(out), tmp_path / "final.log") > 0
-    assert check_directory(out) == []  # the rerun removed the temporaries of the kills
-    with open(out / "index.csv", newline="") as fh:
-        assert [r["status"] for r in csv.DictReader(fh)] == ["converged", "converged"]
-    assert (out / "index.csv").read_bytes() == (ref / "index.csv").read_bytes()
-    for g in ("R0", "R1"):
-        assert _same_posterior(out / "runs" / g, ref / "runs" / g)
+        with open(out / "index.csv", newline="") as fh:
+            assert [r["status"] for r in csv.DictReader(fh)] == ["converged", "converged"]
+        assert (out / "index.csv").read_bytes() == (ref / "index.csv").read_bytes()
+        for g in ("R0", "R1"):
+            assert _same_posterior(out / "runs" / g, ref / "runs" / g)
+        chain += 1
 
 
 def test_sigkill_batch_then_rerun_loses_nothing(tmp_path):
