@@ -10,7 +10,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
