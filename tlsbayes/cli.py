@@ -9,6 +9,8 @@
     tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDRESS]
                    [--mpi] --out DIR
     tlsbayes design CARD --plan PLAN [--out DIR] [--at RUN_DIR] [--no-check]
+    tlsbayes population [RUN_DIR...] [--group NAME RUN_DIR...]... [--param delta0] [--out DIR]
+    tlsbayes compare RUN_DIR RUN_DIR... [--names A,B,...] [--by observation|dataset] [--out DIR]
     tlsbayes bench
 
 Exit status: 0 on success; 2 on bad input, with one line naming the file, column or parameter;
@@ -389,6 +391,47 @@ def _cmd_design(args):
     return 0
 
 
+def _cmd_population(args):
+    from . import hierarchy as H
+    from .sampling import SamplerSettings
+
+    groups = {}
+    if args.run_dirs:
+        groups["all"] = list(args.run_dirs)
+    for name, *dirs in args.group or []:
+        if not dirs:
+            raise TLSBayesError(f"--group {name}: no run directories given")
+        groups.setdefault(name, []).extend(dirs)
+    if not groups:
+        raise TLSBayesError("population: give run directories (positional or --group NAME ...)")
+    pop = H.population_from_runs(groups, param=args.param, scale=args.scale,
+                                 max_draws=args.max_draws, sigma_scale=args.sigma_scale,
+                                 max_variance=args.max_variance)
+    out = Path(args.out) if args.out else Path("results") / "populations" / args.param
+    print(f"tlsbayes population: {len(pop.members)} resonators in {len(pop.groups)} group(s) "
+          f"({', '.join(pop.groups)}), {args.scale} {args.param} ~ Normal(mu, sigma) -> {out}")
+    settings = SamplerSettings(seed=args.seed, progress=not args.no_progress)
+    result = H.fit_population(pop, settings, out, min_ess=args.min_ess)
+    print(H.format_population(result))
+    print(f"\nresults in {out}: population.nc, summary.csv, members.csv, population.md")
+    if not result.converged and not args.allow_unconverged:
+        print(f"NOT CONVERGED: {result.verdict}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return 0
+
+
+def _cmd_compare(args):
+    from . import compare as C
+
+    names = [n.strip() for n in args.names.split(",")] if args.names else None
+    result = C.compare_runs(args.run_dirs, names=names, unit=args.by)
+    print(C.format_compare(result))
+    if args.out:
+        C.write_compare(result, args.out)
+        print(f"\nwritten: {Path(args.out) / 'compare.md'}, {Path(args.out) / 'compare.csv'}")
+    return 0
+
+
 def _cmd_bench(args):
     from . import bench
 
@@ -494,6 +537,45 @@ def build_parser():
     dz.add_argument("--no-check", action="store_true",
                     help="skip the simulate-and-fit check of the plan's alternatives")
     dz.set_defaults(func=_cmd_design)
+
+    po = sub.add_parser("population", help="hierarchical inference over many fitted resonators",
+                        description="Two-stage population inference: reweight each run's "
+                                    "posterior of --param against its own prior to sample "
+                                    "ln(param) ~ Normal(mu_g, sigma_g) per group; writes "
+                                    "population.nc, summary.csv, members.csv, population.md.")
+    po.add_argument("run_dirs", nargs="*", metavar="RUN_DIR",
+                    help="run directories of group 'all'")
+    po.add_argument("--group", nargs="+", action="append", metavar=("NAME", "RUN_DIR"),
+                    help="a named group and its run directories (repeatable)")
+    po.add_argument("--param", default="delta0", help="population parameter (default delta0)")
+    po.add_argument("--scale", choices=("log", "linear"), default="log",
+                    help="population in ln(param) (default) or param")
+    po.add_argument("--out", help="output directory (default results/populations/<param>)")
+    po.add_argument("--seed", type=_int_at_least(0), default=0)
+    po.add_argument("--max-draws", type=_int_at_least(10), default=1000,
+                    help="posterior draws kept per resonator (default 1000)")
+    po.add_argument("--min-ess", type=float, default=20.0,
+                    help="warn when a resonator's reweighting ESS is below this (default 20)")
+    po.add_argument("--sigma-scale", type=float, default=1.0,
+                    help="scale of the half-normal prior on each sigma (default 1)")
+    po.add_argument("--max-variance", type=float, default=1.0,
+                    help="exclude hyperparameters where the Monte-Carlo variance of ln L "
+                         "exceeds this (default 1)")
+    po.add_argument("--no-progress", action="store_true", help="no progress bar")
+    po.add_argument("--allow-unconverged", action="store_true")
+    po.set_defaults(func=_cmd_population)
+
+    co = sub.add_parser("compare", help="rank fitted models by PSIS-LOO",
+                        description="PSIS-LOO from the pointwise log-likelihood of each run's "
+                                    "posterior.nc (all data sets of a joint fit included); "
+                                    "table of elpd_loo, se, elpd difference, dse, p_loo, "
+                                    "stacking weight and Pareto k.")
+    co.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs fitted to the same data")
+    co.add_argument("--names", help="comma-separated labels (default: card names)")
+    co.add_argument("--by", choices=("observation", "dataset"), default="observation",
+                    help="leave out one point (default) or one whole data set")
+    co.add_argument("--out", help="write compare.md and compare.csv here")
+    co.set_defaults(func=_cmd_compare)
 
     b = sub.add_parser("bench", help="time kernels and fits against baselines",
                        description="Median time per 40-point evaluation of each kernel against "
