@@ -5,10 +5,10 @@ The expected log pointwise predictive density of each model,
     elpd_loo = Σ_i ln p(y_i | y_−i),
 
 is estimated by Pareto-smoothed importance sampling of the pointwise log-likelihood that every
-run stores in its ``posterior.nc`` (Vehtari, Gelman & Gabry 2017, Stat. Comput. 27, 1413,
-Eq. 4-10; computed by :func:`arviz.loo`).  Models are ranked by elpd_loo; ``elpd_diff`` is
-the difference to the best and ``dse`` its standard error from the pointwise differences
-(their Eq. 23-24); ``weight`` are stacking weights (Yao et al. 2018).
+run stores in its ``posterior.nc`` (Vehtari, Gelman & Gabry 2017, Stat. Comput. 27, 1413;
+computed by :func:`arviz.loo`).  Models are ranked by elpd_loo; ``elpd_diff`` is the
+difference to the best and ``dse`` its standard error from the pointwise differences;
+``weight`` are stacking weights (Yao et al. 2018, Bayesian Anal. 13, 917).
 
 Joint posteriors store one log-likelihood variable per data set.  The unit left out is either
 
@@ -24,10 +24,11 @@ Runs compared must have been fitted to the same observations (checked on the sto
 Diagnostics, reported loudly:
 
 * Pareto k > 0.7 for some observation: the importance ratios have too heavy a tail, the
-  PSIS estimate for that point is unreliable (Vehtari et al. 2024, JMLR 25, 1); refit
+  PSIS estimate for that point is unreliable (Vehtari et al. 2024, JMLR 25); refit
   without it (exact LOO) or use k-fold cross-validation.
 * p_loo (the effective number of parameters) larger than the number of free parameters
-  (by more than 1, its typical noise): typical of a misspecified model or of outliers.
+  (by more than 1, its typical noise): a misspecified model, outliers, or parameters that
+  only a few points constrain (a heuristic, not a verdict).
 * a run that did not converge.
 """
 
@@ -244,8 +245,9 @@ def compare_runs(sources, *, names=None, unit="observation") -> CompareResult:
                         "ranking")
         if float(r["p_loo"]) > m.n_params + 1.0:
             warn.append(f"model {name!r}: p_loo = {float(r['p_loo']):.1f} exceeds its "
-                        f"{m.n_params} free parameters: the model is probably misspecified "
-                        "or some points are outliers")
+                        f"{m.n_params} free parameters: some points are very influential "
+                        "(outliers, or parameters only a few points constrain) or the model "
+                        "is misspecified; look at its Pareto k and residuals")
         if m.converged is False:
             warn.append(f"model {name!r}: its fit did not converge ({m.where})")
     import pandas as pd

@@ -3,7 +3,8 @@
 Stage 1 fits every resonator on its own (``tlsbayes fit``), each with its own prior
 ``π_i(θ)`` recorded in its ``posterior.nc``.  Stage 2 infers the hyperparameters ``Λ`` of a
 population model ``π_pop(θ | Λ)`` from those posteriors alone, as in gravitational-wave
-population inference (Thrane & Talbot 2019, PASA 36, e010, Eq. 42; Mandel, Farr & Gair 2019):
+population inference (Thrane & Talbot 2019, PASA 36, e010, Sec. on hierarchical
+models; Mandel, Farr & Gair 2019, MNRAS 486, 1086):
 
     L(Λ) = Π_i ∫ L_i(θ) π_pop(θ | Λ) dθ  ∝  Π_i (1/K_i) Σ_k π_pop(θ_ik | Λ) / π_i(θ_ik),
 
@@ -25,12 +26,18 @@ Validity and diagnostics
   the hyper-posterior and reported; a warning is raised when a resonator's median ESS falls
   below ``min_ess`` or the ln L variance exceeds 1.  Low ESS happens when the population is
   much narrower than a resonator's posterior, or sits where that resonator has few draws.
+* Where that variance exceeds ``max_variance`` (1 by default) the hyperparameters are
+  treated as impossible, as gwpopulation's ``maximum_uncertainty`` does: below the members'
+  posterior widths the estimate becomes a spiky kernel-density estimate of bandwidth σ, in
+  which a sampler gets stuck.  The share of the hyper-posterior close to that cut is
+  reported; a large share means more stage-1 draws are needed to resolve small σ.
 * The population density is not renormalised to the per-resonator prior support; keep those
   supports wide (they are, for the shipped cards: decades in δ0).
 
 Speed: every draw of every resonator is packed into flat arrays once; one numba kernel
-evaluates the ``(walkers × resonators × draws)`` sum, so hundreds of resonators cost a few
-tens of ms per ensemble step with the default 1000 draws each.
+evaluates the ``(walkers × resonators × draws)`` sum (about 6 ns per term, one exponential
+each): 300 resonators with the default 1000 draws cost 60 ms per ensemble step of 32
+walkers, and the cost is linear in resonators × draws.
 
 A direct joint posterior (every resonator's parameters and the hyperparameters sampled
 together), :class:`JointPopulation`, is provided as the reference for small populations; the
@@ -176,7 +183,8 @@ def load_member(source, param="delta0", group="all", *, name=None, scale="log",
     group : str
         Population label of this resonator.
     name : str, optional
-        Label; default the card name recorded in the result, else the directory name.
+        Label; default the batch group recorded in the result (``tlsbayes batch``), else its
+        card name, else the directory name.
     scale : {"log", "linear"}
         Population coordinate: ``ln θ`` or ``θ``.
     max_draws : int
@@ -208,7 +216,10 @@ def load_member(source, param="delta0", group="all", *, name=None, scale="log",
         x = x[np.linspace(0, x.size - 1, int(max_draws)).round().astype(np.int64)]
     extra = attrs.get("extra") or {}
     if name is None:
-        name = extra.get("card_name") or label or "member"
+        # a run of `tlsbayes batch` is named by its group (the card is shared by all)
+        grp = extra.get("group")
+        name = ((grp.get("value") if isinstance(grp, dict) else None)
+                or extra.get("card_name") or label or "member")
     if scale == "log" and not np.all(x > 0):
         raise TLSBayesError(f"{where}: {param!r} has non-positive draws; use scale 'linear'")
     return Member(name=str(name), group=str(group), z=_z_of(x, scale),
@@ -240,7 +251,7 @@ def _member_terms(mu, sigma, z, neg_log_prior, start, member_group, top):
     """Per-walker, per-member Monte-Carlo hyper-likelihood and its effective sample size.
 
     ``ll[w, i] = ln( (1/K_i) Σ_k N(z_ik | μ_g, σ_g) / π_i(z_ik) )`` (Thrane & Talbot 2019,
-    PASA 36, e010, Eq. 42) with ``g`` the group of member ``i``, and
+    PASA 36, e010) with ``g`` the group of member ``i``, and
     ``ess[w, i] = (Σ_k w_ik)² / Σ_k w_ik²``.  The exponentials are shifted by
     ``top_i = max_k(-ln π_i)``, an upper bound of every exponent, so one pass suffices and
     nothing overflows; only if the population lies so far from a member's draws that every
