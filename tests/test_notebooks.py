@@ -119,3 +119,33 @@ def test_notebook_03_delta0_fshift_vs_qi(run_notebook):
     th = key["thermometry_delta0_ratio"]
     assert abs(th["fshift"] - 1) < 0.02
     assert 1.1 < th["qpower"] < 1.3
+
+
+def test_notebook_04_quasiparticles_nyu(run_notebook):
+    key = run_notebook("04_quasiparticles_nyu")
+    if "skipped" in key:
+        data = tio.real_data_dir() / "nyu_al_inp_7p72GHz_f0_Qi_vs_T.csv"
+        assert not data.is_file(), "the notebook skipped the real data although they exist"
+        return
+    loo = key["loo"]
+    # PSIS-LOO prefers TLS + Mattis-Bardeen decisively over TLS only on f(T) to 315 mK.
+    assert loo["tls_qp"]["elpd_loo"] > loo["tls_only"]["elpd_loo"]
+    assert key["loo_delta_over_dse"] > 4
+    assert loo["tls_qp"]["weight"] > 0.9
+    assert 1.0 < key["tls_qp"]["Tc"] < 1.4  # thin-film Al, inside a prior of 0.6-2.5 K
+    assert key["tls_only"]["noise_scale"] > 5 * key["tls_qp"]["noise_scale"]
+
+
+def test_notebook_06_experiment_design(run_notebook):
+    key = run_notebook("06_experiment_design")
+    sc = key["T_scan"]
+    # The Fisher-forecast sigma(beta) and sigma(ln E_c) fall monotonically as T is lowered.
+    assert all(b < a for a, b in zip(sc["sd_beta"], sc["sd_beta"][1:]))
+    assert all(b < a for a, b in zip(sc["sd_lnE_c"], sc["sd_lnE_c"][1:]))
+    plan = key["plan"]
+    assert plan["30 mK"]["sd_beta"] < 0.4 * plan["paper, 246 mK"]["sd_beta"]
+    assert plan["246 mK, up to -30 dBm"]["sd_beta"] < 0.7 * plan["paper, 246 mK"]["sd_beta"]
+    assert plan["paper, 246 mK"]["rho"] > 0.6  # the E_c-beta ridge
+    # simulate-and-fit widths agree with the forecast to within the rough small-mode chains
+    chk = key["check_paper"]
+    assert 0.6 < chk["ratio_sd_beta"] < 1.6 and 0.6 < chk["ratio_sd_lnE_c"] < 1.6
