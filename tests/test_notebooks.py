@@ -149,3 +149,26 @@ def test_notebook_06_experiment_design(run_notebook):
     # simulate-and-fit widths agree with the forecast to within the rough small-mode chains
     chk = key["check_paper"]
     assert 0.6 < chk["ratio_sd_beta"] < 1.6 and 0.6 < chk["ratio_sd_lnE_c"] < 1.6
+
+
+def test_notebook_05_populations_and_model_comparison(run_notebook):
+    key = run_notebook("05_populations_and_model_comparison")
+    assert key["stage1_max_rel_err"] < 0.05  # each f(T) fit recovers its Table 3 delta0
+    a, b = key["recipes"]["A"], key["recipes"]["B"]
+    # Recipe A is lossier than B; the hyper-posterior covers the paper's 12e-6 and 7e-6 ...
+    assert a["mu_median"] > b["mu_median"] and key["contrast"]["p_median"] > 0.9
+    assert a["mean_95"][0] < a["paper"] < a["mean_95"][2]
+    assert b["mean_95"][0] < b["paper"] < b["mean_95"][2]
+    # ... and B's resonators scatter more than A's (B1 895 and B2 1583 MHz sit low).
+    assert a["sigma_95"][1] < 0.5 * b["sigma_95"][1]
+    assert key["contrast"]["p_new"] < key["contrast"]["p_median"]
+    # PSIS-LOO prefers the true model (beta free, truth 0.20) over beta = 0.5.
+    loo = key["loo"]
+    assert key["loo_best"] == "beta_free"
+    assert loo["beta_free"]["elpd_loo"] > loo["beta_0.5"]["elpd_loo"]
+    assert key["loo_delta_over_dse"] > 2 and loo["beta_free"]["weight"] > 0.9
+    assert 0.15 < key["beta_free_median"] < 0.25
+    # A model with Pareto k > 0.7 terms is named in a warning, and only then.
+    for m, r in loo.items():
+        warned = any(w.startswith(f"model {m!r}: Pareto k") for w in key["loo_warnings"])
+        assert warned == (r["n_k_bad"] > 0), m
