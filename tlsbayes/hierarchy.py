@@ -35,9 +35,9 @@ Validity and diagnostics
   supports wide (they are, for the shipped cards: decades in δ0).
 
 Speed: every draw of every resonator is packed into flat arrays once; one numba kernel
-evaluates the ``(walkers × resonators × draws)`` sum (about 6 ns per term, one exponential
-each): 300 resonators with the default 1000 draws cost 60 ms per ensemble step of 32
-walkers, and the cost is linear in resonators × draws.
+evaluates the ``(walkers × resonators × draws)`` sum (3-6 ns per term, one exponential
+each): 300 resonators with the default 1000 draws cost 30-60 ms per ensemble step of 32
+walkers on a shared 2-core machine (``results/populations.md``), linear in resonators × draws.
 
 A direct joint posterior (every resonator's parameters and the hyperparameters sampled
 together), :class:`JointPopulation`, is provided as the reference for small populations; the
