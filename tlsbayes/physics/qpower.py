@@ -154,6 +154,24 @@ def field_constant(P_read, f, Qc, A0, d, eps_r):
 
 
 @numba.njit(cache=True)
+def _qi_at_field(kc, qr, a, delta_other, beta):
+    """g = Qi of Eq. 4 at loaded Q ``qr`` (|E|²/E_c² = kc qr²)."""
+    return 1.0 / (delta_other + a * math.pow(1.0 + kc * qr * qr, -beta))
+
+
+@numba.njit(cache=True)
+def _newton_step(qi, kc, inv_qc, a, delta_other, beta):
+    """One Newton step on ``q - g(q)`` for the self-consistent Qi."""
+    qr = 1.0 / (1.0 / qi + inv_qc)
+    u = kc * qr * qr
+    S = math.pow(1.0 + u, -beta)
+    g = 1.0 / (delta_other + a * S)
+    # g'(q) = g² a β S/(1 + u) · 2 u / qr · qr²/q²
+    dg = g * g * a * beta * S / (1.0 + u) * 2.0 * u * qr / (qi * qi)
+    return qi - (qi - g) / (1.0 - dg)
+
+
+@numba.njit(cache=True)
 def self_consistent_core(kc, Qc, a, delta_other, beta, rtol, max_iter):
     """Fixed point ``Qi = g(Qi)`` of Eq. 4 with Eq. 6, in reduced variables; ``(Qi, iterations)``.
 
@@ -171,15 +189,10 @@ def self_consistent_core(kc, Qc, a, delta_other, beta, rtol, max_iter):
     """
     inv_qc = 1.0 / Qc
     stop = 0.1 * math.sqrt(rtol)
-    qi = 1.0 / (delta_other + a * math.pow(1.0 + kc * Qc * Qc, -beta))
+    q_max = _qi_at_field(kc, Qc, a, delta_other, beta)
+    qi = q_max
     for it in range(1, max_iter + 1):
-        qr = 1.0 / (1.0 / qi + inv_qc)
-        u = kc * qr * qr
-        S = math.pow(1.0 + u, -beta)
-        g = 1.0 / (delta_other + a * S)
-        # g'(q) = g² a β S/(1 + u) · 2 u / qr · qr²/q²
-        dg = g * g * a * beta * S / (1.0 + u) * 2.0 * u * qr / (qi * qi)
-        new = qi - (qi - g) / (1.0 - dg)
+        new = _newton_step(qi, kc, inv_qc, a, delta_other, beta)
         if not (new > 0.0):
             break
         done = abs(new - qi) <= stop * new
@@ -188,15 +201,14 @@ def self_consistent_core(kc, Qc, a, delta_other, beta, rtol, max_iter):
             return qi, it
     # Fallback: bisection of h(q) = q - g(q), negative below the fixed point.
     lo = -math.log(delta_other + a)
-    hi = -math.log(delta_other + a * math.pow(1.0 + kc * Qc * Qc, -beta))
+    hi = math.log(q_max)
     it = max_iter
     while hi - lo > rtol and it < max_iter + 200:
         it += 1
         mid = 0.5 * (lo + hi)
         q = math.exp(mid)
         qr = 1.0 / (1.0 / q + inv_qc)
-        g = 1.0 / (delta_other + a * math.pow(1.0 + kc * qr * qr, -beta))
-        if q < g:
+        if q < _qi_at_field(kc, qr, a, delta_other, beta):
             lo = mid
         else:
             hi = mid
@@ -228,17 +240,11 @@ def self_consistent_inverse_q(kc, Qc, a, delta_other, beta, rtol, max_iter, out)
     q = np.empty(n)
     step = np.empty(n)
     for i in range(n):
-        q[i] = 1.0 / (delta_other + a * math.pow(1.0 + kc[i] * Qc * Qc, -beta))
+        q[i] = _qi_at_field(kc[i], Qc, a, delta_other, beta)
     for _ in range(2):
         for i in range(n):
-            qi = q[i]
-            qr = 1.0 / (1.0 / qi + inv_qc)
-            u = kc[i] * qr * qr
-            S = math.pow(1.0 + u, -beta)
-            g = 1.0 / (delta_other + a * S)
-            dg = g * g * a * beta * S / (1.0 + u) * 2.0 * u * qr / (qi * qi)
-            new = qi - (qi - g) / (1.0 - dg)
-            step[i] = abs(new - qi) / new
+            new = _newton_step(q[i], kc[i], inv_qc, a, delta_other, beta)
+            step[i] = abs(new - q[i]) / new
             q[i] = new
     for i in range(n):
         if not (step[i] <= stop and q[i] > 0.0):
