@@ -536,6 +536,11 @@ def _predict_inverse_q_qp(P, T, consts):
 class _QuasiparticleMixin:
     """Gap bookkeeping shared by the quasiparticle models (constants ``gap``, ``gap_ratio``)."""
 
+    def _check_frequency(self):
+        if not (self.f > 0.0 and math.isfinite(self.f)):
+            raise ValueError(f"{self.kind} needs the constant f (resonance frequency in Hz, "
+                             f"> 0), got {self.f!r}")
+
     def _check_gap(self):
         if self.gap not in GAP_PARAMETERS:
             raise ValueError(f"{self.kind}: gap must be one of {', '.join(GAP_PARAMETERS)}, "
@@ -633,9 +638,7 @@ class FractionalShiftQP(_QuasiparticleMixin, _Model):
     y_unit: ClassVar[str] = ""
 
     def __post_init__(self):
-        if not (self.f > 0.0 and math.isfinite(self.f)):
-            raise ValueError(f"{self.kind} needs the constant f (resonance frequency in Hz, "
-                             f"> 0), got {self.f!r}")
+        self._check_frequency()
         self._check_gap()
 
     @property
@@ -687,9 +690,7 @@ class InverseQQP(_QuasiparticleMixin, _Model):
     y_unit: ClassVar[str] = ""
 
     def __post_init__(self):
-        if not (self.f > 0.0 and math.isfinite(self.f)):
-            raise ValueError(f"{self.kind} needs the constant f (resonance frequency in Hz, "
-                             f"> 0), got {self.f!r}")
+        self._check_frequency()
         self._check_gap()
 
     @property
