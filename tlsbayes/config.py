@@ -260,29 +260,35 @@ def load_card(path) -> Card:
     return parse_card(text, p)
 
 
-def parse_card(text: str, path) -> Card:
-    """Validate a card given as text; ``path`` names it and anchors relative data paths."""
-    ctx = _Ctx(path)
-    base = Path(path).absolute().parent
+def _toml_document(text: str, ctx: "_Ctx", top_keys, head: str, head_keys):
+    """Parse a TOML card or plan: whitelisted top-level keys, a ``[head]`` table with a name.
+
+    Returns ``(doc, meta, name)``: the whole document, the ``[head]`` table and its name.
+    """
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CardError(f"{ctx.path}: malformed TOML: {exc}") from None
-
     for key in doc:
-        if key not in TOP_KEYS:
+        if key not in top_keys:
             raise CardError(f"{ctx.path}: unknown top-level table or key {key!r} (allowed: "
-                            f"{', '.join('[' + k + ']' for k in TOP_KEYS)})" + _dym(key, TOP_KEYS))
-
-    # [card]
-    if "card" not in doc:
-        raise CardError(f"{ctx.path}: missing table [card] (with at least name = \"...\")")
-    meta = dict(ctx.table("[card]", doc["card"]))
-    ctx.keys("[card]", meta, CARD_KEYS, required=("name",))
+                            f"{', '.join('[' + k + ']' for k in top_keys)})" + _dym(key, top_keys))
+    if head not in doc:
+        raise CardError(f"{ctx.path}: missing table [{head}] (with at least name = \"...\")")
+    meta = dict(ctx.table(f"[{head}]", doc[head]))
+    ctx.keys(f"[{head}]", meta, head_keys, required=("name",))
     name = meta["name"]
     if not isinstance(name, str) or not _CARD_NAME.match(name):
-        raise ctx.err("[card]", f"name must be text of letters, digits, '_', '.', '-', got "
+        raise ctx.err(f"[{head}]", f"name must be text of letters, digits, '_', '.', '-', got "
                       f"{name!r}")
+    return doc, meta, name
+
+
+def parse_card(text: str, path) -> Card:
+    """Validate a card given as text; ``path`` names it and anchors relative data paths."""
+    ctx = _Ctx(path)
+    base = Path(path).absolute().parent
+    doc, meta, name = _toml_document(text, ctx, TOP_KEYS, "card", CARD_KEYS)
     for key in ("title", "description", "reference", "attribution"):
         if key in meta and not isinstance(meta[key], str):
             raise ctx.err("[card]", f"{key} must be text, got {_show(meta[key])}")

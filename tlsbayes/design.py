@@ -86,7 +86,7 @@ from scipy import special, stats
 
 from . import io as tio
 from ._atomic import atomic_output, atomic_write_text
-from .config import _Ctx, _dym, _is_real, _show, tomllib
+from .config import _Ctx, _dym, _is_real, _show, _toml_document
 from .errors import CardError, TLSBayesError
 from .posterior import Dataset, Posterior
 from .priors import Fixed, LogUniform, Normal, TruncatedNormal, Uniform
@@ -119,7 +119,6 @@ SWEEP_KEYS = ("dataset", "x", "T", "noise")
 _GRID_KEYS = ("min", "max", "n", "unit", "scale", "values")
 _NOISE_KEYS = ("relative", "absolute")
 _SCALES = ("linear", "log")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _MAX_POINTS = 100_000
 #: 2-D region holding 68.3 % of a Gaussian: chi^2 with 2 degrees of freedom.
 _DCHI2_68 = float(stats.chi2.ppf(0.682689492137, 2))
@@ -276,23 +275,7 @@ def parse_plan(text: str, path, card) -> Plan:
         The card the plan is for: data set and parameter names are checked against it.
     """
     ctx = _Ctx(path)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CardError(f"{ctx.path}: malformed TOML: {exc}") from None
-    for key in doc:
-        if key not in PLAN_TOP_KEYS:
-            raise CardError(f"{ctx.path}: unknown top-level table or key {key!r} (allowed: "
-                            + ", ".join(f"[{k}]" for k in PLAN_TOP_KEYS) + ")"
-                            + _dym(key, PLAN_TOP_KEYS))
-    if "plan" not in doc:
-        raise CardError(f"{ctx.path}: missing table [plan] (with at least name = \"...\")")
-    meta = dict(ctx.table("[plan]", doc["plan"]))
-    ctx.keys("[plan]", meta, PLAN_KEYS, required=("name",))
-    name = meta["name"]
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ctx.err("[plan]", f"name must be text of letters, digits, '_', '.', '-', got "
-                                f"{name!r}")
+    doc, meta, name = _toml_document(text, ctx, PLAN_TOP_KEYS, "plan", PLAN_KEYS)
     for key in ("title", "description"):
         if key in meta and not isinstance(meta[key], str):
             raise ctx.err("[plan]", f"{key} must be text, got {_show(meta[key])}")
