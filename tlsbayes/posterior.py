@@ -21,6 +21,7 @@ import numpy as np
 
 from .errors import TLSBayesError
 from .likelihood import Likelihood
+from .likelihood import _pointwise as _likelihood_pointwise
 from .likelihood import _total as _likelihood_total
 from .priors import Fixed, LogUniform, Normal, PriorSet, TruncatedNormal, Uniform
 
@@ -227,23 +228,22 @@ class Posterior:
         return _prior_and_params(np.ascontiguousarray(theta2), *self._compiled)
 
     def _per_dataset(self, params, pointwise):
+        """Log-likelihood per data set: ``(nwalkers, n)`` each if ``pointwise``, else
+        ``(nwalkers,)`` each."""
+        nw = params.shape[0]
+        f = _likelihood_pointwise if pointwise else _likelihood_total
         out = []
-        for ds, (mcols, lcols) in zip(self.datasets, self._cols):
-            mu = ds.model.predict_matrix(np.ascontiguousarray(params[:, mcols]), ds.x)
-            extra = params[:, lcols] if lcols.size else None
-            f = ds.likelihood.pointwise if pointwise else ds.likelihood.total
-            out.append(f(mu, ds.y, ds.sigma, extra))
+        for kernel, consts, x, mcols, lcols, code, y, sigma in self._hot:
+            mu = kernel(params[:, mcols], x, consts)
+            extra = Likelihood._extra(None if lcols is None else params[:, lcols], nw)
+            out.append(f(code, mu, y, sigma, extra))
         return out
 
     def _total_log_likelihood(self, params):
         """Summed log-likelihood over data sets, shape (nwalkers,): the sampler's hot path."""
-        nw = params.shape[0]
-        total = None
-        for kernel, consts, x, mcols, lcols, code, y, sigma in self._hot:
-            mu = kernel(params[:, mcols], x, consts)
-            extra = Likelihood._extra(None if lcols is None else params[:, lcols], nw)
-            ll = _likelihood_total(code, mu, y, sigma, extra)
-            total = ll if total is None else total + ll
+        total, *rest = self._per_dataset(params, pointwise=False)
+        for ll in rest:
+            total = total + ll
         return total
 
     def log_prior(self, theta):
