@@ -73,7 +73,12 @@ def test_F_continuous_across_table_panels_and_edges():
 
 def test_F_monotone_decreasing():
     a = np.geomspace(1e-14, 1e14, 20001)
-    assert np.all(np.diff(ph.nems_universal_F(a)) < 0)
+    F = ph.nems_universal_F(a)
+    # Steps of 38 % in a: strictly decreasing, with room to spare everywhere.
+    assert np.all(np.diff(F[::100]) < 0)
+    # Steps of 0.3 %: near the plateau F changes by about an ulp per step, so
+    # rounding may tie or invert neighbours by an ulp, never more.
+    assert np.all(np.diff(F) <= np.spacing(F[1:]))
 
 
 # --- damping limits and paper claims -------------------------------------------------------

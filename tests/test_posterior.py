@@ -86,6 +86,30 @@ def test_models_match_physics_kernels_and_shapes():
     nmS = NemsDamping(omega=OMEGA, state="S")
     assert nmS.param_names == ("C", "gamma", "n_ph")
 
+
+@pytest.mark.parametrize("state, params", [
+    ("N", {"C": 4.3e-5, "A_ph": 9.07e30, "n_ph": 1.0, "x": 0.17, "K": 0.07}),
+    ("N", {"C": 4.3e-5, "A_ph": 9.07e30, "n_ph": 1.0, "x": 0.0, "K": 0.07}),
+    ("N", {"C": 4.3e-5, "A_ph": 9.07e30, "n_ph": 1.0, "x": 1.0, "K": 0.0}),
+    ("S", {"C": 4.3e-5, "A_ph": 9.07e30, "n_ph": 1.0}),
+    ("S", {"C": 4.3e-5, "A_ph": 1e46, "n_ph": 1.0}),    # t = ln a below the table: plateau form
+    ("S", {"C": 4.3e-5, "A_ph": 1e12, "n_ph": 1.0}),    # t above the table: 1/a form
+    ("N", {"C": 4.3e-5, "A_ph": 3e43, "n_ph": 1.5, "x": 0.12, "K": 0.11}),  # quadrature path
+])
+def test_nems_model_equals_the_physics_kernel_on_every_path(state, params):
+    # The model takes ln a = ln(ω/(A k_B)) - ln T by subtraction (one log per walker); the
+    # public kernel takes the log of ω/(A k_B T) at every point.  Same Γ to rounding.
+    T = np.concatenate([np.geomspace(1e-4, 100.0, 41), [0.25]])
+    model = NemsDamping(omega=OMEGA, state=state, phonon="free")
+    A_el = ph.electron_rate_prefactor(params.get("K", 0.0))
+    ref = ph.nems_damping(T, OMEGA, params["C"], params["A_ph"], n_ph=params["n_ph"],
+                          A_el=A_el if state == "N" else 0.0, x=params.get("x", 0.0))
+    assert model.predict(params, T) == pytest.approx(ref, rel=2e-14, abs=0)
+    # a temperature <= 0 anywhere sends every point through the general per-point path
+    bad = model.predict(params, np.concatenate([T, [0.0]]))
+    assert bad[:-1] == pytest.approx(ref, rel=2e-14, abs=0)
+    assert not np.isfinite(bad[-1])
+
     qp = QPower(T=0.246, f=0.809e9)
     E = np.geomspace(0.1, 1e4, 9)
     assert qp.predict({"delta0": 8.9e-6, "delta_other": 9e-7, "E_c": 3.4, "beta": 0.2}, E) == \

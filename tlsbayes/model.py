@@ -23,8 +23,8 @@ import numba
 import numpy as np
 
 from .physics import constants as K_
-from .physics.nems import damping_over_Comega
-from .physics.qpower import field_constant, inverse_q_scalar, self_consistent_inverse_q
+from .physics.nems import damping_over_Comega, universal_F_of_log
+from .physics.qpower import field_constant, inverse_q_scalar, self_consistent_inverse_q_into
 from .physics.quasiparticle import (BCS_GAP_RATIO, mb_sigma_reduced, qp_inverse_q_scalar,
                                     qp_shift_scalar)
 from .physics.shift import shift_bracket
@@ -242,12 +242,13 @@ def _predict_qpower(P, x, consts):
         for i in range(n):
             k[i] = field_constant(x[i], f, Qc, consts[4], consts[5], consts[6])
         kc = np.empty(n)
+        step = np.empty(n)
         for w in range(nw):
             inv_ec2 = 1.0 / (P[w, 2] * P[w, 2])
             for i in range(n):
                 kc[i] = k[i] * inv_ec2
-            self_consistent_inverse_q(kc, Qc, P[w, 0] * thermal, P[w, 1], P[w, 3], 1e-12, 60,
-                                      out[w])
+            self_consistent_inverse_q_into(kc, Qc, P[w, 0] * thermal, P[w, 1], P[w, 3], 1e-12,
+                                           60, out[w], step)
         return out
     for w in range(nw):
         d0, dother, xc, beta = P[w, 0], P[w, 1], P[w, 2], P[w, 3]
@@ -351,6 +352,11 @@ def _predict_nems(P, T, consts):
     normal, free_ph = consts[5] == 1.0, consts[6] == 1.0
     nw, n = P.shape[0], T.size
     out = np.empty((nw, n))
+    fast = omega > 0.0
+    lnT = np.empty(n)
+    for i in range(n):
+        fast = fast and 0.0 < T[i] < np.inf
+        lnT[i] = math.log(T[i]) if T[i] > 0.0 else 0.0
     for w in range(nw):
         C = P[w, 0]
         if free_ph:
@@ -365,6 +371,18 @@ def _predict_nems(P, T, consts):
         else:
             x = 0.0
             A_el = 0.0
+        if fast and n_ph == 1.0 and A_ph > 0.0:
+            # Γ = Cω F(a), ln a = ln(ω/(A k_B)) - ln T: one logarithm per walker and channel.
+            l_ph = math.log(omega / (A_ph * K_.k_B))
+            l_both = math.log(omega / ((A_ph + A_el) * K_.k_B))
+            if math.isfinite(l_ph) and math.isfinite(l_both):
+                scale = C * omega
+                for i in range(n):
+                    g = universal_F_of_log(l_ph - lnT[i])
+                    if x != 0.0:
+                        g = (1.0 - x) * g + x * universal_F_of_log(l_both - lnT[i])
+                    out[w, i] = scale * g
+                continue
         for i in range(n):
             out[w, i] = C * omega * damping_over_Comega(T[i], omega, A_ph, n_ph, A_el, x)
     return out

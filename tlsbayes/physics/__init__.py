@@ -23,6 +23,7 @@ from .nems import (
     nems_universal_F,
     nems_universal_F_scalar,
     phonon_rate_prefactor_1d,
+    universal_F_of_log,
     v_integral,
 )
 from .qpower import (
@@ -33,6 +34,7 @@ from .qpower import (
     saturation_factor,
     self_consistent_core,
     self_consistent_inverse_q,
+    self_consistent_inverse_q_into,
     self_consistent_qi,
     self_consistent_scalar,
     tls_inverse_q,
@@ -71,11 +73,13 @@ __all__ = [
     "saturation_factor",
     "self_consistent_core",
     "self_consistent_inverse_q",
+    "self_consistent_inverse_q_into",
     "self_consistent_qi",
     "self_consistent_scalar",
     "shift_bracket",
     "tls_frequency_shift",
     "tls_inverse_q",
     "tls_log_shift",
+    "universal_F_of_log",
     "v_integral",
 ]

@@ -21,8 +21,9 @@ Numerics (never a 2-D integral):
   Σ_k (-1)^k m_k b^-(2k+1), m_k = ∫ v² s^2k dv, for b >= 2 where the complex form cancels.
 * When all rates scale as ε¹ (n = 1, with or without electrons), Γ = C ω F(a) with one
   universal function of a = ω/(A k_B T), A the sum of the prefactors; F is tabulated as
-  piecewise Chebyshev series in ln a (tools/build_nems_table.py, mpmath at 40 digits) with
-  its asymptotic forms outside the table.
+  piecewise polynomials in ln a (quarter-unit panels, degree 13, Horner's rule; built from
+  40-digit mpmath Chebyshev interpolants by tools/build_nems_table.py) with its asymptotic
+  forms outside the table.
 * Otherwise (n != 1) the remaining u-integral is done by fixed Gauss-Legendre panels, in ln u
   for u < 1 and in u above.
 """
@@ -41,6 +42,7 @@ _TABLE = json.loads(Path(__file__).with_name("nems_F_table.json").read_text())
 _COEF = np.ascontiguousarray(np.array(_TABLE["coefficients"], dtype=np.float64))
 _T_LO = float(_TABLE["meta"]["t_lo"])
 _T_HI = float(_TABLE["meta"]["t_hi"])
+_PANELS_PER_UNIT = float(_TABLE["meta"]["panels_per_unit"])
 _NPANEL = _COEF.shape[0]
 _P = float(_TABLE["P"])
 _Q = float(_TABLE["Q"])
@@ -115,22 +117,33 @@ def nems_universal_F_scalar(a):
         return HALF_PI
     if a == np.inf:
         return 0.0
-    t = math.log(a)
+    return universal_F_of_log(math.log(a))
+
+
+@numba.njit(cache=True)
+def universal_F_of_log(t):
+    """F(a) of :func:`nems_universal_F_scalar` as a function of t = ln a (finite t).
+
+    Callers that evaluate F for many temperatures at one rate prefactor form
+    t = ln(ω/(A k_B)) - ln T by a subtraction instead of a division and a logarithm per point.
+    """
     if t < _T_LO:
+        a = math.exp(t)
         return HALF_PI - a * (_Q - _P * t)
     if t >= _T_HI:
+        a = math.exp(t)
         return (PI2_6 - _R / (a * a)) / a
-    i = int(t - _T_LO)
+    u = (t - _T_LO) * _PANELS_PER_UNIT
+    i = int(u)
     if i >= _NPANEL:
         i = _NPANEL - 1
-    x = 2.0 * (t - (_T_LO + i)) - 1.0
+    x = 2.0 * (u - i) - 1.0
     c = _COEF[i]
-    # Clenshaw recurrence for Σ c_k T_k(x).
-    b1 = 0.0
-    b2 = 0.0
-    for k in range(c.size - 1, 0, -1):
-        b1, b2 = 2.0 * x * b1 - b2 + c[k], b1
-    return x * b1 - b2 + c[0]
+    # Horner's rule on the panel's power series in x (see tools/build_nems_table.py).
+    s = c[c.size - 1]
+    for k in range(c.size - 2, -1, -1):
+        s = s * x + c[k]
+    return s
 
 
 @numba.njit(cache=True)

@@ -154,21 +154,25 @@ def field_constant(P_read, f, Qc, A0, d, eps_r):
 
 
 @numba.njit(cache=True)
-def _qi_at_field(kc, qr, a, delta_other, beta):
-    """g = Qi of Eq. 4 at loaded Q ``qr`` (|E|²/E_c² = kc qr²)."""
-    return 1.0 / (delta_other + a * math.pow(1.0 + kc * qr * qr, -beta))
+def _loss_at_field(kc, qr, a, delta_other, beta):
+    """D = 1/Qi of Eq. 4 at loaded Q ``qr`` (|E|²/E_c² = kc qr²)."""
+    return delta_other + a * math.pow(1.0 + kc * qr * qr, -beta)
 
 
 @numba.njit(cache=True)
-def _newton_step(qi, kc, inv_qc, a, delta_other, beta):
-    """One Newton step on ``q - g(q)`` for the self-consistent Qi."""
-    qr = 1.0 / (1.0 / qi + inv_qc)
+def _newton_step(r, kc, inv_qc, a, delta_other, beta):
+    """One Newton step on ``φ(r) = r - D(r)`` for the self-consistent loss ``r = 1/Qi``.
+
+    Working with the loss rather than Qi needs three divisions per step instead of six, and
+    none at the end (the likelihood wants 1/Qi).
+    """
+    qr = 1.0 / (r + inv_qc)
     u = kc * qr * qr
     S = math.pow(1.0 + u, -beta)
-    g = 1.0 / (delta_other + a * S)
-    # g'(q) = g² a β S/(1 + u) · 2 u / qr · qr²/q²
-    dg = g * g * a * beta * S / (1.0 + u) * 2.0 * u * qr / (qi * qi)
-    return qi - (qi - g) / (1.0 - dg)
+    D = delta_other + a * S
+    # D'(r) = a β S/(1 + u) · 2 u Qr, from dQr/dr = -Qr²
+    dD = 2.0 * a * beta * S * u * qr / (1.0 + u)
+    return r - (r - D) / (1.0 - dD)
 
 
 @numba.njit(cache=True)
@@ -179,36 +183,37 @@ def self_consistent_core(kc, Qc, a, delta_other, beta, rtol, max_iter):
     ``a = F δ0 tanh(hf/2k_BT)`` and ``kc = k/E_c²`` (``k`` from :func:`field_constant`).
 
     g is increasing in q and bounded by g(∞) (loaded Q = Qc, the largest field, hence the
-    largest Qi).  Newton's method on ``q - g(q)`` starts there; g' is small (Qi enters the field
-    only through Qr), so the iteration is quadratic from the first step.  A step of relative
-    size s leaves an error of order s², hence the stop at ``s <= sqrt(rtol)/10``: the returned
-    Qi is within ``rtol`` of the fixed point one Newton step earlier than a test on the step
-    itself would allow (two steps instead of three at the papers' parameters; the tests hold
-    the result to the fixed point to 1e-12).  Should Newton fail, bisection in ln Qi between
-    the unsaturated Qi and g(∞) finishes the job.
+    largest Qi).  Newton's method runs on the loss ``r = 1/q``, solving ``r = D(r)`` with
+    ``D = 1/g``, from ``r = 1/g(∞)``; D' is small (Qi enters the field only through Qr), so
+    the iteration is quadratic from the first step.  A step of relative size s leaves an
+    error of order s², hence the stop at ``s <= sqrt(rtol)/10``: the result is within
+    ``rtol`` of the fixed point one Newton step earlier than a test on the step itself would
+    allow (two steps instead of three at the papers' parameters; the tests hold the result to
+    the fixed point to 1e-12).  Should Newton fail, bisection in ln Qi between the
+    unsaturated Qi and g(∞) finishes the job.
     """
     inv_qc = 1.0 / Qc
     stop = 0.1 * math.sqrt(rtol)
-    q_max = _qi_at_field(kc, Qc, a, delta_other, beta)
-    qi = q_max
+    r_min = _loss_at_field(kc, Qc, a, delta_other, beta)
+    r = r_min
     for it in range(1, max_iter + 1):
-        new = _newton_step(qi, kc, inv_qc, a, delta_other, beta)
+        new = _newton_step(r, kc, inv_qc, a, delta_other, beta)
         if not (new > 0.0):
             break
-        done = abs(new - qi) <= stop * new
-        qi = new
+        done = abs(new - r) <= stop * new
+        r = new
         if done:
-            return qi, it
+            return 1.0 / r, it
     # Fallback: bisection of h(q) = q - g(q), negative below the fixed point.
     lo = -math.log(delta_other + a)
-    hi = math.log(q_max)
+    hi = -math.log(r_min)
     it = max_iter
     while hi - lo > rtol and it < max_iter + 200:
         it += 1
         mid = 0.5 * (lo + hi)
         q = math.exp(mid)
         qr = 1.0 / (1.0 / q + inv_qc)
-        if q < _qi_at_field(kc, qr, a, delta_other, beta):
+        if q * _loss_at_field(kc, qr, a, delta_other, beta) < 1.0:
             lo = mid
         else:
             hi = mid
@@ -234,22 +239,28 @@ def self_consistent_inverse_q(kc, Qc, a, delta_other, beta, rtol, max_iter, out)
     out : ndarray, shape (n,)
         Receives 1/Qi.
     """
+    self_consistent_inverse_q_into(kc, Qc, a, delta_other, beta, rtol, max_iter, out,
+                                   np.empty(kc.size))
+
+
+@numba.njit(cache=True)
+def self_consistent_inverse_q_into(kc, Qc, a, delta_other, beta, rtol, max_iter, out, step):
+    """:func:`self_consistent_inverse_q` with a caller-supplied work array ``step`` (shape
+    (n,)), so that a loop over walkers allocates nothing."""
     n = kc.size
     inv_qc = 1.0 / Qc
     stop = 0.1 * math.sqrt(rtol)
-    q = np.empty(n)
-    step = np.empty(n)
     for i in range(n):
-        q[i] = _qi_at_field(kc[i], Qc, a, delta_other, beta)
+        out[i] = _loss_at_field(kc[i], Qc, a, delta_other, beta)
     for _ in range(2):
         for i in range(n):
-            new = _newton_step(q[i], kc[i], inv_qc, a, delta_other, beta)
-            step[i] = abs(new - q[i]) / new
-            q[i] = new
+            new = _newton_step(out[i], kc[i], inv_qc, a, delta_other, beta)
+            step[i] = abs(new - out[i]) - stop * new
+            out[i] = new
     for i in range(n):
-        if not (step[i] <= stop and q[i] > 0.0):
-            q[i], _ = self_consistent_core(kc[i], Qc, a, delta_other, beta, rtol, max_iter)
-        out[i] = 1.0 / q[i]
+        if not (step[i] <= 0.0 and out[i] > 0.0):
+            q, _ = self_consistent_core(kc[i], Qc, a, delta_other, beta, rtol, max_iter)
+            out[i] = 1.0 / q
 
 
 @numba.njit(cache=True)
