@@ -7,7 +7,8 @@ import emcee
 import numpy as np
 import pytest
 
-from tlsbayes.diagnostics import ess_bulk, integrated_time, split_rhat
+from tlsbayes.diagnostics import (_folded_order, ess_bulk, integrated_time, rank_diagnostics,
+                                  split_rhat, walker_blocks)
 
 
 def ar1(rng, nchains, ndraws, phi, offsets=None):
@@ -71,3 +72,34 @@ def test_integrated_time_matches_emcee_and_ar1_truth():
     ours = integrated_time(x)
     np.testing.assert_allclose(ours, emcee.autocorr.integrated_time(x, tol=0), rtol=1e-10)
     np.testing.assert_allclose(ours, (1 + phi) / (1 - phi), rtol=0.25)
+
+
+@pytest.mark.parametrize("nsteps, nwalkers, n_groups", [
+    (400, 32, 4),   # the shared-sort path
+    (6, 8, 2),      # shortest even chain
+    (401, 32, 4),   # odd length: falls back to the two separate functions
+    (400, 30, 4),   # walkers left out of the blocks: falls back
+])
+def test_rank_diagnostics_equal_the_separate_functions_bit_for_bit(nsteps, nwalkers, n_groups):
+    rng = np.random.default_rng(nsteps + nwalkers)
+    x = ar1(rng, nwalkers, nsteps, [0.0, 0.8, 0.97]).transpose(1, 0, 2).copy()
+    x[:, :, 0] = np.round(x[:, :, 0], 1)      # heavy ties, including at the median
+    x[:, : nwalkers // 3, 2] += 0.5           # a walker block offset
+    x[nsteps // 3: nsteps // 2, 5, 1] = x[nsteps // 3, 5, 1]  # a stuck walker: runs of ties
+    ess, rhat = rank_diagnostics(x, n_groups)
+    np.testing.assert_array_equal(ess, ess_bulk(x.transpose(1, 0, 2)))
+    np.testing.assert_array_equal(rhat, split_rhat(walker_blocks(x, n_groups)))
+    rhat_ref, ess_ref = arviz_values(walker_blocks(x, n_groups))
+    np.testing.assert_allclose(rhat, rhat_ref, rtol=1e-10)
+
+
+def test_folded_order_sorts_the_folded_values():
+    rng = np.random.default_rng(3)
+    values = np.round(rng.standard_normal((3, 501)), 2)  # ties, and values equal to the centre
+    order = np.argsort(values, axis=1)
+    centre = np.array([0.0, np.median(values[1]), 5.0])  # 5: every value below the centre
+    folded = np.abs(values - centre[:, None])
+    got = _folded_order(values, order, centre)
+    for r in range(3):
+        assert sorted(got[r]) == list(range(501))  # a permutation
+        assert np.all(np.diff(folded[r, got[r]]) >= 0)

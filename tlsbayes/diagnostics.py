@@ -6,12 +6,15 @@
   value (Vehtari, Gelman, Simpson, Carpenter & Bürkner, Bayesian Analysis 16, 667 (2021)).
 * :func:`ess_bulk`: bulk effective sample size of the rank-normalised split chains with
   Geyer's initial monotone sequence (same reference).
+* :func:`rank_diagnostics`: both of the above for an ensemble chain (ESS with every walker a
+  chain, R-hat over :func:`walker_blocks`) from one sort per parameter.
 
 These are the statistics ArviZ reports (``az.rhat(method="rank")``, ``az.ess(method="bulk")``)
 and the tests hold them to ArviZ's values to 1e-10.  They exist here because the sampler
 evaluates them on the whole chain after every chunk: ArviZ's xarray layer and
 ``scipy.stats.rankdata`` cost more than the sampling itself on long runs, while the arrays
-below need one argsort per parameter and one batched FFT.
+below need one argsort per parameter and one batched forward FFT (the walker average is
+taken on the power spectra, so only one inverse transform per parameter remains).
 
 All functions take ``chains`` of shape ``(nchains, ndraws, ndim)`` (``integrated_time``: the
 emcee layout ``(nsteps, nwalkers, ndim)``) and return one value per parameter, shape ``(ndim,)``.
@@ -27,12 +30,30 @@ import scipy.fft
 from scipy.special import ndtri
 
 
-def _autocov(x: np.ndarray) -> np.ndarray:
-    """Biased autocovariance along the last axis (divided by n), every lag, one batched FFT."""
+def _power_spectra(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """|FFT|² of every centred series along the last axis, zero-padded to ``size`` >= 2n.
+
+    Zero padding to at least twice the length makes the inverse transform the linear (not the
+    circular) autocovariance.  Callers weight and sum these spectra and invert once per
+    parameter: the inverse FFT is linear, so that equals summing the weighted autocovariances
+    of every series, with half the transforms.
+    """
     n = x.shape[-1]
     size = scipy.fft.next_fast_len(2 * n, real=True)
     f = scipy.fft.rfft(x - x.mean(axis=-1, keepdims=True), n=size, axis=-1)
-    return scipy.fft.irfft(f.real ** 2 + f.imag ** 2, n=size, axis=-1)[..., :n] / n
+    return f.real ** 2 + f.imag ** 2, size
+
+
+def _mean_autocov(series: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ_s weights[s] · (biased autocovariance of series s), every lag, per parameter.
+
+    ``series`` has shape ``(nseries, ndim, n)``, ``weights`` ``(nseries, ndim)``; returns
+    ``(ndim, n)``.  The autocovariance at lag k is Σ_t x_t x_{t+k} / n (x centred).
+    """
+    n = series.shape[-1]
+    power, size = _power_spectra(series)
+    spectrum = np.einsum("sdk,sd->dk", power, weights)
+    return scipy.fft.irfft(spectrum, n=size, axis=-1)[..., :n] / n
 
 
 def integrated_time(x: np.ndarray, c: float = 5.0) -> np.ndarray:
@@ -53,12 +74,14 @@ def integrated_time(x: np.ndarray, c: float = 5.0) -> np.ndarray:
     ndarray, shape (ndim,)
         τ in steps; NaN for a parameter that never moves.
     """
-    n = x.shape[0]
+    n, nwalkers = x.shape[0], x.shape[1]
     # FFT along a contiguous last axis: 2-3x faster than along axis 0 of the emcee layout.
     series = np.ascontiguousarray(np.moveaxis(np.asarray(x, dtype=float), 0, -1))
-    acov = _autocov(series)
+    centred = series - series.mean(axis=-1, keepdims=True)
+    var = np.einsum("wdt,wdt->wd", centred, centred) / n  # lag-0 autocovariance per walker
     with np.errstate(divide="ignore", invalid="ignore"):
-        acf = (acov / acov[..., :1]).mean(axis=0)  # (ndim, n)
+        # the walker mean of acov_w / var_w; a walker that never moves gives NaN (0/0)
+        acf = _mean_autocov(centred, 1.0 / (nwalkers * var))  # (ndim, n)
     taus = 2.0 * np.cumsum(acf, axis=1) - 1.0
     out = np.empty(taus.shape[0])
     lags = np.arange(n)
@@ -87,12 +110,49 @@ def _average_ranks(values, order):
     return ranks
 
 
+@numba.njit(cache=True)
+def _folded_order(values, order, centre):
+    """Ascending order of ``|values - centre|`` per row, merged from the ascending ``order``.
+
+    Walking outwards from ``centre`` through the sorted values yields the folded values in
+    ascending order in O(n), instead of a second O(n log n) sort.  Floating-point subtraction
+    is monotone, so the order is exact for the computed ``|v - c|`` (``c - v == -(v - c)``
+    exactly under round-to-nearest).
+    """
+    nrow, n = values.shape
+    out = np.empty((nrow, n), dtype=np.int64)
+    for r in range(nrow):
+        c = centre[r]
+        lo, hi = 0, n
+        while lo < hi:  # first sorted position with value >= c
+            mid = (lo + hi) // 2
+            if values[r, order[r, mid]] < c:
+                lo = mid + 1
+            else:
+                hi = mid
+        left, right = lo - 1, lo
+        for k in range(n):
+            if right < n and (left < 0 or values[r, order[r, right]] - c
+                              <= c - values[r, order[r, left]]):
+                out[r, k] = order[r, right]
+                right += 1
+            else:
+                out[r, k] = order[r, left]
+                left -= 1
+    return out
+
+
+def _normal_scores(ranks: np.ndarray, total: int) -> np.ndarray:
+    """Blom normal scores of 1-based ranks among ``total`` draws (offset 3/8)."""
+    return ndtri((ranks - 0.375) / (total + 0.25))
+
+
 def _z_scale(x: np.ndarray) -> np.ndarray:
     """Rank-normalise each parameter over all chains and draws (Blom offset 3/8)."""
     m, n, ndim = x.shape
     rows = np.ascontiguousarray(x.reshape(m * n, ndim).T)
     ranks = _average_ranks(rows, np.argsort(rows, axis=1))  # ties get their average anyway
-    z = ndtri((ranks - 0.375) / (m * n + 0.25))
+    z = _normal_scores(ranks, m * n)
     return np.ascontiguousarray(z.T).reshape(m, n, ndim)
 
 
@@ -173,10 +233,14 @@ def ess_bulk(chains: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (ndim,)
     """
-    z = _z_scale(_split(np.asarray(chains, dtype=float)))
+    return _ess_of_z(_z_scale(_split(np.asarray(chains, dtype=float))))
+
+
+def _ess_of_z(z: np.ndarray) -> np.ndarray:
+    """Bulk ESS from split, rank-normalised chains ``z`` of shape (nchains, ndraws, ndim)."""
     m, n, ndim = z.shape
     series = np.ascontiguousarray(np.moveaxis(z, 1, -1))  # (m, ndim, n)
-    acov_mean = _autocov(series).mean(axis=0)  # (ndim, n)
+    acov_mean = _mean_autocov(series, np.full((m, ndim), 1.0 / m))  # (ndim, n)
     mean_var = acov_mean[:, 0] * n / (n - 1.0)
     var_plus = mean_var * (n - 1.0) / n
     if m > 1:
@@ -189,3 +253,67 @@ def ess_bulk(chains: np.ndarray) -> np.ndarray:
             out[d] = m * n / _geyer_tau(np.ascontiguousarray(acov_mean[d]), mean_var[d],
                                         var_plus[d], float(m * n))
     return out
+
+
+def walker_blocks(x: np.ndarray, n_groups: int) -> np.ndarray:
+    """Chains of consecutive walker blocks from an ensemble chain, for :func:`split_rhat`.
+
+    Parameters
+    ----------
+    x : ndarray, shape (nsteps, nwalkers, ndim)
+    n_groups : int
+        Number of blocks; ``nwalkers // n_groups`` walkers each (the remainder is left out).
+
+    Returns
+    -------
+    ndarray, shape (n_groups, nsteps * (nwalkers // n_groups), ndim)
+        Block ``g`` holds its walkers' draws step by step (all of them at step 1, then 2, ...).
+    """
+    n, _, ndim = x.shape
+    size = x.shape[1] // n_groups
+    blocks = x[:, : n_groups * size, :].reshape(n, n_groups, size, ndim)
+    return blocks.transpose(1, 0, 2, 3).reshape(n_groups, n * size, ndim)
+
+
+def rank_diagnostics(x: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bulk ESS (every walker a chain) and split R-hat (walker blocks) of an ensemble chain.
+
+    Equal, bit for bit, to ``ess_bulk(x.transpose(1, 0, 2))`` and
+    ``split_rhat(walker_blocks(x, n_groups))``, at about half the cost: both rank the same
+    pooled draws, so one sort per parameter serves both, and the folded draws of the tail
+    R-hat are ordered by a merge from that sort (:func:`_folded_order`).  When the two
+    statistics would pool different draws (an odd number of steps, whose middle step the
+    per-walker split drops, or walkers left out of the blocks) it calls the two functions.
+
+    Parameters
+    ----------
+    x : ndarray, shape (nsteps, nwalkers, ndim)
+    n_groups : int
+
+    Returns
+    -------
+    ess, rhat : ndarray, shape (ndim,)
+    """
+    x = np.asarray(x, dtype=float)
+    n, nwalkers, ndim = x.shape
+    size = nwalkers // n_groups
+    if n % 2 or n < 4 or size < 1 or size * n_groups != nwalkers:
+        return ess_bulk(x.transpose(1, 0, 2)), split_rhat(walker_blocks(x, n_groups))
+    total = n * nwalkers
+    rows = np.ascontiguousarray(x.reshape(total, ndim).T)  # every draw, step-major
+    order = np.argsort(rows, axis=1)
+    z = _normal_scores(_average_ranks(rows, order), total)
+    # the median of np.median: the mean of the two middle draws (total is even here)
+    centre = 0.5 * (np.take_along_axis(rows, order[:, total // 2 - 1: total // 2], 1)[:, 0]
+                    + np.take_along_axis(rows, order[:, total // 2: total // 2 + 1], 1)[:, 0])
+    folded = np.abs(rows - centre[:, None])
+    z_fold = _normal_scores(_average_ranks(folded, _folded_order(rows, order, centre)), total)
+
+    def ensemble(scores):
+        return np.ascontiguousarray(scores.T).reshape(n, nwalkers, ndim)
+
+    z, z_fold = ensemble(z), ensemble(z_fold)
+    ess = _ess_of_z(_split(z.transpose(1, 0, 2)))
+    rhat = np.maximum(_rhat_classic(_split(walker_blocks(z, n_groups))),
+                      _rhat_classic(_split(walker_blocks(z_fold, n_groups))))
+    return ess, rhat

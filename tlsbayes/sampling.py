@@ -19,7 +19,9 @@ Convergence rule (checked every ``settings.chunk`` steps, all conditions for eve
 Let ``n`` be the number of steps so far and ``tau`` the integrated autocorrelation time.
 
 * **Burn-in.**  ``tau_half`` is estimated on the second half of the chain; the burn-in is
-  ``min(n // 2, ceil(burn_factor * max(tau_half)))`` steps (``burn_factor = 5`` by default).
+  ``min(n // 2, ceil(burn_factor * max(tau_half)))`` steps (``burn_factor = 5`` by default),
+  moved by one step where needed to leave an even number of steps (so that R-hat and ESS can
+  share one sort, :func:`tlsbayes.diagnostics.rank_diagnostics`).
   The walkers start in a tiny ball at the MAP and the memory of that start decays roughly like
   ``exp(-t / tau)``; after 5 tau the residual bias is below 1 % of the initial offset, smaller
   than the Monte-Carlo error at the target ESS.  Never discarding more than half keeps the rule
@@ -82,7 +84,7 @@ from scipy import optimize
 from tqdm import tqdm
 
 from ._atomic import fsync_directory as _fsync_directory
-from .diagnostics import ess_bulk, integrated_time, split_rhat
+from .diagnostics import ess_bulk, integrated_time, rank_diagnostics
 from .errors import SamplingError
 
 __all__ = [
@@ -537,6 +539,9 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
         # a one-step half (max_steps or chunk < 4) has no finite tau: burn half the chain
         burn = (int(min(n // 2, math.ceil(settings.burn_factor * tau_half_max)))
                 if math.isfinite(tau_half_max) else n // 2)
+        if (n - burn) % 2 and n > 1:
+            # an even post-burn-in length lets R-hat and ESS share one sort (rank_diagnostics)
+            burn += 1 if burn < n // 2 else -1
         post = chain[burn:]
         n_post = post.shape[0]
         tau = integrated_time(post)
@@ -547,17 +552,13 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
                     and n_post >= settings.tau_factor * tau_max_
                     and np.all(ess_tau >= settings.target_ess))
         run_ranks = full or cheap_ok
+        ess_bulk_ = np.full(ndim, np.nan)
+        rhat = np.full(ndim, np.nan)
         if n_post >= 4 and run_ranks:
-            ess_bulk_ = ess_bulk(post.transpose(1, 0, 2))
-        else:
-            ess_bulk_ = np.full(ndim, np.nan)
-        if size >= 1 and n_post >= 4 and run_ranks:
-            blocks = post[:, : settings.n_groups * size, :].reshape(
-                n_post, settings.n_groups, size, ndim)
-            blocks = blocks.transpose(1, 0, 2, 3).reshape(settings.n_groups, n_post * size, ndim)
-            rhat = split_rhat(blocks)
-        else:
-            rhat = np.full(ndim, np.nan)
+            if size >= 1:
+                ess_bulk_, rhat = rank_diagnostics(post, settings.n_groups)
+            else:
+                ess_bulk_ = ess_bulk(post.transpose(1, 0, 2))
     ess = np.fmin(ess_bulk_, ess_tau)  # fmin: a NaN from one estimator defers to the other
 
     failures = []
@@ -942,7 +943,9 @@ class _LogProbAdapter:
             log_prob = np.full(n, -np.inf)
             blobs = [np.full(n, -np.inf) for _ in self.blob_names] if self._with_blobs else []
         self._with_blobs = bool(blobs)
-        return list(zip(log_prob, *blobs)) if blobs else log_prob
+        # Python floats: zipping lists is several times cheaper than iterating numpy arrays,
+        # and emcee converts every item with float() anyway.
+        return list(zip(log_prob.tolist(), *(b.tolist() for b in blobs))) if blobs else log_prob
 
     def raise_pending(self) -> None:
         if self.pending is not None:
