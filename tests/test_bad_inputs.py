@@ -32,7 +32,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
 import pickle
 import shutil
 import subprocess

@@ -1,6 +1,5 @@
 """``tlsbayes simulate`` and the [simulation] table of a card."""
 
-import textwrap
 from pathlib import Path
 
 import numpy as np

@@ -1,6 +1,5 @@
 """The tlsbayes command end to end on shipped cards: exit codes, files, report, resume."""
 
-import shutil
 from pathlib import Path
 
 import numpy as np

@@ -106,7 +106,7 @@ def test_relative_paths_resolve_against_card_directory(tmp_path, monkeypatch):
     text = (FIX / "qpower.toml").read_text()
     sub = tmp_path / "cards"
     sub.mkdir()
-    p = card_in(sub, text)
+    card_in(sub, text)
     # a different copy of the data next to the card: rows -120 and -115 dBm removed
     lines = (sub / "data" / "qpower_sim.csv").read_text().splitlines(True)
     (sub / "data" / "qpower_sim.csv").write_text("".join(lines[:3] + lines[5:]))

@@ -20,7 +20,7 @@ from tlsbayes import papers
 from tlsbayes.cli import main
 from tlsbayes.errors import TLSBayesError
 from tlsbayes.fit import run_fit
-from tlsbayes.hierarchy import (JointPopulation, Member, Population, _member_terms,
+from tlsbayes.hierarchy import (JointPopulation, Member, Population,
                                 fit_population, group_contrast, load_member)
 from tlsbayes.model import QPower
 from tlsbayes.posterior import Dataset, Posterior

@@ -5,7 +5,6 @@ ESS ≥ 1000) and that every true value lies inside the central 95 % posterior i
 """
 
 import numpy as np
-import pytest
 
 from tlsbayes import simulate as sim
 from tlsbayes.fit import run_fit
