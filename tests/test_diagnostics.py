@@ -103,3 +103,17 @@ def test_folded_order_sorts_the_folded_values():
     for r in range(3):
         assert sorted(got[r]) == list(range(501))  # a permutation
         assert np.all(np.diff(folded[r, got[r]]) >= 0)
+
+
+def test_integrated_time_with_a_lag_guess_equals_the_full_computation():
+    rng = np.random.default_rng(11)
+    x = ar1(rng, 16, 3000, [0.0, 0.9, 0.99]).transpose(1, 0, 2).copy()
+    full = integrated_time(x)
+    # a generous guess, one too short for the slowest parameter (falls back), and a tiny one
+    for guess in (400, 60, 1, 10 ** 6):
+        np.testing.assert_allclose(integrated_time(x, max_lag=guess), full, rtol=1e-10)
+    np.testing.assert_allclose(full, emcee.autocorr.integrated_time(x, tol=0), rtol=1e-10)
+    stuck = x.copy()
+    stuck[:, 3, 1] = 0.5  # a walker that never moves: NaN, not an error
+    assert np.isnan(integrated_time(stuck, max_lag=60)[1])
+    assert np.isnan(integrated_time(stuck)[1])

@@ -62,6 +62,19 @@ def test_nonfinite_prediction_gives_minus_inf_not_nan():
     assert np.isfinite(tot[0]) and tot[1] == -np.inf and tot[2] == -np.inf
 
 
+@pytest.mark.parametrize("kind", ["gaussian", "gaussian_noise_scale"])
+def test_gaussian_total_fast_path_equals_the_pointwise_sum(kind):
+    # The total hoists Σ ln σ out of the walker loop; it must still be the pointwise sum,
+    # including a zero or negative noise scale and a σ of zero (the general path).
+    mu, y, sigma = _data(nw=4)
+    scale = np.array([[0.7], [2.0], [0.0], [-1.0]])
+    lk = Likelihood(kind)
+    for sig in (sigma, np.where(np.arange(sigma.size) == 3, 0.0, sigma)):
+        tot = lk.total(mu, y, sig, scale)
+        ref = lk.pointwise(mu, y, sig, scale).sum(axis=1)
+        np.testing.assert_allclose(tot, np.where(np.isnan(ref), -np.inf, ref), rtol=1e-13)
+
+
 def test_unknown_likelihood_named():
     with pytest.raises(ValueError, match="unknown likelihood 'cauchy'"):
         Likelihood("cauchy")

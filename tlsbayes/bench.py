@@ -9,6 +9,10 @@ run, and reported as a ratio against its baseline.  Baselines:
   fixed u × v grid, summed with the trapezoidal rule);
 * frequency shift: ``scipy.special.psi`` on complex arguments;
 * Q-power: the same formula written with numpy.
+
+Then the wall time to a converged posterior for every shipped card of the papers
+(``models/*.toml``, or the cards given with ``--cards``) against emcee's own floor: see
+:func:`run_fits`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import math
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -175,77 +180,87 @@ def run(print_fn=print, quick=False):
     return rows
 
 
-def paper_posteriors():
-    """The papers' fits as posteriors on simulated data: name -> Posterior."""
-    from . import simulate as sim
-    from .posterior import Dataset, Posterior
-    from .priors import PriorSet
+#: The shipped cards of the two papers (simulated data at their values), in the repository.
+PAPER_CARDS = Path(__file__).resolve().parents[1] / "models"
 
-    def post(*datasets):
-        pri = {}
-        for d in datasets:
-            pri.update(d.default_priors())
-        return Posterior(datasets, PriorSet.from_dict(pri))
 
-    out = {}
-    m, x, y, s, _ = sim.defrance_qpower(809e6, 8.9e-6, 0.9e-6, 3.4, 0.20, seed=1)
-    out["Defrance B(2) 809 MHz Qi(P)"] = post(Dataset("qi", m, x, y, s))
-    m, x, y, s, _ = sim.defrance_fshift(809e6, 7.9e-6, seed=1)
-    out["Defrance B(2) 809 MHz f(T)"] = post(Dataset("f", m, x, y, s))
-    m, x, y, s, _ = sim.maillet_damping("S", seed=1)
-    dS = Dataset("S", m, x, y, s)
-    out["Maillet SiN damping S"] = post(dS)
-    m, x, y, s, _ = sim.maillet_damping("N", seed=2)
-    dN = Dataset("N", m, x, y, s)
-    out["Maillet SiN damping N"] = post(dN)
-    out["Maillet SiN S+N joint"] = post(dS, dN)
+def card_paths(paths=None) -> list[Path]:
+    """Cards to time: the given files and directories (their ``*.toml``), default every
+    top-level card in ``models/`` (the papers' fits; ``models/defrance2024`` and the real-data
+    cards are passed explicitly)."""
+    paths = [PAPER_CARDS] if not paths else [Path(p) for p in paths]
+    out = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(p.glob("*.toml")))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"tlsbayes bench: no card or directory '{p}'")
+    if not out:
+        raise FileNotFoundError("tlsbayes bench: no *.toml card found in "
+                                + ", ".join(f"'{p}'" for p in paths))
     return out
 
 
-def run_fits(print_fn=print, seed=1, repeats=3):
-    """Wall time to a converged posterior per paper fit, against emcee's own floor.
+def run_fits(print_fn=print, cards=None, repeats=3, slow_s=20.0):
+    """Wall time to a converged posterior per card, against emcee's own floor.
 
-    The sampling run (same seed, hence the same chain) and the floor are each timed
-    ``repeats`` times and the medians are reported, as for the kernels: the first run of a
+    Each card is fitted as ``tlsbayes fit`` would (its priors, data and sampler settings: seed,
+    moves, max_steps; MAP from ``map_starts`` prior draws, then the convergence-gated run,
+    without writing files).  The floor is :func:`tlsbayes.sampling.sampler_floor`: the same
+    walkers, dimension, moves and number of steps with a log-probability that costs nothing.
+    The run and the floor are each timed ``repeats`` times (once if the first run takes more
+    than ``slow_s`` seconds) and the medians reported, as for the kernels: the first run of a
     process also pays one-time costs (loading compiled diagnostics from the numba cache, the
-    allocator's first growth of the heap), about 0.1-0.2 s, that the later runs do not.
+    allocator's first growth of the heap), about 0.1-0.2 s, that later runs do not.
     """
+    from . import config
     from .fit import _bounds
     from .sampling import SamplerSettings, find_map, initial_ball, sampler_floor
     from .sampling import run as run_sampler
 
     rows = []
-    print_fn("time to a converged posterior (simulated data at the papers' values), "
-             "against emcee with a trivial log-probability for the same steps; "
-             f"medians of {repeats} runs")
-    print_fn(f"{'fit':30s} {'ndim':>4s} {'steps':>6s} {'MAP s':>7s} {'sample s':>9s} "
+    print_fn("time to a converged posterior, against emcee with a trivial log-probability "
+             f"for the same steps (median of {repeats} runs)")
+    print_fn(f"{'card':40s} {'ndim':>4s} {'steps':>6s} {'MAP s':>7s} {'sample s':>9s} "
              f"{'floor s':>8s} {'ratio':>6s} {'min ESS':>8s} {'ESS/s':>7s}  verdict")
-    for name, post in paper_posteriors().items():
-        settings = SamplerSettings(seed=seed, progress=False)
-        rng = np.random.default_rng(seed)
+    for path in card_paths(cards):
+        card = config.load_card(path)
+        post, _ = config.build_posterior(card)
+        raw = dict(card.sampler)
+        raw.setdefault("seed", 0)
+        raw["progress"] = False
+        settings = SamplerSettings.from_dict(raw)
+        rng = np.random.default_rng(settings.seed)
         t0 = time.perf_counter()
-        best = find_map(lambda th: post.log_prob(th)[0], post.priors.sample(8, rng),
-                        names=post.free_names)
+        best = find_map(lambda th: post.log_prob(th)[0],
+                        post.priors.sample(settings.map_starts, rng), names=post.free_names)
         t_map = time.perf_counter() - t0
         nw = settings.resolve_nwalkers(post.ndim)
         p0 = initial_ball(best.theta, nw, rng, post.log_prob, settings.ball_scale,
-                          support=_bounds(post.priors))
+                          names=post.free_names, support=_bounds(post.priors))
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
             r = run_sampler(post.log_prob, p0, settings, names=post.free_names)
             times.append(time.perf_counter() - t0)
+            if times[0] > slow_s:
+                break
         t_run = statistics.median(times)
-        floor = statistics.median(sampler_floor(nw, post.ndim, r.steps, seed=seed)
-                                  for _ in range(repeats))
+        floor = statistics.median(
+            sampler_floor(nw, post.ndim, r.steps, seed=settings.seed, moves=settings.moves)
+            for _ in range(len(times)))
         ess = float(np.min(r.ess))
-        rows.append({"fit": name, "ndim": post.ndim, "steps": r.steps, "map_s": t_map,
-                     "sample_s": t_run, "first_sample_s": times[0], "floor_s": floor,
-                     "ratio": t_run / floor, "min_ess": ess,
-                     "ess_per_s": ess / (t_map + t_run), "converged": r.converged})
-        print_fn(f"{name:30s} {post.ndim:4d} {r.steps:6d} {t_map:7.2f} {t_run:9.2f} "
+        rows.append({"card": str(path), "name": card.name, "ndim": post.ndim, "steps": r.steps,
+                     "runs": len(times), "map_s": t_map, "sample_s": t_run,
+                     "first_sample_s": times[0], "floor_s": floor, "ratio": t_run / floor,
+                     "min_ess": ess, "ess_per_s": ess / (t_map + t_run),
+                     "converged": r.converged})
+        print_fn(f"{card.name:40s} {post.ndim:4d} {r.steps:6d} {t_map:7.2f} {t_run:9.2f} "
                  f"{floor:8.2f} {t_run / floor:6.2f} {ess:8.0f} {ess / (t_map + t_run):7.0f}  "
-                 f"{'converged' if r.converged else 'NOT converged'}")
+                 f"{'converged' if r.converged else 'NOT converged'}"
+                 + ("" if len(times) == repeats else f" (1 run: {times[0]:.0f} s)"))
     return rows
 
 
@@ -260,11 +275,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="tlsbayes bench", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="shorter timing runs")
     p.add_argument("--no-fits", action="store_true", help="kernels only, skip the fit timings")
+    p.add_argument("--cards", nargs="+", metavar="PATH",
+                   help="cards or directories of cards to time (default: models/*.toml)")
     args = p.parse_args(argv)
     run(quick=args.quick)
     if not args.no_fits:
         print()
-        run_fits()
+        run_fits(cards=args.cards)
     return 0
 
 

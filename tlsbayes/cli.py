@@ -438,7 +438,11 @@ def _cmd_bench(args):
     bench.run(quick=args.quick)
     if not args.no_fits:
         print()
-        bench.run_fits()
+        try:
+            bench.run_fits(cards=args.cards)
+        except FileNotFoundError as exc:
+            print(f"tlsbayes: error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -585,6 +589,9 @@ def build_parser():
     b.add_argument("--quick", action="store_true", help="shorter timing runs")
     b.add_argument("--no-fits", action="store_true",
                    help="kernels only; skip the time-to-converged-posterior section")
+    b.add_argument("--cards", nargs="+", metavar="PATH",
+                   help="cards, or directories of cards, to time (default: every top-level "
+                        "card in models/, the papers' fits)")
     b.set_defaults(func=_cmd_bench)
     return p
 

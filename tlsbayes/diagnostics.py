@@ -30,33 +30,35 @@ import scipy.fft
 from scipy.special import ndtri
 
 
-def _power_spectra(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """|FFT|² of every centred series along the last axis, zero-padded to ``size`` >= 2n.
+def _power_spectra(x: np.ndarray, lags: int | None = None) -> tuple[np.ndarray, int]:
+    """|FFT|² of every centred series along the last axis, zero-padded to ``size``.
 
-    Zero padding to at least twice the length makes the inverse transform the linear (not the
-    circular) autocovariance.  Callers weight and sum these spectra and invert once per
-    parameter: the inverse FFT is linear, so that equals summing the weighted autocovariances
-    of every series, with half the transforms.
+    Zero padding to ``size >= n + lags`` makes the inverse transform the linear (not the
+    circular) autocovariance at lags 0 .. lags (default ``n``: every lag).  Callers weight
+    and sum these spectra and invert once per parameter: the inverse FFT is linear, so that
+    equals summing the weighted autocovariances of every series, with half the transforms.
     """
     n = x.shape[-1]
-    size = scipy.fft.next_fast_len(2 * n, real=True)
+    size = scipy.fft.next_fast_len(n + (n if lags is None else lags), real=True)
     f = scipy.fft.rfft(x - x.mean(axis=-1, keepdims=True), n=size, axis=-1)
     return f.real ** 2 + f.imag ** 2, size
 
 
-def _mean_autocov(series: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Σ_s weights[s] · (biased autocovariance of series s), every lag, per parameter.
+def _mean_autocov(series: np.ndarray, weights: np.ndarray, lags: int | None = None) -> np.ndarray:
+    """Σ_s weights[s] · (biased autocovariance of series s) per parameter, lags 0 .. lags - 1.
 
     ``series`` has shape ``(nseries, ndim, n)``, ``weights`` ``(nseries, ndim)``; returns
-    ``(ndim, n)``.  The autocovariance at lag k is Σ_t x_t x_{t+k} / n (x centred).
+    ``(ndim, lags)`` (default ``lags = n``, every lag).  The autocovariance at lag k is
+    Σ_t x_t x_{t+k} / n (x centred).
     """
     n = series.shape[-1]
-    power, size = _power_spectra(series)
+    lags = n if lags is None else min(int(lags), n)
+    power, size = _power_spectra(series, lags)
     spectrum = np.einsum("sdk,sd->dk", power, weights)
-    return scipy.fft.irfft(spectrum, n=size, axis=-1)[..., :n] / n
+    return scipy.fft.irfft(spectrum, n=size, axis=-1)[..., :lags] / n
 
 
-def integrated_time(x: np.ndarray, c: float = 5.0) -> np.ndarray:
+def integrated_time(x: np.ndarray, c: float = 5.0, max_lag: int | None = None) -> np.ndarray:
     """Integrated autocorrelation time of an ensemble chain, per parameter.
 
     The estimator of :func:`emcee.autocorr.integrated_time` (walker-averaged normalised
@@ -68,6 +70,11 @@ def integrated_time(x: np.ndarray, c: float = 5.0) -> np.ndarray:
     x : ndarray, shape (nsteps, nwalkers, ndim)
     c : float
         Window constant (Sokal 1997).
+    max_lag : int, optional
+        A guess of how far the window reaches (e.g. ``2 c τ`` from an earlier estimate).  The
+        autocorrelation is first computed only up to that lag, with half the zero padding;
+        where the window is not reached below it, every lag is computed after all.  The
+        result does not depend on ``max_lag`` (beyond rounding); only the cost does.
 
     Returns
     -------
@@ -79,15 +86,22 @@ def integrated_time(x: np.ndarray, c: float = 5.0) -> np.ndarray:
     series = np.ascontiguousarray(np.moveaxis(np.asarray(x, dtype=float), 0, -1))
     centred = series - series.mean(axis=-1, keepdims=True)
     var = np.einsum("wdt,wdt->wd", centred, centred) / n  # lag-0 autocovariance per walker
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # the walker mean of acov_w / var_w; a walker that never moves gives NaN (0/0)
-        acf = _mean_autocov(centred, 1.0 / (nwalkers * var))  # (ndim, n)
-    taus = 2.0 * np.cumsum(acf, axis=1) - 1.0
+    with np.errstate(divide="ignore"):
+        weights = 1.0 / (nwalkers * var)  # inf for a walker that never moves: NaN below
+    attempts = [n] if max_lag is None or max_lag >= n else [max(int(max_lag), 1), n]
+    for lags in attempts:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # the walker mean of acov_w / var_w; a walker that never moves gives NaN (0/0)
+            acf = _mean_autocov(centred, weights, lags)  # (ndim, lags)
+        taus = 2.0 * np.cumsum(acf, axis=1) - 1.0
+        inside = np.arange(lags) < c * taus
+        reached = ~np.all(inside, axis=1)
+        if lags == n or np.all(reached):  # a NaN row (a stuck walker) counts as reached
+            break
     out = np.empty(taus.shape[0])
-    lags = np.arange(n)
     for d in range(taus.shape[0]):
-        inside = lags < c * taus[d]
-        out[d] = taus[d, np.argmin(inside) if np.any(inside) else n - 1]
+        # a window never reached: the last lag (every lag was computed then, or τ is NaN)
+        out[d] = taus[d, np.argmin(inside[d]) if np.any(inside[d]) else lags - 1]
     return out
 
 

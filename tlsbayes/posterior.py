@@ -203,6 +203,7 @@ class Posterior:
         self._hot = [(d.model._kernel, d.model._consts(), d.x, mcols,
                       lcols if lcols.size else None, d.likelihood.code, d.y, d.sigma)
                      for d, (mcols, lcols) in zip(self.datasets, self._cols)]
+        self._no_extra = {}
 
     def __getstate__(self):
         return {"datasets": self.datasets, "priors": self.priors}
@@ -235,7 +236,12 @@ class Posterior:
         out = []
         for kernel, consts, x, mcols, lcols, code, y, sigma in self._hot:
             mu = kernel(params[:, mcols], x, consts)
-            extra = Likelihood._extra(None if lcols is None else params[:, lcols], nw)
+            if lcols is None:
+                extra = self._no_extra.get(nw)
+                if extra is None:  # shared by every call with nw walkers; nothing writes it
+                    extra = self._no_extra[nw] = Likelihood._extra(None, nw)
+            else:
+                extra = Likelihood._extra(params[:, lcols], nw)
             out.append(f(code, mu, y, sigma, extra))
         return out
 

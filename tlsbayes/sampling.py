@@ -18,15 +18,18 @@ Convergence rule (checked every ``settings.chunk`` steps, all conditions for eve
 ----------------------------------------------------------------------------------------------
 Let ``n`` be the number of steps so far and ``tau`` the integrated autocorrelation time.
 
-* **Burn-in.**  ``tau_half`` is estimated on the second half of the chain; the burn-in is
-  ``min(n // 2, ceil(burn_factor * max(tau_half)))`` steps (``burn_factor = 5`` by default),
-  moved by one step where needed to leave an even number of steps (so that R-hat and ESS can
-  share one sort, :func:`tlsbayes.diagnostics.rank_diagnostics`).
-  The walkers start in a tiny ball at the MAP and the memory of that start decays roughly like
-  ``exp(-t / tau)``; after 5 tau the residual bias is below 1 % of the initial offset, smaller
-  than the Monte-Carlo error at the target ESS.  Never discarding more than half keeps the rule
-  from chasing a noisy tau estimate; when the cap binds the chain-length test fails anyway.
-  ``tau`` is then re-estimated on the post-burn-in chain and used everywhere below.
+* **Burn-in.**  ``min(n // 2, ceil(burn_factor * max(tau_prev)))`` steps, where ``tau_prev``
+  is the estimate of the previous check (half the chain at the first check, which cannot pass
+  anyway for want of a previous estimate); ``burn_factor = 5`` by default.  It is moved by one
+  step where needed to leave an even number of steps (so that R-hat and ESS share one sort,
+  :func:`tlsbayes.diagnostics.rank_diagnostics`).  The walkers start in a tiny ball at the MAP
+  and the memory of that start decays roughly like ``exp(-t / tau)``; after 5 tau the
+  residual bias is below 1 % of the initial offset, smaller than the Monte-Carlo error at the
+  target ESS.  Whenever the run can pass, ``tau_prev`` agrees with ``tau`` to ``tau_rtol``
+  (the stability test below), so the burn-in is 5 of the final tau.  Never discarding more
+  than half keeps the rule from chasing a noisy tau estimate; when the cap binds the
+  chain-length test fails anyway.  ``tau`` is then estimated on the post-burn-in chain and used
+  everywhere below.
 * **tau stable**: ``|tau - tau_prev| / tau < tau_rtol`` (the previous check's estimate).
 * **long enough**: post-burn-in steps ``>= tau_factor * max(tau)``.
 * **split R-hat** (rank-normalised, :func:`tlsbayes.diagnostics.split_rhat`, equal to
@@ -534,17 +537,19 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
         # Early checks run on short chains where the estimators warn or return NaN; the
         # criteria below already refuse to declare convergence on them.
         warnings.simplefilter("ignore")
-        tau_half = integrated_time(chain[n // 2:])
-        tau_half_max = np.max(tau_half) if np.all(np.isfinite(tau_half)) else math.inf
-        # a one-step half (max_steps or chunk < 4) has no finite tau: burn half the chain
-        burn = (int(min(n // 2, math.ceil(settings.burn_factor * tau_half_max)))
-                if math.isfinite(tau_half_max) else n // 2)
+        # No previous estimate, or one that is not finite (a stuck parameter): burn half.
+        tau_prev_max = (float(np.max(tau_prev))
+                        if tau_prev is not None and np.all(np.isfinite(tau_prev)) else math.inf)
+        burn = (int(min(n // 2, math.ceil(settings.burn_factor * tau_prev_max)))
+                if math.isfinite(tau_prev_max) else n // 2)
         if (n - burn) % 2 and n > 1:
             # an even post-burn-in length lets R-hat and ESS share one sort (rank_diagnostics)
             burn += 1 if burn < n // 2 else -1
         post = chain[burn:]
         n_post = post.shape[0]
-        tau = integrated_time(post)
+        # the window reaches ~c tau; twice the previous tau's worth of lags is computed first
+        tau = integrated_time(post, max_lag=(int(10 * tau_prev_max) + 16
+                                             if math.isfinite(tau_prev_max) else None))
         ess_tau = nwalkers * n_post / tau
         tau_max_ = float(np.max(tau)) if np.all(np.isfinite(tau)) else math.inf
         cheap_ok = (tau_prev is not None and np.all(np.isfinite(tau))
