@@ -217,7 +217,7 @@ def run_fits(print_fn=print, cards=None, repeats=3, slow_s=20.0):
     """
     from . import config
     from .fit import _bounds
-    from .sampling import SamplerSettings, find_map, initial_ball, sampler_floor
+    from .sampling import find_map, initial_ball, sampler_floor
     from .sampling import run as run_sampler
 
     rows = []
@@ -228,10 +228,7 @@ def run_fits(print_fn=print, cards=None, repeats=3, slow_s=20.0):
     for path in card_paths(cards):
         card = config.load_card(path)
         post, _ = config.build_posterior(card)
-        raw = dict(card.sampler)
-        raw.setdefault("seed", 0)
-        raw["progress"] = False
-        settings = SamplerSettings.from_dict(raw)
+        settings = config.sampler_settings(card, progress=False)
         rng = np.random.default_rng(settings.seed)
         t0 = time.perf_counter()
         best = find_map(lambda th: post.log_prob(th)[0],

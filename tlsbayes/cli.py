@@ -72,21 +72,13 @@ def _int_at_least(low):
 
 def _settings(card, args, ndim):
     """Sampler settings of the card, overridden by the flags; checked against ``ndim``."""
-    from .sampling import SamplerSettings, ensemble_problem
+    from .config import sampler_settings
+    from .sampling import ensemble_problem
 
-    s = dict(card.sampler)
-    for key, val in (("seed", args.seed), ("nwalkers", args.walkers),
-                     ("max_steps", args.max_steps)):
-        if val is not None:
-            s[key] = val
-    if getattr(args, "no_progress", False):
-        s["progress"] = False
-    s.setdefault("seed", 0)
-    try:  # the flags are range-checked by argparse: a bad value here comes from the card
-        settings = SamplerSettings.from_dict(s)
-    except SamplingError as exc:
-        raise SamplingError(f"{card.path}: [sampler] "
-                            + str(exc).removeprefix("sampler setting ")) from None
+    # The flags are range-checked by argparse: a bad value left here comes from the card.
+    settings = sampler_settings(card, seed=args.seed, nwalkers=args.walkers,
+                                max_steps=args.max_steps,
+                                progress=False if getattr(args, "no_progress", False) else None)
     nw = settings.resolve_nwalkers(ndim)
     where = (f"--walkers {args.walkers}" if args.walkers is not None
              else f"{card.path}: [sampler] nwalkers = {nw}")

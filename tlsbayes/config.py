@@ -76,7 +76,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 from . import io as tio
-from .errors import CardError, DataError, PriorError, TLSBayesError
+from .errors import CardError, DataError, PriorError, SamplingError, TLSBayesError
 from .likelihood import KINDS as LIKELIHOOD_KINDS
 from .likelihood import Likelihood
 from .model import MODELS, model_from_dict
@@ -621,6 +621,25 @@ def _merge_default(old: dict, new: dict) -> dict:
         return {"dist": old["dist"], "low": min(old["low"], new["low"]),
                 "high": max(old["high"], new["high"])}
     return old
+
+
+def sampler_settings(card: Card, **overrides):
+    """The card's ``[sampler]`` table as :class:`~tlsbayes.sampling.SamplerSettings`.
+
+    ``overrides`` (``None`` values ignored) replace the card's keys; the seed is 0 when
+    neither sets one, so that a card always gives the same chain.  A bad value raises a
+    :class:`SamplingError` naming the card.
+    """
+    from .sampling import SamplerSettings
+
+    s = dict(card.sampler)
+    s.update({k: v for k, v in overrides.items() if v is not None})
+    s.setdefault("seed", 0)
+    try:
+        return SamplerSettings.from_dict(s)
+    except SamplingError as exc:
+        raise SamplingError(f"{card.path}: [sampler] "
+                            + str(exc).removeprefix("sampler setting ")) from None
 
 
 def build_posterior(card: Card, data_override=None):

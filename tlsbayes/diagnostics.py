@@ -31,7 +31,7 @@ from scipy.special import ndtri
 
 
 def _power_spectra(x: np.ndarray, lags: int | None = None) -> tuple[np.ndarray, int]:
-    """|FFT|² of every centred series along the last axis, zero-padded to ``size``.
+    """|FFT|² of every series along the last axis (centred by the caller), zero-padded.
 
     Zero padding to ``size >= n + lags`` makes the inverse transform the linear (not the
     circular) autocovariance at lags 0 .. lags (default ``n``: every lag).  Callers weight
@@ -40,16 +40,16 @@ def _power_spectra(x: np.ndarray, lags: int | None = None) -> tuple[np.ndarray, 
     """
     n = x.shape[-1]
     size = scipy.fft.next_fast_len(n + (n if lags is None else lags), real=True)
-    f = scipy.fft.rfft(x - x.mean(axis=-1, keepdims=True), n=size, axis=-1)
+    f = scipy.fft.rfft(x, n=size, axis=-1)
     return f.real ** 2 + f.imag ** 2, size
 
 
 def _mean_autocov(series: np.ndarray, weights: np.ndarray, lags: int | None = None) -> np.ndarray:
     """Σ_s weights[s] · (biased autocovariance of series s) per parameter, lags 0 .. lags - 1.
 
-    ``series`` has shape ``(nseries, ndim, n)``, ``weights`` ``(nseries, ndim)``; returns
-    ``(ndim, lags)`` (default ``lags = n``, every lag).  The autocovariance at lag k is
-    Σ_t x_t x_{t+k} / n (x centred).
+    ``series`` has shape ``(nseries, ndim, n)`` and must be centred (zero mean along the last
+    axis), ``weights`` ``(nseries, ndim)``; returns ``(ndim, lags)`` (default ``lags = n``,
+    every lag).  The autocovariance at lag k is Σ_t x_t x_{t+k} / n.
     """
     n = series.shape[-1]
     lags = n if lags is None else min(int(lags), n)
@@ -254,7 +254,8 @@ def _ess_of_z(z: np.ndarray) -> np.ndarray:
     """Bulk ESS from split, rank-normalised chains ``z`` of shape (nchains, ndraws, ndim)."""
     m, n, ndim = z.shape
     series = np.ascontiguousarray(np.moveaxis(z, 1, -1))  # (m, ndim, n)
-    acov_mean = _mean_autocov(series, np.full((m, ndim), 1.0 / m))  # (ndim, n)
+    acov_mean = _mean_autocov(series - series.mean(axis=-1, keepdims=True),
+                              np.full((m, ndim), 1.0 / m))  # (ndim, n)
     mean_var = acov_mean[:, 0] * n / (n - 1.0)
     var_plus = mean_var * (n - 1.0) / n
     if m > 1:

@@ -547,7 +547,7 @@ def _diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
             burn += 1 if burn < n // 2 else -1
         post = chain[burn:]
         n_post = post.shape[0]
-        # the window reaches ~c tau; twice the previous tau's worth of lags is computed first
+        # the window reaches ~c tau (c = 5): lags up to twice that of the previous tau first
         tau = integrated_time(post, max_lag=(int(10 * tau_prev_max) + 16
                                              if math.isfinite(tau_prev_max) else None))
         ess_tau = nwalkers * n_post / tau
