@@ -122,6 +122,48 @@ def test_n1_quadrature_path_matches_table_path():
     assert quad == pytest.approx(table, rel=1e-10)
 
 
+def test_n15_tables_match_the_quadrature_over_their_domain():
+    """n_ph = 3/2: the 1-D and 2-D tables (and their one-channel reductions) against the
+    general quadrature path, at random points, row and panel edges and the reduction edges."""
+    from tlsbayes.physics import nems
+
+    rng = np.random.default_rng(15)
+    T, om = 0.5, 2 * math.pi * 4e6
+    kT = k_B * T
+
+    def quad(x1, x2, electrons=True):
+        # a_el = e^x1, a_ph = e^(x1 - x2) -> the prefactors; the quadrature never uses a table.
+        A_ph = om / (kT ** 1.5 * math.exp(x1 - x2))
+        A_el = om / (kT * math.exp(x1)) if electrons else 0.0
+        return nems._damping_integral(T, om, A_ph, 1.5, A_el)
+
+    t = np.concatenate([rng.uniform(-40, 40, 150), np.arange(-40.0, 40.0, 0.25)[::8], [39.999]])
+    ph15 = np.array([nems.phonon_F15_of_log(v) for v in t])
+    ref = np.array([quad(0.0, -v, electrons=False) for v in t])
+    assert np.abs(ph15 / ref - 1).max() < 1e-12
+    assert math.isnan(nems.phonon_F15_of_log(40.0)) and math.isnan(nems.phonon_F15_of_log(-40.01))
+
+    lo, hi = nems._N15_ROW_LO, nems._N15_ROW_HI
+    x1 = np.concatenate([rng.uniform(-20, 12, 300), np.arange(-20.0, 12.0), [11.999]])
+    row = np.minimum((x1 + 20).astype(int), lo.size - 1)
+    # x2 across the stored band and 5 units beyond it on each side (the reductions)
+    x2 = rng.uniform(lo[row] - 5, hi[row] + 5)
+    x2[::10] = lo[row[::10]] + rng.integers(0, 3, x2[::10].size)  # panel edges
+    x2[1::10] = hi[row[1::10]] - 1e-9
+    got = np.array([nems.both_F15_of_log(a, b) for a, b in zip(x1, x2)])
+    ref = np.array([quad(a, b) for a, b in zip(x1, x2)])
+    assert np.abs(got / ref - 1).max() < 1e-12
+    for a in (-20.001, 12.0, math.nan):
+        assert math.isnan(nems.both_F15_of_log(a, 0.0))
+    # the public kernel falls back to the quadrature outside the tables and agrees there too
+    Ts = np.geomspace(1e-4, 100.0, 30)
+    A_el = ph.electron_rate_prefactor(1e-7)  # ln a_el > 12 at low T: outside the 2-D table
+    got = ph.nems_damping(Ts, om, C, 5e41, n_ph=1.5, A_el=A_el, x=0.4)
+    ref = [C * om * ((0.6 * nems._damping_integral(v, om, 5e41, 1.5, 0.0))
+                     + 0.4 * nems._damping_integral(v, om, 5e41, 1.5, A_el)) for v in Ts]
+    assert got == pytest.approx(ref, rel=1e-12)
+
+
 def test_normal_state_is_mixture():
     T = np.geomspace(1e-3, 3, 9)
     GS = ph.nems_damping(T, OMEGA, C, A_PH)

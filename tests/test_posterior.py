@@ -107,7 +107,12 @@ def test_models_match_physics_kernels_and_shapes():
     ("S", {"C": 4.3e-5, "A_ph": 9.07e30, "n_ph": 1.0}),
     ("S", {"C": 4.3e-5, "A_ph": 1e46, "n_ph": 1.0}),    # t = ln a below the table: plateau form
     ("S", {"C": 4.3e-5, "A_ph": 1e12, "n_ph": 1.0}),    # t above the table: 1/a form
-    ("N", {"C": 4.3e-5, "A_ph": 3e43, "n_ph": 1.5, "x": 0.12, "K": 0.11}),  # quadrature path
+    # n_ph = 3/2: the tables, and below 1 mK also the electron-only reduction
+    ("N", {"C": 4.3e-5, "A_ph": 3e43, "n_ph": 1.5, "x": 0.12, "K": 0.11}),
+    ("S", {"C": 4.3e-5, "A_ph": 1e62, "n_ph": 1.5}),  # ln a_ph < -40 above ~10 K: quadrature
+    ("N", {"C": 4.3e-5, "A_ph": 3e43, "n_ph": 1.5, "x": 0.3, "K": 1e-6}),  # ln a_el > 12
+    ("N", {"C": 4.3e-5, "A_ph": 1e20, "n_ph": 1.5, "x": 0.3, "K": 0.11}),  # ln a_ph > 40
+    ("N", {"C": 4.3e-5, "A_ph": 3e50, "n_ph": 2.0, "x": 0.12, "K": 0.11}),  # quadrature path
 ])
 def test_nems_model_equals_the_physics_kernel_on_every_path(state, params):
     # The model takes ln a = ln(ω/(A k_B)) - ln T by subtraction (one log per walker); the

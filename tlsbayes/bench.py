@@ -144,7 +144,7 @@ def run(print_fn=print, quick=False):
     add("Gamma_N n_ph=1 (kernel)", t_ker, t_grid, "numpy 400x400 grid")
     add("Gamma_N n_ph=1 (public API)", t_pub, t_dbl, f"dblquad ({n_dbl} T, x40)")
 
-    # --- damping, n_ph = 3/2 (quadrature path) -----------------------------------------
+    # --- damping, n_ph = 3/2 (the 1-D and 2-D tables) ------------------------------------
     A15 = OMEGA / (k_B * 0.3) ** 1.5
     t15 = median_time(lambda: _nems._nems_damping_1d(T_nems, OMEGA, C_MAILLET, A15, 1.5,
                                                      ph.electron_rate_prefactor(0.11), 0.12),

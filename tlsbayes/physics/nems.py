@@ -24,8 +24,14 @@ Numerics (never a 2-D integral):
   piecewise polynomials in ln a (quarter-unit panels, degree 13, Horner's rule; built from
   40-digit mpmath Chebyshev interpolants by tools/build_nems_table.py) with its asymptotic
   forms outside the table.
-* Otherwise (n != 1) the remaining u-integral is done by fixed Gauss-Legendre panels, in ln u
-  for u < 1 and in u above.
+* For n = 3/2 (the goalpost cantilever) the phonon channel is one function F_n(a_ph) of
+  a_ph = ω/(A_ph (k_BT)^n), and the channel with both rates a function H_n(a_el, a_ph) of two;
+  both are tabulated in logarithms (tools/build_nems_n_table.py: 1/4-unit panels of degree 13
+  for F_n; unit panels of degree 14 in ln a_el and ln(a_el/a_ph) for H_n, with H_n = F(a_el) or
+  F_n(a_ph) to 2e-15 where one rate dominates), within 1.4e-14 of a quadrature that agrees
+  with mpmath to 1e-15.
+* Otherwise (other n, or outside the n = 3/2 tables) the remaining u-integral is done by fixed
+  Gauss-Legendre panels, in ln u for u < 1 and in u above.
 """
 
 import json
@@ -43,10 +49,34 @@ _COEF = np.ascontiguousarray(np.array(_TABLE["coefficients"], dtype=np.float64))
 _T_LO = float(_TABLE["meta"]["t_lo"])
 _T_HI = float(_TABLE["meta"]["t_hi"])
 _PANELS_PER_UNIT = float(_TABLE["meta"]["panels_per_unit"])
-_NPANEL = _COEF.shape[0]
 _P = float(_TABLE["P"])
 _Q = float(_TABLE["Q"])
 _R = float(_TABLE["R"])
+
+# n = 3/2 tables (tools/build_nems_n_table.py; see the module docstring).  A plain .npz read
+# with allow_pickle=False: loading it executes nothing.
+with np.load(Path(__file__).with_name("nems_n1.5_table.npz"), allow_pickle=False) as _t:
+    _N15_F = np.ascontiguousarray(_t["f1d"])
+    _N15_T_LO = float(_t["f1d_t_lo"])
+    _N15_T_HI = float(_t["f1d_t_hi"])
+    _N15_PPU = float(_t["f1d_panels_per_unit"])
+    _both = np.ascontiguousarray(_t["both"])
+    _N15_X1_LO = float(_t["x1_lo"])
+    _N15_ROW_LO = np.ascontiguousarray(_t["row_lo"]).astype(np.float64)
+    _N15_ROW_HI = np.ascontiguousarray(_t["row_hi"]).astype(np.float64)
+    _N15_ROW_START = np.ascontiguousarray(_t["row_start"])
+_N15_NROW = _N15_ROW_LO.size
+# numba freezes a global array into the compiled (and cached) code only if it is under 1 MB;
+# a larger one is referenced by address and makes every caller uncachable.  So the 2-D table
+# is held in four chunks of at most _CHUNK panels.
+if _both.shape[1:] != (15, 15):
+    raise RuntimeError("nems_n1.5_table.npz: both_F15_of_log expects degree-14 panels")
+_CHUNK = int(1e6 // (_both[0].nbytes))
+if _both.shape[0] > 4 * _CHUNK:
+    raise RuntimeError("nems_n1.5_table.npz: 2-D table too large for four chunks")
+_N15_B0, _N15_B1, _N15_B2, _N15_B3 = (np.ascontiguousarray(_both[i * _CHUNK:(i + 1) * _CHUNK])
+                                      for i in range(4))
+del _both
 
 # m_k = ∫_0^1 v² (1 - v²)^(2k) dv = ½ B(3/2, 2k + 1), with alternating sign built in.
 _M = np.empty(40)
@@ -133,16 +163,93 @@ def universal_F_of_log(t):
     if t >= _T_HI:
         a = math.exp(t)
         return (PI2_6 - _R / (a * a)) / a
-    u = (t - _T_LO) * _PANELS_PER_UNIT
-    i = int(u)
-    if i >= _NPANEL:
-        i = _NPANEL - 1
+    return _piecewise_power_series(_COEF, t, _T_LO, _PANELS_PER_UNIT)
+
+
+@numba.njit(cache=True)
+def _piecewise_power_series(coef, t, t_lo, panels_per_unit):
+    """Horner's rule on the power series of the panel holding t (tools/build_nems_table.py).
+
+    ``coef[i]`` holds ascending powers of x = 2 (t - t_i) panels_per_unit - 1 in [-1, 1] for
+    the panel starting at t_i = t_lo + i / panels_per_unit; t >= t_lo is the caller's job.
+    """
+    u = (t - t_lo) * panels_per_unit
+    i = min(int(u), coef.shape[0] - 1)
     x = 2.0 * (u - i) - 1.0
-    c = _COEF[i]
-    # Horner's rule on the panel's power series in x (see tools/build_nems_table.py).
+    c = coef[i]
     s = c[c.size - 1]
     for k in range(c.size - 2, -1, -1):
         s = s * x + c[k]
+    return s
+
+
+@numba.njit(cache=True)
+def phonon_F15_of_log(t):
+    """Γ_S/(Cω) for n_ph = 3/2 as a function of t = ln a_ph, a_ph = ω/(A_ph (k_BT)^{3/2}).
+
+    ``F(a) = ∫_0^∞ du sech²(u/2) G(a tanh(u/2)/u^{3/2})`` (Maillet Eq. 2 with the rate
+    A_ph (Δ0/ε)² ε^{3/2} coth(ε/2k_BT)), from the table; NaN outside t in [-40, 40), where the
+    caller integrates instead.
+    """
+    if not (_N15_T_LO <= t < _N15_T_HI):
+        return np.nan
+    return _piecewise_power_series(_N15_F, t, _N15_T_LO, _N15_PPU)
+
+
+@numba.njit(cache=True)
+def both_F15_of_log(x1, x2):
+    """Γ/(Cω) of the channel with both rates, n_ph = 3/2, from the table.
+
+    ``H(a_el, a_ph) = ∫_0^∞ du sech²(u/2) G(tanh(u/2) / (u/a_el + u^{3/2}/a_ph))`` with
+    ``a_el = ω/(A_el k_BT)`` and ``a_ph = ω/(A_ph (k_BT)^{3/2})`` (Maillet Eq. 2-4).
+
+    Parameters
+    ----------
+    x1 : float
+        ln a_el.
+    x2 : float
+        ln(a_el/a_ph), the log of the ratio of the phonon to the electron rate at ε = k_BT.
+
+    Returns
+    -------
+    float
+        H; NaN for x1 outside [-20, 12) (or a reduction outside the phonon table), where the
+        caller integrates instead.
+    """
+    r = x1 - _N15_X1_LO
+    if not (0.0 <= r < _N15_NROW):
+        return np.nan
+    k = int(r)
+    lo = _N15_ROW_LO[k]
+    if x2 < lo:
+        return universal_F_of_log(x1)  # phonons negligible: the n = 1 function of a_el
+    if x2 >= _N15_ROW_HI[k]:
+        return phonon_F15_of_log(x1 - x2)  # electrons negligible
+    j = min(int(x2 - lo), int(_N15_ROW_HI[k] - lo) - 1)
+    X = 2.0 * (r - k) - 1.0
+    Y = 2.0 * (x2 - lo - j) - 1.0
+    p = _N15_ROW_START[k] + j
+    if p < _CHUNK:
+        c = _N15_B0[p]
+    elif p < 2 * _CHUNK:
+        c = _N15_B1[p - _CHUNK]
+    elif p < 3 * _CHUNK:
+        c = _N15_B2[p - 2 * _CHUNK]
+    else:
+        c = _N15_B3[p - 3 * _CHUNK]
+    # Each power of Y: a degree-14 polynomial in X by Estrin's scheme (depth 4 instead of
+    # Horner's 14 dependent multiply-adds: 31 ns instead of 75 ns per value).
+    X2 = X * X
+    X4 = X2 * X2
+    X8 = X4 * X4
+    s = 0.0
+    for i2 in range(14, -1, -1):
+        q = c[i2]
+        q0 = (q[0] + q[1] * X) + X2 * (q[2] + q[3] * X)
+        q1 = (q[4] + q[5] * X) + X2 * (q[6] + q[7] * X)
+        q2 = (q[8] + q[9] * X) + X2 * (q[10] + q[11] * X)
+        q3 = (q[12] + q[13] * X) + X2 * q[14]
+        s = s * Y + ((q0 + X4 * q1) + X8 * (q2 + X4 * q3))
     return s
 
 
@@ -204,6 +311,18 @@ def damping_over_Comega(T, omega, A_ph, n_ph, A_el, x):
     if not (T > 0.0):
         return HALF_PI if T == np.inf else np.nan
     kT = k_B * T
+    if n_ph == 1.5 and omega > 0.0 and A_ph > 0.0:
+        ln_w = math.log(omega)
+        t_ph = ln_w - math.log(A_ph) - 1.5 * math.log(kT)
+        g_ph = phonon_F15_of_log(t_ph)
+        if x == 0.0 or A_el == 0.0:
+            if g_ph == g_ph:
+                return g_ph
+        elif g_ph == g_ph and A_el > 0.0:
+            x1 = ln_w - math.log(A_el * kT)
+            g_both = both_F15_of_log(x1, x1 - t_ph)
+            if g_both == g_both:
+                return (1.0 - x) * g_ph + x * g_both
     if n_ph == 1.0:
         g_ph = nems_universal_F_scalar(omega / (A_ph * kT)) if A_ph > 0.0 else 0.0
         if x == 0.0:
@@ -287,8 +406,10 @@ def nems_damping(T, omega, C, A_ph, *, n_ph=1.0, A_el=0.0, x=0.0):
 
     Notes
     -----
-    For n_ph = 1 the cost is two table look-ups per temperature; otherwise a 1-D quadrature of
-    336 nodes per temperature and channel (relative error ~1e-11).
+    For n_ph = 1 the cost is two table look-ups per temperature, for n_ph = 3/2 a 1-D and a
+    2-D table look-up (relative error ~1e-14; quadrature outside the tables, see the module
+    docstring); otherwise a 1-D quadrature of 336 nodes per temperature and channel (relative
+    error ~1e-11).
     """
     arr, flat = as_flat(T)
     out = _nems_damping_1d(flat, float(omega), float(C), float(A_ph), float(n_ph),
