@@ -30,7 +30,7 @@ points against a direct evaluation; the largest relative error is recorded in th
 
 The output is an .npz of plain arrays (loaded with allow_pickle=False: nothing executes); the
 kernels for n = 3/2 are tlsbayes.physics.nems.phonon_F15_of_log and both_F15_of_log.
-Run: ``python tools/build_nems_n_table.py [processes] [n]`` (14 s on 2 cores for n = 3/2).
+Run: ``python tools/build_nems_n_table.py [processes] [n]`` (15-18 s on 2 cores for n = 3/2).
 """
 
 from __future__ import annotations
