@@ -91,6 +91,11 @@ def test_plateau_pi_omega_C_over_2():
     assert 0.95 < G30 / (math.pi * OMEGA * C / 2) < 1
     # Maillet Fig. 3: plateau Γ/2π ≈ 1.18 kHz.
     assert math.pi * OMEGA * C / 2 / (2 * math.pi) == pytest.approx(1.18e3, rel=0.01)
+    # T = inf is the plateau itself, for every n_ph, state and path (table or quadrature)
+    for n_ph, A in ((1.0, A_PH), (1.5, 5e41), (2.0, 1e52)):
+        for A_el, x in ((0.0, 0.0), (A_EL, 0.17)):
+            G = ph.nems_damping(np.inf, OMEGA, C, A, n_ph=n_ph, A_el=A_el, x=x)
+            assert G == pytest.approx(math.pi * OMEGA * C / 2, rel=1e-15), (n_ph, x)
 
 
 def test_superconducting_low_T_is_linear_in_T():

@@ -322,7 +322,7 @@ def damping_over_Comega(T, omega, A_ph, n_ph, A_el, x):
     x : float
         Fraction of TLS coupled to electrons, in [0, 1].
     """
-    if not (T > 0.0):
+    if not (0.0 < T < np.inf):
         return HALF_PI if T == np.inf else np.nan
     kT = k_B * T
     if n_ph == 1.5 and omega > 0.0 and A_ph > 0.0 and A_el >= 0.0:
