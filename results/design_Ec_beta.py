@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from tlsbayes import config, design
-from tlsbayes._atomic import atomic_output, atomic_write_text
+from tlsbayes.atomic import atomic_output, atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 CARD = HERE.parent / "models" / "defrance_B2_809MHz_qpower.toml"

@@ -37,7 +37,7 @@ from tlsbayes import batch, config, papers  # noqa: E402
 from tlsbayes import hierarchy as H  # noqa: E402
 from tlsbayes import io as tio  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
-from tlsbayes._atomic import atomic_write_text  # noqa: E402
+from tlsbayes.atomic import atomic_write_text  # noqa: E402
 from tlsbayes.cli import main as cli  # noqa: E402
 from tlsbayes.priors import LogUniform  # noqa: E402
 from tlsbayes.sampling import SamplerSettings  # noqa: E402

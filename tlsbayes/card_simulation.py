@@ -29,7 +29,7 @@ import numpy as np
 
 from . import __version__
 from . import io as tio
-from ._atomic import atomic_output
+from .atomic import atomic_output
 from .errors import CardError, DataError, TLSBayesError
 from .likelihood import Likelihood
 from .model import model_from_dict

@@ -85,12 +85,13 @@ import numpy as np
 from scipy import special, stats
 
 from . import io as tio
-from ._atomic import atomic_output, atomic_write_text
+from .atomic import atomic_output, atomic_write_text
 from .config import _Ctx, _dym, _is_real, _show, _toml_document
 from .errors import CardError, TLSBayesError
+from .models.degeneracy import KNOWN_DEGENERACIES
 from .posterior import Dataset, Posterior
 from .priors import Fixed, LogUniform, Normal, TruncatedNormal, Uniform
-from .results import KNOWN_DEGENERACIES
+from .rundir import POSTERIOR_FILE
 
 __all__ = [
     "PLAN_TOP_KEYS",
@@ -462,7 +463,7 @@ def forecast_point(posterior, *, point=None, card_point=None,
             continue
         values[n], source[n] = float(v), where
     if run_dir is not None:
-        path = Path(run_dir) / "posterior.nc"
+        path = Path(run_dir) / POSTERIOR_FILE
         if not path.is_file():
             raise CardError(f"{run_dir}: not a finished run directory (no posterior.nc)")
         idata = R.load(path)

@@ -57,10 +57,11 @@ from scipy import special
 
 from . import __version__
 from . import results as R
-from ._atomic import atomic_write_text
+from .atomic import atomic_write_text
 from .errors import TLSBayesError
 from .fit import _bounds
 from .priors import Fixed, PriorSet, Prior, prior_from_dict
+from .rundir import CHECKPOINT_FILE, POSTERIOR_FILE, SUMMARY_FILE
 from .sampling import SamplerSettings, find_map, initial_ball
 from .sampling import run as run_sampler
 
@@ -162,7 +163,7 @@ def _as_idata(source):
     if hasattr(source, "posterior") and hasattr(source, "attrs"):
         return source, None, "<InferenceData>"
     path = Path(source)
-    nc = path / "posterior.nc" if path.is_dir() else path
+    nc = path / POSTERIOR_FILE if path.is_dir() else path
     if path.is_dir() and not nc.is_file():
         raise TLSBayesError(f"{path}: not a tlsbayes run directory (no posterior.nc)")
     idata = R.load(nc)
@@ -579,7 +580,7 @@ def fit_population(population: Population, settings: SamplerSettings | None = No
     if outdir is not None:
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
-        checkpoint = outdir / "checkpoint.h5"
+        checkpoint = outdir / CHECKPOINT_FILE
     best, run = _sample(population.log_prob, names, starts, settings, checkpoint,
                         bounds=_bounds(population.priors), print_fn=print_fn)
     result = _result(population, run, best, min_ess=min_ess, diag_draws=diag_draws,
@@ -708,7 +709,7 @@ def write_population(result: PopulationResult, outdir) -> Path:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     R.save(result.idata, outdir / "population.nc")
-    atomic_write_text(outdir / "summary.csv", result.summary.to_csv(index_label="parameter"))
+    atomic_write_text(outdir / SUMMARY_FILE, result.summary.to_csv(index_label="parameter"))
     atomic_write_text(outdir / "members.csv", result.members.to_csv())
     atomic_write_text(outdir / "population.md", population_markdown(result))
     return outdir

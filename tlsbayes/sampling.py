@@ -86,7 +86,7 @@ import numpy as np
 from scipy import optimize
 from tqdm import tqdm
 
-from ._atomic import fsync_directory as _fsync_directory
+from .atomic import fsync_directory as _fsync_directory
 from .diagnostics import ess_bulk, integrated_time, rank_diagnostics
 from .errors import SamplingError
 
