@@ -421,8 +421,6 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
     out = Path(out)
     plans = plan_groups(card, group_by, data=data) if plans is None else plans
     params = next((list(p.free_names) for p in plans if p.free_names), [])
-    base_seed = 0 if settings.seed is None else int(settings.seed)
-    card_sha = hashlib.sha256(card.text.encode("utf-8")).hexdigest()
     data_abs = str(Path(data).resolve()) if data is not None else None
     try:
         (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
@@ -449,13 +447,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
             if p.error:
                 finish({"group": p.group, "status": FAILED, "error": p.error})
                 continue
-            s = {**settings.to_dict(), "seed": group_seed(base_seed, p.group),
-                 "progress": False}
-            info = rundir.new_run_info(
-                card_path=card.path, card_name=card.name, card_sha256=card_sha,
-                data_override=data, settings=s, data=p.data_info,
-                group={"column": group_by, "value": p.group},
-                batch={"dir": str(out.resolve()), "seed": base_seed})
+            info = _group_run_info(card, p, group_by, out, settings, data)
             state, why, idata = _state(out / p.run_dir, info)
             if state == "conflict":
                 finish({"group": p.group, "status": FAILED, "error": why})
@@ -474,6 +466,18 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
     status = 4 if FAILED in statuses or PENDING in statuses else (
         3 if NOT_CONVERGED in statuses else 0)
     return BatchResult(rows=final, index=index, exit_status=status)
+
+
+def _group_run_info(card, plan: GroupPlan, group_by: str, out: Path, settings, data) -> dict:
+    """run.json of one group: the batch's settings with the group's own seed, no progress."""
+    base_seed = 0 if settings.seed is None else int(settings.seed)
+    s = {**settings.to_dict(), "seed": group_seed(base_seed, plan.group), "progress": False}
+    return rundir.new_run_info(
+        card_path=card.path, card_name=card.name,
+        card_sha256=hashlib.sha256(card.text.encode("utf-8")).hexdigest(),
+        data_override=data, settings=s, data=plan.data_info,
+        group={"column": group_by, "value": plan.group},
+        batch={"dir": str(out.resolve()), "seed": base_seed})
 
 
 def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=None,

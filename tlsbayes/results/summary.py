@@ -271,6 +271,19 @@ def format_summary_markdown(df: pd.DataFrame, *, sig: int = 3) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _pearson(columns: list) -> np.ndarray:
+    """Pearson correlation matrix of the sample ``columns`` (NaN for one that does not vary)."""
+    if not columns:
+        return np.empty((0, 0))
+    data = np.vstack(columns)
+    centred = data - data.mean(axis=1, keepdims=True)
+    norm = np.sqrt(np.einsum("ij,ij->i", centred, centred))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (centred @ centred.T) / np.outer(norm, norm)
+    # Rounding can push |rho| a hair above 1 for perfectly (anti)correlated pairs.
+    return np.clip(corr, -1.0, 1.0)
+
+
 def degeneracy_report(
     idata: az.InferenceData,
     *,
@@ -334,16 +347,7 @@ def degeneracy_report(
             samples = np.log(samples)
         columns.append(samples)
 
-    if columns:
-        data = np.vstack(columns)
-        centred = data - data.mean(axis=1, keepdims=True)
-        norm = np.sqrt(np.einsum("ij,ij->i", centred, centred))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = (centred @ centred.T) / np.outer(norm, norm)
-        # Rounding can push |rho| a hair above 1 for perfectly (anti)correlated pairs.
-        corr = np.clip(corr, -1.0, 1.0)
-    else:
-        corr = np.empty((0, 0))
+    corr = _pearson(columns)
     corr_df = pd.DataFrame(corr, index=names, columns=names)
 
     pairs = [(names[i], names[j], float(corr[i, j]))
