@@ -19,6 +19,7 @@ import _batch_data as BD
 from tlsbayes import batch
 from tlsbayes import results as R
 from tlsbayes.cli import main
+from tlsbayes.errors import BatchError
 from tlsbayes.rundir import LOCK_FILE, load_run
 from tlsbayes.io import real_data_dir
 
@@ -185,7 +186,7 @@ def test_one_batch_at_a_time_per_directory(local_run, tmp_path):
     out.mkdir()
     with open(out / LOCK_FILE, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(batch.BatchError, match="another tlsbayes batch"):
+        with pytest.raises(BatchError, match="another tlsbayes batch"):
             batch.run_batch(load_card(local_run["card"]), "resonator", out,
                             data=local_run["dir"] / "groups.csv",
                             settings=SamplerSettings(seed=1))

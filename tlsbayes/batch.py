@@ -63,7 +63,6 @@ import json
 import math
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,16 +75,12 @@ from .rundir import CHECKPOINT_FILE, POSTERIOR_FILE, RUN_JSON, card_for_group
 __all__ = [
     "INDEX_FILE",
     "INDEX_COLUMNS",
-    "BatchError",
     "GroupPlan",
     "BatchResult",
     "batch_card",
     "group_seed",
     "run_dir_name",
     "plan_groups",
-    "local_executor",
-    "dask_executor",
-    "mpi_executor",
     "fit_group",
     "run_batch",
 ]

@@ -30,7 +30,6 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import __version__
 from .errors import TLSBayesError
 
 EXIT_BAD_INPUT = 2
