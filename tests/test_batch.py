@@ -20,8 +20,8 @@ from tlsbayes import batch
 from tlsbayes import results as R
 from tlsbayes.cli import main
 from tlsbayes.errors import BatchError
-from tlsbayes.rundir import LOCK_FILE, load_run
 from tlsbayes.io import real_data_dir
+from tlsbayes.rundir import LOCK_FILE, load_run
 
 
 def _run(argv):
