@@ -60,11 +60,6 @@ R_SIGMA = ROW_COLUMNS.index("sigma")
 R_LOG_NORM = ROW_COLUMNS.index("log_norm")
 
 
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-
-
 def fmt(v: float) -> str:
     """Format a number for an error message: exact, but ``0`` rather than ``0.0``."""
     v = float(v)
@@ -277,22 +272,12 @@ class Prior:
         return self.log_prob(z)
 
     def compiled_row(self) -> tuple[int, tuple[float, ...]]:
-        """``(code, numbers)`` for the compiled log-prior evaluator.
-
-        Returns
-        -------
-        code : int
-            One of the ``CODE_*`` constants (:data:`ROW_CODES`).
-        numbers : tuple of float
-            The :data:`ROW_COLUMNS` values, in the sampling coordinate.
-        """
+        """``(code, numbers)`` for the compiled log-prior evaluator: a ``CODE_*`` constant
+        (:data:`ROW_CODES`) and the :data:`ROW_COLUMNS` values in the sampling coordinate."""
         raise PriorError(f"{type(self).__name__} has no compiled form")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict accepted by :func:`~tlsbayes.inference.prior_set.prior_from_dict`.
-
-        Keys: ``dist``, the numeric keys, ``unit`` and ``latex``.
-        """
+        """``dist``, numeric keys, unit, latex: what :func:`.prior_set.prior_from_dict` reads."""
         d: dict[str, Any] = {"dist": self.dist}
         d.update({k: getattr(self, k) for k in self._keys})
         d["unit"] = self.unit
