@@ -88,9 +88,9 @@ from . import io as tio
 from .atomic import atomic_output, atomic_write_text
 from .config import _Ctx, _dym, _is_real, _show, _toml_document
 from .errors import CardError, TLSBayesError
+from .inference.posterior import Dataset, Posterior
+from .inference.priors import Fixed, LogUniform, Normal, TruncatedNormal, Uniform
 from .models.degeneracy import KNOWN_DEGENERACIES
-from .posterior import Dataset, Posterior
-from .priors import Fixed, LogUniform, Normal, TruncatedNormal, Uniform
 from .rundir import POSTERIOR_FILE
 
 __all__ = [
@@ -372,7 +372,7 @@ def parse_plan(text: str, path, card) -> Plan:
 
 
 def _parse_sweep(ctx: _Ctx, where: str, sw: Mapping, specs: Mapping, card) -> Sweep:
-    from .model import model_from_dict
+    from .models import model_from_dict
 
     if "dataset" in sw:
         dname = sw["dataset"]

@@ -73,7 +73,7 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
 
     Parameters
     ----------
-    posterior : tlsbayes.posterior.Posterior
+    posterior : tlsbayes.inference.posterior.Posterior
     settings : SamplerSettings
         ``seed`` fixes everything (MAP starts, walker ball, chain).
     outdir : path-like

@@ -38,7 +38,7 @@ import xarray as xr
 
 from tlsbayes import __version__
 from tlsbayes.errors import ResultError
-from tlsbayes.priors import LogUniform
+from tlsbayes.inference.priors import LogUniform
 from tlsbayes.results.provenance import data_sha256, encode_attrs, format_string, provenance
 
 __all__ = ["build_idata", "build_inference_data", "log_params"]
