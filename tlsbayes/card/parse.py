@@ -20,7 +20,8 @@ from ..model import MODELS, model_from_dict
 from .parameters import check_priors, checked_model, parameter_infos
 from .schema import (CARD_KEYS, COLUMN_KEYS, DATA_KEYS, DATASET_KEYS, DATASET_NAME_PATTERN,
                      GROUP_KEYS, REAL_PLACEHOLDER, SAMPLER_KEYS, SAMPLER_TYPES, TOP_KEYS,
-                     WINDOW_KEYS, Context, did_you_mean, is_real, show, toml_document)
+                     WINDOW_KEYS, Context, did_you_mean, is_real, show, table_array,
+                     toml_document)
 from .simulation import parse_simulation
 
 __all__ = ["Card", "DatasetSpec", "load_card", "parse_card"]
@@ -163,14 +164,7 @@ def parse_card(text: str, path) -> Card:
 
 def _parse_datasets(ctx: Context, doc: Mapping, base: Path) -> list:
     """The ``[[dataset]]`` array: one :class:`DatasetSpec` each, names distinct."""
-    if "dataset" not in doc:
-        raise CardError(f"{ctx.path}: no [[dataset]] table (a card needs at least one)")
-    raw_sets = doc["dataset"]
-    if isinstance(raw_sets, Mapping):
-        raise CardError(f"{ctx.path}: write the data sets as [[dataset]] (an array of "
-                        "tables), not [dataset]")
-    if not isinstance(raw_sets, list) or not raw_sets:
-        raise CardError(f"{ctx.path}: [[dataset]] must be one or more tables")
+    raw_sets = table_array(ctx, doc, "dataset", "data sets", "card")
     multi = len(raw_sets) > 1
     specs = []
     seen = {}

@@ -39,6 +39,7 @@ __all__ = [
     "did_you_mean",
     "is_real",
     "show",
+    "table_array",
     "toml_document",
 ]
 
@@ -116,6 +117,22 @@ def show(v) -> str:
 def is_real(v) -> bool:
     """True for an int or float that is not a bool (TOML numbers)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def table_array(ctx: Context, doc: Mapping, key: str, plural: str, owner: str) -> list:
+    """The ``[[key]]`` array of ``doc``: one or more tables (each checked by the caller).
+
+    ``plural`` names the entries in messages ("data sets"), ``owner`` what holds them ("card").
+    """
+    if key not in doc:
+        raise CardError(f"{ctx.path}: no [[{key}]] table (a {owner} needs at least one)")
+    raw = doc[key]
+    if isinstance(raw, Mapping):
+        raise CardError(f"{ctx.path}: write the {plural} as [[{key}]] (an array of "
+                        f"tables), not [{key}]")
+    if not isinstance(raw, list) or not raw:
+        raise CardError(f"{ctx.path}: [[{key}]] must be one or more tables")
+    return raw
 
 
 def toml_document(text: str, ctx: Context, top_keys, head: str, head_keys):

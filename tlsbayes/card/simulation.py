@@ -79,7 +79,8 @@ def parse_simulation(ctx: Context, raw, specs, infos) -> dict:
         where = f"[simulation.datasets.{dname}]"
         if dname not in names:
             raise ctx.err("[simulation.datasets]", f"unknown data set {dname!r}"
-                          f"{did_you_mean(dname, names)} (the card's data sets: {', '.join(names)})")
+                          f"{did_you_mean(dname, names)} (the card's data sets: "
+                          f"{', '.join(names)})")
         d = dict(ctx.table(where, d))
         ctx.keys(where, d, SIMULATION_DATASET_KEYS)
         if "x" in d:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io as tio
-from ..card.schema import Context, did_you_mean, is_real, show, toml_document
+from ..card.schema import Context, did_you_mean, is_real, show, table_array, toml_document
 from ..errors import CardError, TLSBayesError
 
 __all__ = ["PLAN_TOP_KEYS", "PLAN_KEYS", "ALTERNATIVE_KEYS", "SWEEP_KEYS", "Sweep",
@@ -155,7 +155,8 @@ def _grid(ctx: Context, where: str, spec, dimension: str, what: str,
                                  + ", ".join(u for u, (d, _) in tio.UNITS.items()
                                              if d == dimension and u) + ")")
     if not isinstance(unit, str) or unit not in tio.UNITS:
-        raise ctx.err(where, f"unknown unit {unit!r}" + did_you_mean(unit, [u for u in tio.UNITS if u]))
+        raise ctx.err(where, f"unknown unit {unit!r}"
+                      + did_you_mean(unit, [u for u in tio.UNITS if u]))
     if tio.UNITS[unit][0] != dimension:
         allowed = [repr(u) for u, (d, _) in tio.UNITS.items() if d == dimension]
         raise ctx.err(where, f"unit {unit!r} is not a unit of the {what} (allowed: "
@@ -235,14 +236,7 @@ def _plan_point(ctx: Context, raw, params: tuple) -> dict:
 
 def _alternatives(ctx: Context, doc: Mapping, card) -> list:
     """The ``[[alternative]]`` array: one :class:`Alternative` each, names distinct."""
-    if "alternative" not in doc:
-        raise CardError(f"{ctx.path}: no [[alternative]] table (a plan needs at least one)")
-    raw_alts = doc["alternative"]
-    if isinstance(raw_alts, Mapping):
-        raise CardError(f"{ctx.path}: write the alternatives as [[alternative]] (an array of "
-                        "tables), not [alternative]")
-    if not isinstance(raw_alts, list) or not raw_alts:
-        raise CardError(f"{ctx.path}: [[alternative]] must be one or more tables")
+    raw_alts = table_array(ctx, doc, "alternative", "alternatives", "plan")
     specs = {s.name: s for s in card.datasets}
     alts, seen = [], set()
     for i, a in enumerate(raw_alts):
@@ -297,7 +291,8 @@ def _parse_sweep(ctx: Context, where: str, sw: Mapping, specs: Mapping, card) ->
         dname = sw["dataset"]
         if not isinstance(dname, str) or dname not in specs:
             raise ctx.err(where, f"dataset: the card {card.name!r} has no data set {dname!r}"
-                                 f"{did_you_mean(dname, specs)} (its data sets: {', '.join(specs)})")
+                                 f"{did_you_mean(dname, specs)} (its data sets: "
+                                 f"{', '.join(specs)})")
     elif len(specs) == 1:
         dname = next(iter(specs))
     else:

@@ -11,7 +11,8 @@ from scipy import stats
 
 from .plan import Plan, Sweep
 
-__all__ = ["DesignResult", "design_json", "design_markdown", "ellipse_points", "fmt_pct", "plot_ellipses"]
+__all__ = ["DesignResult", "design_json", "design_markdown", "ellipse_points", "fmt_pct",
+           "plot_ellipses"]
 
 #: 2-D region holding 68.3 % of a Gaussian: chi^2 with 2 degrees of freedom.
 _DCHI2_68 = float(stats.chi2.ppf(0.682689492137, 2))
