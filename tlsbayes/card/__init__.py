@@ -13,8 +13,8 @@ are), optional priors and optional sampler settings::
 
     [[dataset]]                        # one or more
     name = "qi"                        # letters, digits, _ ; default: the model kind
-    model = "q_power"                  # a key of tlsbayes.model.MODELS
-    likelihood = "gaussian"            # default "gaussian"; one of tlsbayes.likelihood.KINDS
+    model = "q_power"                  # a key of tlsbayes.models.MODELS
+    likelihood = "gaussian"            # default "gaussian"; one of tlsbayes.inference.KINDS
     [dataset.constants]                # SI numbers (> 0, finite) or text, per model
     T = 0.246
     f = 809e6

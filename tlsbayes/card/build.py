@@ -10,9 +10,9 @@ from pathlib import Path
 
 from .. import io as tio
 from ..errors import CardError, DataError, PriorError, SamplingError, TLSBayesError
-from ..likelihood import Likelihood
-from ..posterior import Dataset, Posterior
-from ..priors import PriorSet
+from ..inference.likelihood import Likelihood
+from ..inference.posterior import Dataset, Posterior
+from ..inference.prior_set import PriorSet
 from .parameters import checked_model, merge_default
 from .schema import REAL_PLACEHOLDER, Context
 

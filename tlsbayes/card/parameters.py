@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..errors import PriorError
-from ..likelihood import Likelihood
-from ..priors import prior_from_dict
+from ..inference.likelihood import Likelihood
+from ..inference.prior_set import prior_from_dict
 from .schema import Context, did_you_mean, show
 
 __all__ = ["checked_model", "check_priors", "merge_default", "parameter_infos",
@@ -25,7 +25,7 @@ def checked_model(ctx: Context, label: str, build: Callable):
         Table named in the message (``[dataset.constants]``).
     build : callable
         Returns the model; raises ``KeyError``/``TypeError``/``ValueError`` naming the
-        offending constant (as :func:`tlsbayes.model.model_from_dict` does).
+        offending constant (as :func:`tlsbayes.models.model_from_dict` does).
     """
     try:
         return build()

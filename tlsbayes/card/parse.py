@@ -14,9 +14,9 @@ from pathlib import Path
 
 from .. import io as tio
 from ..errors import CardError, DataError
-from ..likelihood import KINDS as LIKELIHOOD_KINDS
-from ..likelihood import Likelihood
-from ..model import MODELS, model_from_dict
+from ..inference.likelihood import KINDS as LIKELIHOOD_KINDS
+from ..inference.likelihood import Likelihood
+from ..models import MODELS, model_from_dict
 from .parameters import check_priors, checked_model, parameter_infos
 from .schema import (CARD_KEYS, COLUMN_KEYS, DATA_KEYS, DATASET_KEYS, DATASET_NAME_PATTERN,
                      GROUP_KEYS, REAL_PLACEHOLDER, SAMPLER_KEYS, SAMPLER_TYPES, TOP_KEYS,
@@ -35,11 +35,11 @@ class DatasetSpec:
     ----------
     name : str
     model : str
-        Model kind (key of :data:`tlsbayes.model.MODELS`).
+        Model kind (key of :data:`tlsbayes.models.MODELS`).
     likelihood : str
         Likelihood kind.
     constants : dict
-        Passed to :func:`tlsbayes.model.model_from_dict`.
+        Passed to :func:`tlsbayes.models.model_from_dict`.
     data : dict
         The ``[dataset.data]`` table as written (``x``/``y``/``sigma`` as tables).
     path : Path
@@ -70,7 +70,7 @@ class DatasetSpec:
         Raises
         ------
         KeyError, TypeError, ValueError
-            As :func:`tlsbayes.model.model_from_dict`.
+            As :func:`tlsbayes.models.model_from_dict`.
         """
         key = (self.model, self.constants)
         if self._built is None or self._built[0] != key:

@@ -34,8 +34,8 @@ from .. import __version__
 from .. import io as tio
 from .._atomic import atomic_output
 from ..errors import CardError, DataError, TLSBayesError
-from ..likelihood import Likelihood
-from ..priors import PriorSet
+from ..inference.likelihood import Likelihood
+from ..inference.prior_set import PriorSet
 from .build import build_posterior
 from .parameters import physical_ranges
 from .schema import (SIM_NOISE_KEYS, SIM_X_KEYS, SIMULATION_DATASET_KEYS, SIMULATION_KEYS,

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import special, stats
 
 from ..errors import TLSBayesError
-from ..priors import LogUniform, Normal, TruncatedNormal, Uniform
+from ..inference.priors import LogUniform, Normal, TruncatedNormal, Uniform
 
 __all__ = ["Forecast", "fisher_information", "forecast", "prior_precision"]
 

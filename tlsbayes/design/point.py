@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CardError, TLSBayesError
-from ..posterior import Dataset, Posterior
-from ..priors import Fixed
+from ..inference.posterior import Dataset, Posterior
+from ..inference.priors import Fixed
 from .plan import Alternative
 
 __all__ = ["forecast_point", "plan_posterior", "true_noise_theta"]

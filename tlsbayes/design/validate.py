@@ -7,7 +7,7 @@ import tempfile
 
 import numpy as np
 
-from ..posterior import Posterior
+from ..inference.posterior import Posterior
 
 __all__ = ["simulate_and_fit"]
 
