@@ -190,3 +190,35 @@ def test_check_posterior_on_model_data_is_deterministic():
     assert a == b and not a[0].misfit
     ident = identify_posterior(post, post.params(theta))
     assert ident["P_c"].verdict == "yes" and math.isfinite(ident["P_c"].width_ratio)
+
+
+def test_report_texts_from_evaluate():
+    """evaluate() on an InferenceData-like posterior; the cells of summary, checks and index."""
+    from types import SimpleNamespace
+
+    from tlsbayes.verdicts.report import (CHECKS_COLUMNS, checks_table, evaluate,
+                                          identified_column, index_fields, markdown_section,
+                                          terminal_lines)
+
+    rng = np.random.default_rng(9)
+    truth = {"delta0": 1e-5, "delta_other": 1e-6, "P_c": 1e-17, "beta": 0.4}
+    x, y, s = vc.qpower_data(truth, np.linspace(-100, -40, 25), rng)
+    post = vc.qpower_posterior(x, y, s)
+    n = 4000
+    lp = rng.uniform(-20, -14.5, n)
+    draws = {"P_c": 10 ** lp, "delta0": 10 ** (-5 - 0.4 * (lp + 17) + 0.02 * rng.standard_normal(n)),
+             "delta_other": rng.normal(1e-6, 1e-9, n), "beta": rng.normal(0.4, 0.01, n),
+             "noise_scale": rng.normal(1.0, 0.05, n)}
+    idata = SimpleNamespace(posterior={k: SimpleNamespace(values=v.reshape(40, 100))
+                                       for k, v in draws.items()})
+    v = evaluate(post, idata)
+    assert v.unidentified == ["P_c"]
+    assert identified_column(v, ["delta0", "P_c", "nu"]) == ["weak", "no", ""]
+    t = checks_table(v)
+    assert tuple(t.columns) == CHECKS_COLUMNS and len(t) == 1
+    assert t.loc[0, "misfit"] in ("true", "false")
+    assert index_fields(v)["unidentified"] == "P_c"
+    md = markdown_section(v)
+    assert "| P_c | no |" in md and "## Misfit checks" in md
+    lines = terminal_lines(v)
+    assert lines[0].startswith("identified: ") and any(ln.startswith("NO: P_c") for ln in lines)
