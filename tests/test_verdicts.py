@@ -149,12 +149,19 @@ def test_fixed_parameters_are_skipped_and_spans_come_from_the_data():
     sp = data_spans([ds])
     assert set(sp) == {"P_c"} and sp["P_c"].low == pytest.approx(1e-13)
     assert sp["P_c"].high == pytest.approx(1e-7) and sp["P_c"].unit == "W"
-    sc = Dataset("qi", QPower(T=0.2, f=8e8, saturation="power_self_consistent", Qc=8e3,
-                              A0=3e-7, d=8e-7), x, np.ones(7) * 1e-6, np.ones(7) * 1e-8)
-    assert data_spans([sc]) == {}
+    # self-consistent field: |E| = sqrt(k) Qr with Qr from the measured Qi (Eq. 6 by hand)
+    m = QPower(T=0.2, f=8e8, saturation="power_self_consistent", Qc=8e3, A0=3e-7, d=8e-7)
+    y = np.full(7, 1e-5)
+    sp = data_spans([Dataset("qi", m, x, y, y * 1e-2)])
+    eps0 = 8.8541878128e-12
+    k = x / (2 * np.pi * m.f) / m.Qc / (m.eps_r * eps0 * m.A0 * m.d)
+    E = np.sqrt(k) / (1e-5 + 1 / m.Qc)
+    assert set(sp) == {"E_c"} and sp["E_c"].unit == "V/m"
+    assert sp["E_c"].low == pytest.approx(E.min(), rel=1e-6)
+    assert sp["E_c"].high == pytest.approx(E.max(), rel=1e-6)
 
 
-# --- end to end: short real fits of simulated Qi(P) sweeps ------------------------------------
+# --- end to end: simulated Qi(P) sweeps, one short emcee fit ----------------------------------
 
 @pytest.fixture(scope="module")
 def above_fit():
@@ -172,7 +179,8 @@ def test_sweep_above_the_knee_leaves_P_c_unidentified(above_fit):
 
 
 def test_two_beta_data_fitted_with_one_beta_are_a_misfit():
-    r = vc.case_qpower("two_beta", 1, 2000, seed=7)[0]
+    """Two TLS populations (beta 0.15 and 0.9) fitted with one beta (Laplace draws at the MAP)."""
+    r = vc.case_qpower("two_beta", 1, 0, seed=7, laplace=True)[0]
     assert r["misfit"] == [True]
     assert "misses a trend" in r["misfit_reason"][0]
 

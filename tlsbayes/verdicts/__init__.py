@@ -1,7 +1,7 @@
 """Verdicts on a finished fit beyond convergence: what the data identified, and what misfits.
 
-Layer: results (imports numpy/scipy only; takes posterior, prior and data-set objects by their
-public attributes, so it depends on no other tlsbayes module).
+Layer: results (imports numpy, scipy and tlsbayes.physics only; takes posterior, prior and
+data-set objects by their public attributes, so that it depends on no other tlsbayes module).
 
 * :mod:`.identification`: per parameter ``yes`` / ``weak`` / ``no`` with a reason.
 * :mod:`.misfit`: per data set ``misfit`` true/false (runs test, lag-1 autocorrelation,
