@@ -228,9 +228,13 @@ def _own_verdict(name, prior, d, span, unit):
     if piled:
         b = _show(bound, unit)
         if ratio > RATIO_WEAK:
-            return ("no", f"{name} is not constrained by these data: its posterior runs into "
-                          f"the prior edge {b} ({mass:.0%} of it within {EDGE_FRACTION:.0%} "
-                          f"of the range) and {wide}", ratio, mass, bound, "")
+            low = bound <= med
+            lim = _show(float(np.percentile(d, 95 if low else 5)), unit)
+            return ("no", f"{name} is only bounded from {'above' if low else 'below'} by these "
+                          f"data: its posterior runs into the prior edge {b} ({mass:.0%} of it "
+                          f"within {EDGE_FRACTION:.0%} of the range) and {wide}; quote the "
+                          f"95 % {'upper' if low else 'lower'} limit {lim}, not a value",
+                    ratio, mass, bound, "")
         return ("weak", f"{name} is pressed against its prior bound {b} ({mass:.0%} of the "
                         f"posterior within {EDGE_FRACTION:.0%} of the range): the data "
                         f"prefer values beyond it, so the bound sets the interval; widen the "

@@ -21,8 +21,13 @@ Neither trend check depends on the overall noise level, so a fitted noise scale 
 trend.  ``misfit`` is true when ``min(p_runs, p_r1) < alpha / 2`` (the two trend statistics,
 Bonferroni) or ``p_discrepancy < alpha``, with :data:`ALPHA` = 0.01: data simulated from the
 model are flagged with probability at most ~2 % by construction; residuals of a fitted model
-vary less along x than noise, which makes all three checks conservative.  Measured false-alarm
-rates and the power on a missed trend are in ``benchmarks/verdict_calibration.py``.
+vary less along x than noise, which makes all three checks conservative.
+
+Measured (``benchmarks/verdict_calibration.py``): a straight line with its exact posterior is
+flagged on 0.98 % of 5000 data sets from the model, and on 46 % / 100 % of data with a missed
+parabola of 0.1 / 0.2 sigma per unit x^2 (x in [-5, 5], 25 points); Qi(P) sweeps from the
+model: 0 of 115 flagged; data from two TLS populations (beta 0.15 and 0.9) fitted with one
+beta: 105 of 105 flagged.
 """
 
 from __future__ import annotations
@@ -195,11 +200,15 @@ def check_dataset(name, x, y, mu, scale, dev_obs, dev_rep, *, rng: np.random.Gen
     scatter = p_dev < alpha
     reasons = []
     if trend:
-        reasons.append(
-            f"the model misses a trend in these data: the residuals ordered by x change sign "
-            f"{runs - 1} times where {expected - 1:.0f} are expected (runs test p = "
-            f"{p_runs:.2g}) and neighbours are alike (lag-1 autocorrelation {r1:+.2f}, "
-            f"p = {p_r1:.2g}); see the residuals in fit.png and consider a different model")
+        why = []
+        if p_runs < alpha / 2.0:
+            why.append(f"the residuals ordered by x change sign {runs - 1} times where "
+                       f"{expected - 1:.0f} are expected (runs test p = {p_runs:.2g})")
+        if p_r1 < alpha / 2.0:
+            why.append(f"neighbouring residuals are alike (lag-1 autocorrelation {r1:+.2f}, "
+                       f"p = {p_r1:.2g})")
+        reasons.append("the model misses a trend in these data: " + " and ".join(why)
+                       + "; see the residuals in fit.png and consider a different model")
     if scatter:
         reasons.append(
             f"the residuals are larger than the noise model allows (posterior predictive "
