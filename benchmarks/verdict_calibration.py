@@ -64,10 +64,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tlsbayes.likelihood import Likelihood  # noqa: E402
-from tlsbayes.model import NemsDamping, QPower  # noqa: E402
-from tlsbayes.posterior import Dataset, Posterior  # noqa: E402
-from tlsbayes.priors import PriorSet  # noqa: E402
+from tlsbayes.inference import Dataset, Likelihood, Posterior, PriorSet  # noqa: E402
+from tlsbayes.models import NemsDamping, QPower  # noqa: E402
 from tlsbayes.sampling import SamplerSettings, initial_ball  # noqa: E402
 from tlsbayes.sampling import run as run_sampler  # noqa: E402
 from tlsbayes.verdicts import check_dataset, check_posterior, identify_posterior  # noqa: E402

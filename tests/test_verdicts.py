@@ -13,10 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlsbayes.likelihood import Likelihood
-from tlsbayes.model import QPower
-from tlsbayes.posterior import Dataset, Posterior
-from tlsbayes.priors import LogUniform, PriorSet, Uniform
+from tlsbayes.inference import Dataset, Fixed, Likelihood, LogUniform, Uniform
+from tlsbayes.models import QPower
 from tlsbayes.verdicts import (DataSpan, check_dataset, check_posterior, data_spans, identify,
                                identify_posterior)
 from tlsbayes.verdicts.misfit import ALPHA, lag1_test, runs_test
@@ -139,8 +137,6 @@ def test_scale_below_the_measured_powers_is_no_and_its_partner_inherits_it():
 
 
 def test_fixed_parameters_are_skipped_and_spans_come_from_the_data():
-    from tlsbayes.priors import Fixed
-
     out = identify({"b": np.ones(10)}, {"b": Fixed(0.5)})
     assert out == {}
     x = vc.dbm(np.linspace(-100, -40, 7))
