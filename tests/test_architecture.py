@@ -44,19 +44,6 @@ PENDING = {
     ("doc", "tlsbayes.sampling"),                                 # H2
     ("doc", "tlsbayes.diagnostics"),                              # H2
     ("doc", "tlsbayes.hierarchy"),                                # H2
-    # H3 (io + card + design): io.py -> io/, config.py + card_simulation.py -> card/, design/
-    ("size", "tlsbayes.io"),                                      # H3
-    ("size", "tlsbayes.config"),                                  # H3
-    ("size", "tlsbayes.design"),                                  # H3
-    ("private", "tlsbayes.design -> tlsbayes.config._Ctx"),       # H3
-    ("private", "tlsbayes.design -> tlsbayes.config._dym"),       # H3
-    ("private", "tlsbayes.design -> tlsbayes.config._is_real"),   # H3
-    ("private", "tlsbayes.design -> tlsbayes.config._show"),      # H3
-    ("private", "tlsbayes.design -> tlsbayes.config._toml_document"),  # H3
-    ("doc", "tlsbayes.io"),                                       # H3
-    ("doc", "tlsbayes.config"),                                   # H3
-    ("doc", "tlsbayes.card_simulation"),                          # H3
-    ("doc", "tlsbayes.design"),                                   # H3
 }
 
 BASE, PHYSICS, MODELS, INFERENCE, SAMPLING, RESULTS, UTILITIES, PIPELINES, EDGES = range(9)
@@ -76,10 +63,9 @@ LAYERS = {
     "tlsbayes.sampling": SAMPLING,
     "tlsbayes.diagnostics": SAMPLING,       # old flat module (H2)
     "tlsbayes.results": RESULTS,
+    "tlsbayes.verdicts": RESULTS,
     "tlsbayes.io": UTILITIES,
     "tlsbayes.card": UTILITIES,
-    "tlsbayes.config": UTILITIES,           # old flat module (H3)
-    "tlsbayes.card_simulation": UTILITIES,  # old flat module (H3)
     "tlsbayes.rundir": UTILITIES,
     "tlsbayes.plotting": UTILITIES,
     "tlsbayes.fit": PIPELINES,
@@ -152,8 +138,10 @@ def _graph() -> dict:
 
 
 def _layer(module: str) -> int:
+    if module == "tlsbayes":
+        return LAYERS[module]
     parts = module.split(".")
-    for n in range(len(parts), 0, -1):
+    for n in range(len(parts), 1, -1):  # never the bare root: a new package needs its entry
         key = ".".join(parts[:n])
         if key in LAYERS:
             return LAYERS[key]

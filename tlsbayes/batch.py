@@ -155,7 +155,7 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
 
     Parameters
     ----------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
         A card with one data set.
     group_by : str
         Column whose distinct values define the groups (order of first appearance).
@@ -169,7 +169,7 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
         unreadable, or it has no column ``group_by``.  A problem of one group's data (e.g.
         too few rows after the filter) is not raised: it is in that group's ``error``.
     """
-    from . import config
+    from . import card as tcard
     from . import io as tio
 
     card_for_group(card, group_by, "")  # validates the card's shape before reading data
@@ -180,8 +180,8 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
     for group, n_rows in counts.items():
         run_dir = f"{RUNS_DIR}/{run_dir_name(group)}"
         try:
-            posterior, loaded = config.build_posterior(card_for_group(card, group_by, group),
-                                                       data_override=data)
+            posterior, loaded = tcard.build_posterior(card_for_group(card, group_by, group),
+                                                      data_override=data)
         except TLSBayesError as exc:
             plans.append(GroupPlan(group, n_rows, run_dir, error=one_line(exc)))
             continue
@@ -252,13 +252,13 @@ def fit_group(task: _Task) -> dict:
 
 
 def _fit_group(task: _Task) -> dict:
-    from . import config
+    from . import card as tcard
     from .fit import run_fit
     from .sampling import SamplerSettings
 
-    card = card_for_group(config.parse_card(task.card_text, Path(task.card_path)),
+    card = card_for_group(tcard.parse_card(task.card_text, Path(task.card_path)),
                           task.column, task.group)
-    posterior, _ = config.build_posterior(card, data_override=task.data)
+    posterior, _ = tcard.build_posterior(card, data_override=task.data)
     settings = SamplerSettings.from_dict(task.info["settings"])
     run_dir = Path(task.out) / task.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -380,7 +380,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
 
     Parameters
     ----------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
     group_by : str
         Column defining the groups.
     out : path-like
@@ -505,14 +505,14 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
     TLSBayesError
         Bad card, table, column, engine options; engine unavailable; ``out`` locked.
     """
-    from . import config
+    from . import card as tcard
     from .fit import card_settings
 
     print_fn = (lambda line: print(line, flush=True)) if print_fn is None else print_fn
     if scheduler and (workers is not None or mpi):
         raise TLSBayesError("--scheduler cannot be combined with --workers or --mpi (the Dask "
                             "cluster has its own workers)")
-    card = config.load_card(card_path)
+    card = tcard.load_card(card_path)
     plans = plan_groups(card, group_by, data=data)
     ndim = next((len(p.free_names) for p in plans if p.free_names), 1)
     settings = card_settings(card, ndim, seed=seed, walkers=walkers, max_steps=max_steps,

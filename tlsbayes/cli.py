@@ -127,10 +127,10 @@ def _cmd_models(args):
 
 
 def _cmd_simulate(args):
-    from . import config
-    from .card_simulation import write_simulated_csv
+    from . import card as tcard
+    from .card import write_simulated_csv
 
-    card = config.load_card(args.card)
+    card = tcard.load_card(args.card)
     table = write_simulated_csv(card, args.out, dataset=args.dataset, seed=args.seed)
     print(f"tlsbayes simulate: {len(table.rows)} rows of data set {table.dataset!r} of card "
           f"{card.path} -> {args.out} (SIMULATED; columns {', '.join(table.columns)})")
@@ -149,9 +149,10 @@ def _cmd_batch(args):
 
 
 def _cmd_design(args):
-    from . import config, design
+    from . import card as tcard
+    from . import design
 
-    card = config.load_card(args.card)
+    card = tcard.load_card(args.card)
     plan = design.load_plan(args.plan, card)
     out = Path(args.out) if args.out else Path("results") / "design" / plan.name
     res = design.run_design(card, plan, run_dir=args.at, outdir=out, check=not args.no_check)

@@ -170,7 +170,7 @@ def card_settings(card, ndim: int, *, seed=None, walkers=None, max_steps=None, p
 
     Parameters
     ----------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
     ndim : int
         Free parameters of the posterior (the walker count must suit it).
     seed, walkers, max_steps, progress : optional
@@ -181,7 +181,7 @@ def card_settings(card, ndim: int, *, seed=None, walkers=None, max_steps=None, p
     SamplingError
         The walker count does not suit ``ndim``, naming ``--walkers`` or the card's key.
     """
-    from .config import sampler_settings
+    from .card import sampler_settings
     from .sampling import ensemble_problem
 
     # The flags are range-checked by argparse: a bad value left here comes from the card.
@@ -205,10 +205,10 @@ def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None
     card, posterior, loaded, settings
         The card, its posterior, the loaded data tables and the sampler settings.
     """
-    from . import config
+    from . import card as tcard
 
-    card = config.load_card(card_path)
-    posterior, loaded = config.build_posterior(card, data_override=data)
+    card = tcard.load_card(card_path)
+    posterior, loaded = tcard.build_posterior(card, data_override=data)
     settings = card_settings(card, posterior.ndim, seed=seed, walkers=walkers,
                              max_steps=max_steps, progress=progress)
     return card, posterior, loaded, settings
@@ -328,7 +328,7 @@ def card_catalog(models_dir) -> list:
     TOML files of another kind in a subdirectory (e.g. a design plan) are left out.  A card
     that does not load is listed as ``INVALID`` with the reason.
     """
-    from . import config
+    from . import card as tcard
 
     models_dir = Path(models_dir)
     cards = sorted(models_dir.rglob("*.toml"),
@@ -341,7 +341,7 @@ def card_catalog(models_dir) -> list:
         if path.parent != models_dir and not _has_card_table(path):
             continue
         try:
-            card = config.load_card(path)
+            card = tcard.load_card(path)
             kinds = "+".join(d.model for d in card.datasets)
             title = card.meta.get("title", "")
             sim = " [simulated data]" if card.meta.get("simulated") else ""

@@ -251,7 +251,7 @@ def load_run(run_dir):
 
     Returns
     -------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
         Parsed from the copy as if it stood where the original card did, so that relative
         data paths resolve as they did for the fit (restricted to its group for a run of
         ``tlsbayes batch``).
@@ -264,15 +264,15 @@ def load_run(run_dir):
     RunDirError, CardError, DataError
         Naming the file: not a run directory, damaged run.json or card copy, unusable data.
     """
-    from tlsbayes import config
+    from tlsbayes import card as tcard
     from tlsbayes.sampling import SamplerSettings
 
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
-    card = config.parse_card(read_card_copy(run_dir), Path(info["card"]))
+    card = tcard.parse_card(read_card_copy(run_dir), Path(info["card"]))
     if isinstance(info.get("group"), dict):  # a run directory of 'tlsbayes batch'
         card = card_for_group(card, info["group"]["column"], info["group"]["value"])
-    posterior, _ = config.build_posterior(card, data_override=info.get("data_override"))
+    posterior, _ = tcard.build_posterior(card, data_override=info.get("data_override"))
     try:
         settings = SamplerSettings.from_dict(info["settings"])
     except (SamplingError, TypeError) as exc:
