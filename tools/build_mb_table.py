@@ -20,7 +20,8 @@ slow twin and the fallback outside the tables.  Every panel is checked at
 random points against a fresh evaluation; the largest relative errors are in the metadata, and
 tests/test_mb_table.py holds the tables to the kernel's quadrature over the whole domain.
 
-Run: ``python tools/build_mb_table.py [processes]`` (a few seconds).
+Run: ``python tools/build_mb_table.py [processes]`` (25-45 s on 2 cores).  If the layout of the
+.npz changes, delete the old file first: while it is missing the package integrates instead.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def main():
             out[name] = np.array([r[0] for r in res]).reshape(nx, ny, DEG2 + 1, DEG2 + 1)
             meta[f"{name}_max_relative_error"] = max(r[1] for r in res)
     meta.update({
-        "what": ("gap[p]: δ = Δ(T)/Δ0 against u = sqrt(1 - T/Tc) on equal panels from u_lo to u_hi; "
+        "what": ("gap[p]: δ = Δ(T)/Δ0 against u = sqrt(1 - T/Tc) on equal panels from u_lo "
+                 "to u_hi; "
                  "s0[p]: b σ2(T=0)/(π σn) against y = ln(ħω/Δ) on panels of 1/ppu1 from y_lo; "
                  "th[i, j] and s1[i, j]: e^(Δ/k_BT) b [σ2(0) - σ2(T)]/(π σn) and "
                  "e^(Δ/k_BT) b σ1/(π σn) on the panel x in [x_lo + i/ppu2, ...), y in "
@@ -154,15 +156,14 @@ def main():
         "generator": "tools/build_mb_table.py",
         "seconds": round(time.time() - t0, 1),
     })
-    np.savez(OUT, **out, u_lo=np.float64(U_LO), u_hi=np.float64(U_HI), x_lo=np.float64(X_LO), x_hi=np.float64(X_HI),
+    np.savez(OUT, **out, u_lo=np.float64(U_LO), u_hi=np.float64(U_HI),
+             x_lo=np.float64(X_LO), x_hi=np.float64(X_HI),
              y_lo=np.float64(Y_LO), y_hi=np.float64(Y_HI), ppu1=np.float64(PPU1),
              ppu2=np.float64(PPU2), meta=np.array(json.dumps(meta)))
-    # numba caches are keyed on each source file, and a cached caller holds its own copy of a
-    # frozen table: touch the modules whose kernels read the tables so that they recompile.
-    root = OUT.parents[1]
-    for name in ("physics/mb_table.py", "physics/quasiparticle.py", "model.py"):
-        if (root / name).exists():
-            (root / name).touch()
+    # numba caches are keyed on each function's own source file, and a cached caller holds its
+    # own copy of a frozen table: drop every cache of the package so that all recompile.
+    for cache in OUT.parents[1].rglob("*.nb[ic]"):
+        cache.unlink()
     print(OUT, json.dumps(meta, indent=1))
 
 

@@ -72,7 +72,8 @@ for _name, _a in (("gap", _GAP), ("s0", _S0), ("th", _TH), ("s1", _S1)):
         raise RuntimeError(f"{_PATH.name}: table {_name!r} is {_a.nbytes} bytes (>= 1 MB)")
 if _TH.shape[2:] != (15, 15) or _S1.shape[2:] != (15, 15):
     raise RuntimeError(f"{_PATH.name}: the 2-D tables must have degree-14 panels")
-#: Table domain: U_LO <= u = sqrt(1 - T/Tc) < U_HI; X_LO <= ln(k_BT/Δ) < X_HI; Y_LO <= ln(ħω/Δ) < Y_HI.
+#: Table domain: U_LO <= u = sqrt(1 - T/Tc) < U_HI; X_LO <= ln(k_BT/Δ) < X_HI;
+#: Y_LO <= ln(ħω/Δ) < Y_HI.
 U_LO, U_HI = float(_t["u_lo"]), float(_t["u_hi"])
 X_LO, X_HI = float(_t["x_lo"]), float(_t["x_hi"])
 Y_LO, Y_HI = float(_t["y_lo"]), float(_t["y_hi"])

@@ -26,7 +26,12 @@ Equations (energies in J, ħω = h f, f the resonance frequency):
   integrand smooth (E = Δ + ħω sinh² s; E = Δ - ħω cos² φ; E = -Δ cos φ; see the kernel),
   and the smooth integrals are done by fixed Gauss–Legendre panels.  ``f(E) - f(E+ħω)`` is
   evaluated as ``f(E) [1 - f(E+ħω)] (1 - e^(-ħω/k_BT))``, free of cancellation as T -> 0, and
-  ``1 - 2f(x) = tanh(x/2k_BT)``.
+  ``1 - 2f(x) = tanh(x/2k_BT)``; below 2Δ the thermal parts are integrated with the Boltzmann
+  factor e^(-Δ/k_BT) taken out (``*_scaled_quadrature``), so that they never underflow.
+
+* Speed: the kernels (:func:`bcs_gap_fraction`, :func:`mb_sigma_reduced`) read the tables of
+  :mod:`tlsbayes.physics.mb_table`, built from the quadratures here (the ``*_quadrature``
+  functions, kept as the slow twin and used outside the tables' domain).
 
 * Resonator response for a thin film (surface impedance Z_s = 1/(σ t), so
   X_s ∝ 1/σ2 and R_s/X_s = σ1/σ2; J. Gao, PhD thesis, Caltech (2008), ch. 2; J. Zmuidzinas,
