@@ -299,7 +299,7 @@ def mb_sigma_reduced(theta, d, want_sigma1):
     From the tables of :mod:`tlsbayes.physics.mb_table` (in a = k_BT/Δ = θ/d and
     b = ħω/Δ = 1/d) where they are defined, ħω < Δ, 1.5e-3 <= a < 12 (any a for σ2 alone
     below that), and by :func:`mb_sigma_quadrature` elsewhere; the two agree to 1e-12
-    relative over the whole table domain (tests/test_py).
+    relative over the whole table domain (tests/test_mb_table.py).
 
     Parameters
     ----------
