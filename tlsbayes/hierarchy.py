@@ -60,7 +60,8 @@ from . import results as R
 from ._atomic import atomic_write_text
 from .errors import TLSBayesError
 from .fit import _bounds
-from .priors import Fixed, PriorSet, Prior, prior_from_dict
+from .inference.priors import Fixed, Prior
+from .inference.prior_set import PriorSet, prior_from_dict
 from .sampling import SamplerSettings, find_map, initial_ball
 from .sampling import run as run_sampler
 
@@ -827,7 +828,7 @@ class JointPopulation:
 
     Parameters
     ----------
-    posteriors : sequence of tlsbayes.posterior.Posterior
+    posteriors : sequence of tlsbayes.inference.posterior.Posterior
     groups : sequence of str
         Group of each posterior.
     param : str
