@@ -18,7 +18,7 @@ from scipy import constants as C
 from scipy.special import i0e, k0e, zeta
 
 from tlsbayes import physics as ph
-from tlsbayes.config import build_posterior, parse_card
+from tlsbayes.card import build_posterior, parse_card
 from tlsbayes.errors import CardError
 from tlsbayes.models import MODELS, FrequencyShift, model_from_dict
 
