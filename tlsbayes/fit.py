@@ -31,8 +31,10 @@ from . import results as R
 from . import rundir
 from .atomic import atomic_output, atomic_write_text
 from .errors import SamplingError, TLSBayesError
-from .sampling import SamplerSettings, find_map, initial_ball
-from .sampling import run as run_sampler
+
+# The sampler (emcee, scipy.optimize, h5py) and the results (ArviZ, xarray) are imported by
+# the functions that use them: ``check``, ``models``, a rejected card and a no-op ``resume``
+# must not pay seconds of imports.
 
 
 def atomic_savefig(plot_fn, path, *args, **kwargs) -> Path:
@@ -67,7 +69,7 @@ def _bounds(priors):
     return out
 
 
-def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra_attrs=None,
+def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
             resume=False, plots=True, truths=None, print_fn=print) -> FitResult:
     """Fit ``posterior`` and write the run directory; see the module docstring.
 
@@ -85,6 +87,9 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
     truths : dict, optional
         Known values to draw on the corner plot (simulation truth).
     """
+    from .sampling import SamplerSettings, find_map, initial_ball
+    from .sampling import run as run_sampler
+
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     if settings.seed is None:
