@@ -203,8 +203,11 @@ def _cmd_compare(args):
 
 
 def _cmd_bench(args):
-    from . import bench
+    from . import bench, bench_startup
 
+    if args.startup:
+        bench_startup.run()
+        return 0
     bench.run(quick=args.quick)
     if not args.no_fits:
         print()
@@ -213,6 +216,8 @@ def _cmd_bench(args):
         except FileNotFoundError as exc:
             print(f"tlsbayes: error: {exc}", file=sys.stderr)
             return 2
+        print()
+        bench_startup.run()
     return 0
 
 
@@ -388,6 +393,9 @@ def _add_bench(sub):
     p.add_argument("--cards", nargs="+", metavar="PATH",
                    help="cards, or directories of cards, to time (default: every top-level "
                         "card in models/, the papers' fits)")
+    p.add_argument("--startup", action="store_true",
+                   help="only the fixed costs of a real fit (process start to report with "
+                        "figures) side by side with a curve_fit process, phase by phase")
     p.set_defaults(func=_cmd_bench)
 
 

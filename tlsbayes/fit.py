@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,9 @@ class FitResult:
     outdir: Path
     converged: bool
     verdict: str
+    #: Wall seconds per phase: ``map``, ``sampling``, ``results`` (InferenceData, NetCDF),
+    #: ``report`` (summary, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
+    phases: dict = field(default_factory=dict)
 
 
 def _bounds(priors):
@@ -101,25 +105,35 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
     def lp_one(th):
         return posterior.log_prob(th)[0]
 
+    clock = [time.perf_counter()]
+
+    def lap():
+        clock.append(time.perf_counter())
+        return clock[-1] - clock[-2]
+
     starts = priors.sample(settings.map_starts, rng)
     best = find_map(lp_one, starts, names=names)
     map_params = {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
                   if n in names}
     print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_params.items()))
+    phases = {"map": lap()}
     nwalkers = settings.resolve_nwalkers(len(names))
     p0 = initial_ball(best.theta, nwalkers, rng, posterior.log_prob, settings.ball_scale,
                       names=names, support=_bounds(priors))
     run = run_sampler(posterior.log_prob, p0, settings, checkpoint=outdir / rundir.CHECKPOINT_FILE,
                       names=names, resume=resume)
     print_fn(run.verdict)
+    phases["sampling"] = lap()
     idata = R.build_idata(posterior, run, map_params=map_params, card_text=card_text,
                           extra_attrs=extra_attrs, rng=rng)
     R.save(idata, outdir / rundir.POSTERIOR_FILE)
+    phases["results"] = lap()
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
                             burn=run.burn_in, print_fn=print_fn)
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
-                     verdict=run.verdict)
+                     verdict=run.verdict,
+                     phases={**phases, "report": lap() - res["plots_s"], "plots": res["plots_s"]})
 
 
 #: ``--plots`` choices: which figures a fit (or ``report``) draws after the result is saved.
@@ -164,11 +178,14 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
     print_fn(R.format_summary(summary))
     for s in deg["text"] + guidance:
         print_fn(s)
+    start = time.perf_counter()
     figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
                            chain=chain, burn=burn, log_params=log_params)
+    plots_s = time.perf_counter() - start
     md = _report_markdown(attrs, summary, deg, figures, guidance)
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
-    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance}
+    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
+            "plots_s": plots_s}
 
 
 def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=None, burn=0,

@@ -16,23 +16,28 @@ The names below are the public interface; import them from ``tlsbayes.results``.
 import importlib
 
 from tlsbayes.errors import ResultError
+from tlsbayes.results.provenance import (
+    RESULT_FORMAT_NAME,
+    RESULT_FORMAT_VERSION,
+    attrs_of,
+    data_sha256,
+    provenance,
+    read_attrs,
+)
+from tlsbayes.results.store import load, save
 
 # Imported on first use (PEP 562): ``tlsbayes.results`` is on the path of commands that never
-# build a result (``check``, ``models``, a no-op ``resume``), and ArviZ, xarray and pandas
-# take seconds to import.
-_OWNER = {
+# build or summarise a result (``check``, ``models``, a no-op ``resume``), and ArviZ, xarray
+# and pandas take seconds to import.  (provenance and store import ArviZ only when called.)
+_LAZY = {
     "build_idata": "convert", "build_inference_data": "convert", "log_params": "convert",
-    "RESULT_FORMAT_NAME": "provenance", "RESULT_FORMAT_VERSION": "provenance",
-    "attrs_of": "provenance", "data_sha256": "provenance", "provenance": "provenance",
-    "read_attrs": "provenance",
-    "load": "store", "save": "store",
     "degeneracy_report": "summary", "format_summary": "summary",
     "format_summary_markdown": "summary", "summarize": "summary",
 }
 
 
 def __getattr__(name):
-    owner = _OWNER.get(name)
+    owner = _LAZY.get(name)
     if owner is None:
         raise AttributeError(f"module 'tlsbayes.results' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"tlsbayes.results.{owner}"), name)
