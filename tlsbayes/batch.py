@@ -90,7 +90,7 @@ RUNS_DIR = "runs"
 #: Columns of index.csv; ``<param>_median``, ``<param>_q16``, ``<param>_q84`` (physical units,
 #: quantiles over all posterior draws) follow ``steps`` for every free parameter.
 INDEX_COLUMNS = ("group", "n_rows", "n_points", "status", "converged", "max_rhat", "min_ess",
-                 "steps", "run_dir", "error")
+                 "steps", "unidentified", "misfit", "run_dir", "error")
 CONVERGED, NOT_CONVERGED, FAILED, PENDING = "converged", "not_converged", "failed", "pending"
 # Settings that may change between reruns without making a finished run another fit.
 _RESUMABLE_SETTINGS = ("max_steps", "progress")
@@ -253,6 +253,7 @@ def fit_group(task: _Task) -> dict:
 
 def _fit_group(task: _Task) -> dict:
     from . import card as tcard
+    from .verdicts import report as V
     from .fit import run_fit
     from .sampling import SamplerSettings
 
@@ -271,6 +272,8 @@ def _fit_group(task: _Task) -> dict:
                      extra_attrs={"card_name": card.name, "card_path": str(card.path),
                                   "data_files": info["data"], "group": info["group"]})
     row = _posterior_row(result.idata)
+    # A rerun that reuses a finished group leaves these two cells empty (no refit, no verdicts).
+    row.update(V.index_fields(result.verdicts))
     # Written last: it marks the run directory finished for reruns of the batch.
     info["finished"] = {"status": row["status"],
                         "utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
@@ -342,10 +345,11 @@ def _state(run_dir: Path, info: dict) -> tuple[str, str, object]:
 def _write_index(path: Path, rows: list, params: list) -> None:
     from .atomic import atomic_write_text
 
-    cols = list(INDEX_COLUMNS[:8])
+    k = INDEX_COLUMNS.index("steps") + 1
+    cols = list(INDEX_COLUMNS[:k])
     for p in params:
         cols += [f"{p}_median", f"{p}_q16", f"{p}_q84"]
-    cols += list(INDEX_COLUMNS[8:])
+    cols += list(INDEX_COLUMNS[k:])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)

@@ -8,7 +8,8 @@ constants below::
     card.toml        CARD_FILE        verbatim copy of the card (resume and report rebuild from it)
     checkpoint.h5    CHECKPOINT_FILE  emcee-layout chain checkpoint (resume continues from it)
     posterior.nc     POSTERIOR_FILE   ArviZ InferenceData with provenance (tlsbayes.results)
-    summary.csv      SUMMARY_FILE     one row per parameter
+    summary.csv      SUMMARY_FILE     one row per parameter (``identified``: yes/weak/no)
+    checks.csv       CHECKS_FILE      one row per data set: the misfit checks (``misfit``)
     report.md        REPORT_FILE      verdict, table, degeneracies, figures; written last
     fit.png, corner.png, trace.png    FIGURES
 
@@ -32,6 +33,7 @@ from tlsbayes.errors import CardError, RunDirError, SamplingError, TLSBayesError
 __all__ = [
     "CARD_FILE",
     "CHECKPOINT_FILE",
+    "CHECKS_FILE",
     "CORNER_PLOT",
     "FIGURES",
     "FIT_PLOT",
@@ -63,6 +65,7 @@ CHECKPOINT_FILE = "checkpoint.h5"
 RUN_JSON = "run.json"
 CARD_FILE = "card.toml"
 SUMMARY_FILE = "summary.csv"
+CHECKS_FILE = "checks.csv"
 REPORT_FILE = "report.md"
 FIT_PLOT = "fit.png"
 CORNER_PLOT = "corner.png"
@@ -70,7 +73,7 @@ TRACE_PLOT = "trace.png"
 #: Figures of a run, in the order the report shows them.
 FIGURES = (FIT_PLOT, CORNER_PLOT, TRACE_PLOT)
 #: Files of a run directory (their temporaries are cleaned before a run continues).
-RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, SUMMARY_FILE, REPORT_FILE, FIT_PLOT,
+RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, SUMMARY_FILE, CHECKS_FILE, REPORT_FILE, FIT_PLOT,
              CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
 #: Lock file held by the process writing into a directory (``tlsbayes batch``).
 LOCK_FILE = ".batch.lock"
