@@ -72,6 +72,12 @@ def group_contrast(result_or_idata, a, b):
     return out
 
 
+def _contrasts(idata, groups):
+    """``(a, b, group_contrast(idata, a, b))`` for every pair of groups, in group order."""
+    return [(a, b, group_contrast(idata, a, b))
+            for i, a in enumerate(groups) for b in groups[i + 1:]]
+
+
 def population_markdown(result) -> str:
     """The ``population.md`` report: verdict, hyper-posterior table, members, warnings."""
     attrs = R.attrs_of(result.idata)
@@ -99,12 +105,10 @@ def population_markdown(result) -> str:
     groups = extra.get("groups", [])
     if len(groups) > 1:
         lines += ["## Group contrasts", ""]
-        for i, a in enumerate(groups):
-            for b in groups[i + 1:]:
-                c = group_contrast(result.idata, a, b)
-                lines.append(f"- {a} vs {b}: P(median_{a} > median_{b}) = {c['p_median']:.3f}, "
-                             f"P(mean_{a} > mean_{b}) = {c['p_mean']:.3f}, P(new {a} resonator "
-                             f"> new {b} resonator) = {c['p_new']:.3f}")
+        for a, b, c in _contrasts(result.idata, groups):
+            lines.append(f"- {a} vs {b}: P(median_{a} > median_{b}) = {c['p_median']:.3f}, "
+                         f"P(mean_{a} > mean_{b}) = {c['p_mean']:.3f}, P(new {a} resonator "
+                         f"> new {b} resonator) = {c['p_new']:.3f}")
         lines.append("")
     m = result.members
     lines += ["## Members", "",
@@ -125,12 +129,10 @@ def format_population(result) -> str:
     extra = R.attrs_of(result.idata).get("extra") or {}
     lines = [R.format_summary(result.summary)]
     groups = extra.get("groups", [])
-    for i, a in enumerate(groups):
-        for b in groups[i + 1:]:
-            c = group_contrast(result.idata, a, b)
-            lines.append(f"{a} vs {b}: P(median {a} > median {b}) = {c['p_median']:.3f}; "
-                         f"P(mean {a} > mean {b}) = {c['p_mean']:.3f}; "
-                         f"P(new {a} > new {b}) = {c['p_new']:.3f}")
+    for a, b, c in _contrasts(result.idata, groups):
+        lines.append(f"{a} vs {b}: P(median {a} > median {b}) = {c['p_median']:.3f}; "
+                     f"P(mean {a} > mean {b}) = {c['p_mean']:.3f}; "
+                     f"P(new {a} > new {b}) = {c['p_new']:.3f}")
     m = result.members
     lines.append(f"reweighting ESS per resonator: median over members "
                  f"{float(np.median(m['ess_median'])):.0f}, lowest "
