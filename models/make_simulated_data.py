@@ -7,7 +7,7 @@ Run from the repository root:  python models/make_simulated_data.py
 * models/data/defrance_B2_809MHz_*.csv, maillet_SiN_damping_{S,N}.csv: written by
   tlsbayes.simulate (kept byte-identical to the first release of the cards).
 * models/defrance2024/*.toml and models/defrance2024/data/*.csv: one f(T) card and one Qi(P)
-  card per Defrance et al. Table 3 resonator (22 x 2), written from tlsbayes.papers; the data
+  card per Defrance et al. Table 3 resonator (22 x 2), written from tlsbayes.models.papers; the data
   of each are simulated from the card's own [simulation] table (tlsbayes.card_simulation,
   the code behind `tlsbayes simulate`), so `tlsbayes simulate CARD --out x.csv` reproduces
   them exactly.
@@ -25,8 +25,8 @@ from tlsbayes import __version__
 from tlsbayes import config
 from tlsbayes import simulate as sim
 from tlsbayes.card_simulation import simulate_card
-from tlsbayes.papers import (DEFRANCE_BETA_RANGE, DEFRANCE_D, DEFRANCE_P_SWEEP_DBM,
-                             DEFRANCE_T_QI, DEFRANCE_T_SWEEP, DEFRANCE_TABLE3)
+from tlsbayes.models.papers import (DEFRANCE_BETA_RANGE, DEFRANCE_D, DEFRANCE_P_SWEEP_DBM,
+                                    DEFRANCE_T_QI, DEFRANCE_T_SWEEP, DEFRANCE_TABLE3)
 
 MODELS = Path(__file__).resolve().parent
 OUT = MODELS / "data"

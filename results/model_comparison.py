@@ -39,8 +39,8 @@ from tlsbayes import simulate as sim  # noqa: E402
 from tlsbayes._atomic import atomic_write_text  # noqa: E402
 from tlsbayes.compare import compare_markdown, compare_runs, format_compare  # noqa: E402
 from tlsbayes.fit import run_fit  # noqa: E402
-from tlsbayes.posterior import Dataset, Posterior  # noqa: E402
-from tlsbayes.priors import PriorSet  # noqa: E402
+from tlsbayes.inference.posterior import Dataset, Posterior  # noqa: E402
+from tlsbayes.inference.prior_set import PriorSet  # noqa: E402
 from tlsbayes.sampling import SamplerSettings  # noqa: E402
 
 RUNS = ROOT / "results" / "runs" / "model_comparison"

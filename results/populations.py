@@ -33,13 +33,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tlsbayes import batch, config, papers  # noqa: E402
+from tlsbayes import batch, config  # noqa: E402
+from tlsbayes.models import papers  # noqa: E402
 from tlsbayes import population as H  # noqa: E402
 from tlsbayes import io as tio  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
 from tlsbayes._atomic import atomic_write_text  # noqa: E402
 from tlsbayes.cli import main as cli  # noqa: E402
-from tlsbayes.priors import LogUniform  # noqa: E402
+from tlsbayes.inference.priors import LogUniform  # noqa: E402
 from tlsbayes.sampling import SamplerSettings  # noqa: E402
 
 RUNS = ROOT / "results" / "runs" / "populations"

@@ -45,8 +45,8 @@ from tlsbayes import config  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
 from tlsbayes._atomic import atomic_output, atomic_write_text  # noqa: E402
 from tlsbayes.fit import run_fit  # noqa: E402
-from tlsbayes.papers import (DEFRANCE_RECIPE_DELTA0, DEFRANCE_TABLE3, MAILLET)  # noqa: E402
-from tlsbayes.priors import LogUniform  # noqa: E402
+from tlsbayes.models.papers import DEFRANCE_RECIPE_DELTA0, DEFRANCE_TABLE3, MAILLET  # noqa: E402
+from tlsbayes.inference.priors import LogUniform  # noqa: E402
 from tlsbayes.sampling import SamplerSettings  # noqa: E402
 
 MODELS = ROOT / "models"

@@ -289,7 +289,7 @@ seed = 11
                     reason=f"real data {GAAS} not found in {real_data_dir()} (set "
                            "TLSBAYES_REAL_DATA)")
 def test_real_gaas_resonators_grouped_by_resonator(tmp_path):
-    from tlsbayes.model import QPower
+    from tlsbayes.models import QPower
 
     card = tmp_path / "gaas.toml"
     card.write_text(GAAS_CARD)

@@ -19,7 +19,7 @@ from tlsbayes import config
 from tlsbayes import io as tio
 from tlsbayes.card_simulation import simulate_card
 from tlsbayes.fit import run_fit
-from tlsbayes.papers import DEFRANCE_TABLE3
+from tlsbayes.models.papers import DEFRANCE_TABLE3
 from tlsbayes.sampling import SamplerSettings, find_map
 
 MODELS = Path(__file__).resolve().parents[1] / "models"

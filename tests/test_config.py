@@ -12,7 +12,7 @@ import pytest
 from tlsbayes import config
 from tlsbayes import io as tio
 from tlsbayes.errors import CardError, DataError, PriorError
-from tlsbayes.model import QPower
+from tlsbayes.models import QPower
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "cards"
 REAL = Path(os.environ.get("TLSBAYES_REAL_DATA")

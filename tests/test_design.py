@@ -9,10 +9,10 @@ import pytest
 
 from tlsbayes import config, design
 from tlsbayes.errors import CardError, TLSBayesError
-from tlsbayes.likelihood import Likelihood
-from tlsbayes.model import FrequencyShift, LogShift, QPower
-from tlsbayes.posterior import Dataset, Posterior
-from tlsbayes.priors import PriorSet
+from tlsbayes.inference.likelihood import Likelihood
+from tlsbayes.models import FrequencyShift, LogShift, QPower
+from tlsbayes.inference.posterior import Dataset, Posterior
+from tlsbayes.inference.prior_set import PriorSet
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 B2_CARD = MODELS / "defrance_B2_809MHz_qpower.toml"

@@ -20,7 +20,7 @@ from scipy.special import i0e, k0e, zeta
 from tlsbayes import physics as ph
 from tlsbayes.config import build_posterior, parse_card
 from tlsbayes.errors import CardError
-from tlsbayes.model import MODELS, FrequencyShift, model_from_dict
+from tlsbayes.models import MODELS, FrequencyShift, model_from_dict
 
 REF = json.loads((Path(__file__).parent / "data" / "ref_mattis_bardeen.json").read_text())
 CASES = REF["conductivity"]

@@ -2,7 +2,7 @@
 
 Layers (each imports only those above it)::
 
-    physics -> model -> priors -> likelihood/posterior -> sampling -> results
+    physics -> models -> inference (priors, likelihood, posterior) -> sampling -> results
             -> plotting, io, config, cli
 """
 

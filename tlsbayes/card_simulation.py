@@ -31,9 +31,9 @@ from . import __version__
 from . import io as tio
 from ._atomic import atomic_output
 from .errors import CardError, DataError, TLSBayesError
-from .likelihood import Likelihood
-from .model import model_from_dict
-from .priors import PriorSet
+from .inference.likelihood import Likelihood
+from .inference.prior_set import PriorSet
+from .models import model_from_dict
 
 __all__ = ["SimulatedTable", "simulation_parameters", "simulate_card", "write_simulated_csv"]
 

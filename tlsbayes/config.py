@@ -13,8 +13,8 @@ are), optional priors and optional sampler settings::
 
     [[dataset]]                        # one or more
     name = "qi"                        # letters, digits, _ ; default: the model kind
-    model = "q_power"                  # a key of tlsbayes.model.MODELS
-    likelihood = "gaussian"            # default "gaussian"; one of tlsbayes.likelihood.KINDS
+    model = "q_power"                  # a key of tlsbayes.models.MODELS
+    likelihood = "gaussian"            # default "gaussian"; one of tlsbayes.inference.KINDS
     [dataset.constants]                # SI numbers (> 0, finite) or text, per model
     T = 0.246
     f = 809e6
@@ -77,11 +77,11 @@ except ModuleNotFoundError:  # Python 3.10
 
 from . import io as tio
 from .errors import CardError, DataError, PriorError, SamplingError, TLSBayesError
-from .likelihood import KINDS as LIKELIHOOD_KINDS
-from .likelihood import Likelihood
-from .model import MODELS, model_from_dict
-from .posterior import Dataset, Posterior
-from .priors import PriorSet, prior_from_dict
+from .inference.likelihood import KINDS as LIKELIHOOD_KINDS
+from .inference.likelihood import Likelihood
+from .inference.posterior import Dataset, Posterior
+from .inference.prior_set import PriorSet, prior_from_dict
+from .models import MODELS, model_from_dict
 
 __all__ = [
     "SAMPLER_KEYS",
@@ -130,11 +130,11 @@ class DatasetSpec:
     ----------
     name : str
     model : str
-        Model kind (key of :data:`tlsbayes.model.MODELS`).
+        Model kind (key of :data:`tlsbayes.models.MODELS`).
     likelihood : str
         Likelihood kind.
     constants : dict
-        Passed to :func:`tlsbayes.model.model_from_dict`.
+        Passed to :func:`tlsbayes.models.model_from_dict`.
     data : dict
         The ``[dataset.data]`` table as written (``x``/``y``/``sigma`` as tables).
     path : Path

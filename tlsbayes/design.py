@@ -88,8 +88,8 @@ from . import io as tio
 from ._atomic import atomic_output, atomic_write_text
 from .config import _Ctx, _dym, _is_real, _show, _toml_document
 from .errors import CardError, TLSBayesError
-from .posterior import Dataset, Posterior
-from .priors import Fixed, LogUniform, Normal, TruncatedNormal, Uniform
+from .inference.posterior import Dataset, Posterior
+from .inference.priors import Fixed, LogUniform, Normal, TruncatedNormal, Uniform
 from .results import KNOWN_DEGENERACIES
 
 __all__ = [
@@ -371,7 +371,7 @@ def parse_plan(text: str, path, card) -> Plan:
 
 
 def _parse_sweep(ctx: _Ctx, where: str, sw: Mapping, specs: Mapping, card) -> Sweep:
-    from .model import model_from_dict
+    from .models import model_from_dict
 
     if "dataset" in sw:
         dname = sw["dataset"]

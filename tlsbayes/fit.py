@@ -23,7 +23,7 @@ import numpy as np
 from . import __version__
 from . import results as R
 from ._atomic import atomic_output, atomic_write_text
-from .priors import LogUniform
+from .inference.priors import LogUniform
 from .sampling import SamplerSettings, sample
 
 
@@ -130,7 +130,7 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
 
     Parameters
     ----------
-    posterior : tlsbayes.posterior.Posterior
+    posterior : tlsbayes.inference.posterior.Posterior
     settings : SamplerSettings
         ``seed`` fixes everything (MAP starts, walker ball, chain).
     outdir : path-like

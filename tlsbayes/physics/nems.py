@@ -428,6 +428,35 @@ def nems_damping(T, omega, C, A_ph, *, n_ph=1.0, A_el=0.0, x=0.0):
     return restore(out, arr)
 
 
+@numba.njit(cache=True)
+def phonon_rate_prefactor_1d_scalar(gamma, rho, e, w, c_l):
+    """Maillet Eq. 3, ``A_ph = γ² / (ħ² ρ e w c_l³)`` [J^-1 s^-1], for numba callers.
+
+    The one place the formula is written: the NEMS model kernel and
+    :func:`phonon_rate_prefactor_1d` (arguments and units there) both call it.  The products
+    are spelt out left to right (not ``**``) because that is the operation order the sampler
+    has always used; another order would move the chains in the last bit.
+    """
+    return gamma * gamma / (hbar * hbar * rho * e * w * c_l * c_l * c_l)
+
+
+@numba.njit(cache=True)
+def electron_rate_prefactor_scalar(K):
+    """Maillet Eq. 4, ``A_el = 4π K / ħ`` [J^-1 s^-1], for numba callers (``K`` dimensionless).
+
+    The one place the formula is written: the NEMS model kernel and
+    :func:`electron_rate_prefactor` both call it.
+    """
+    return 4.0 * math.pi * K / hbar
+
+
+def _scalar_or_array(kernel, *args):
+    """``kernel`` (a numba scalar function) on floats, or elementwise on broadcast arrays."""
+    if all(np.ndim(a) == 0 for a in args):
+        return float(kernel(*(float(a) for a in args)))
+    return np.vectorize(kernel, otypes=[np.float64])(*args)
+
+
 def phonon_rate_prefactor_1d(gamma, rho, e, w, c_l):
     """Prefactor of the quasi-1D phonon relaxation rate (Maillet Eq. 3) [J^-1 s^-1].
 
@@ -444,7 +473,7 @@ def phonon_rate_prefactor_1d(gamma, rho, e, w, c_l):
     c_l : float
         Longitudinal sound velocity [m/s].
     """
-    return gamma ** 2 / (hbar ** 2 * rho * e * w * c_l ** 3)
+    return _scalar_or_array(phonon_rate_prefactor_1d_scalar, gamma, rho, e, w, c_l)
 
 
 def electron_rate_prefactor(K):
@@ -457,7 +486,7 @@ def electron_rate_prefactor(K):
     K : float
         Dimensionless electron-TLS coupling (n0 V Ω)², weak coupling K < 1.
     """
-    return 4.0 * math.pi * K / hbar
+    return _scalar_or_array(electron_rate_prefactor_scalar, K)
 
 
 def crossover_temperature(omega, A, n_ph=1.0):

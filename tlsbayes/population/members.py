@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import results as R
 from ..errors import TLSBayesError
-from ..priors import Fixed, Prior, prior_from_dict
+from ..inference.prior_set import prior_from_dict
+from ..inference.priors import Fixed, Prior
 
 __all__ = ["SCALES", "Member", "load_member", "z_of", "x_of", "clean_label"]
 
