@@ -177,7 +177,7 @@ def test_resume_and_report_read_a_group_run_directory_as_that_group(local_run):
 def test_one_batch_at_a_time_per_directory(local_run, tmp_path):
     import fcntl
 
-    from tlsbayes.config import load_card
+    from tlsbayes.card import load_card
     from tlsbayes.sampling import SamplerSettings
 
     out = tmp_path / "locked"
@@ -228,7 +228,7 @@ def test_mpi_without_mpi4py_is_a_clear_error(local_run, tmp_path):
 @pytest.mark.slow
 def test_a_group_that_kills_its_worker_fails_alone(local_run, tmp_path):
     """R1's worker process dies (os._exit): R0 and R2 still finish, R1 is reported."""
-    from tlsbayes.config import load_card
+    from tlsbayes.card import load_card
     from tlsbayes.sampling import SamplerSettings
 
     lines = []

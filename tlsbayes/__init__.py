@@ -3,7 +3,7 @@
 Layers (each imports only those above it)::
 
     physics -> models -> inference (priors, likelihood, posterior) -> sampling -> results
-            -> plotting, io, config, cli
+            -> plotting, io, card, cli
 """
 
 __version__ = "0.1.0"

@@ -187,7 +187,7 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
 
     Parameters
     ----------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
         A card with one data set.
     group_by : str
         Column whose distinct values define the groups (order of first appearance).
@@ -201,7 +201,7 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
         unreadable, or it has no column ``group_by``.  A problem of one group's data (e.g.
         too few rows after the filter) is not raised: it is in that group's ``error``.
     """
-    from . import config
+    from . import card as tcard
     from . import io as tio
 
     card_for_group(card, group_by, "")  # validates the card's shape before reading data
@@ -212,8 +212,8 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
     for group, n_rows in counts.items():
         run_dir = f"{RUNS_DIR}/{run_dir_name(group)}"
         try:
-            posterior, loaded = config.build_posterior(card_for_group(card, group_by, group),
-                                                       data_override=data)
+            posterior, loaded = tcard.build_posterior(card_for_group(card, group_by, group),
+                                                      data_override=data)
         except TLSBayesError as exc:
             plans.append(GroupPlan(group, n_rows, run_dir, error=_one_line(exc)))
             continue
@@ -360,14 +360,14 @@ def fit_group(task: _Task) -> dict:
 
 
 def _fit_group(task: _Task) -> dict:
-    from . import config
+    from . import card as tcard
     from ._atomic import atomic_write_text, remove_temporaries
     from .fit import run_fit
     from .sampling import SamplerSettings
 
-    card = card_for_group(config.parse_card(task.card_text, Path(task.card_path)),
+    card = card_for_group(tcard.parse_card(task.card_text, Path(task.card_path)),
                           task.column, task.group)
-    posterior, _ = config.build_posterior(card, data_override=task.data)
+    posterior, _ = tcard.build_posterior(card, data_override=task.data)
     settings = SamplerSettings.from_dict(task.info["settings"])
     run_dir = Path(task.out) / task.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -508,7 +508,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
 
     Parameters
     ----------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
     group_by : str
         Column defining the groups.
     out : path-like

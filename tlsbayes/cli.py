@@ -72,7 +72,7 @@ def _int_at_least(low):
 
 def _settings(card, args, ndim):
     """Sampler settings of the card, overridden by the flags; checked against ``ndim``."""
-    from .config import sampler_settings
+    from .card import sampler_settings
     from .sampling import ensemble_problem
 
     # The flags are range-checked by argparse: a bad value left here comes from the card.
@@ -100,10 +100,10 @@ def _verdict_exit(result, allow):
 
 def _prepare(args):
     """Everything ``fit`` does before it writes or samples: card, data, settings."""
-    from . import config
+    from . import card as tcard
 
-    card = config.load_card(args.card)
-    posterior, data = config.build_posterior(card, data_override=args.data)
+    card = tcard.load_card(args.card)
+    posterior, data = tcard.build_posterior(card, data_override=args.data)
     settings = _settings(card, args, posterior.ndim)
     return card, posterior, data, settings
 
@@ -171,7 +171,7 @@ def _cmd_fit(args):
 
 def _load_run(run_dir):
     """Rebuild the posterior of a run directory from its card copy (for resume and report)."""
-    from . import config
+    from . import card as tcard
     from .sampling import SamplerSettings
 
     run_dir = Path(run_dir)
@@ -203,12 +203,12 @@ def _load_run(run_dir):
                             "directory is incomplete") from None
     # Parse the saved copy as if it stood where the original card did, so that relative data
     # paths resolve as they did for the fit.
-    card = config.parse_card(card_text, Path(info["card"]))
+    card = tcard.parse_card(card_text, Path(info["card"]))
     if isinstance(info.get("group"), dict):  # a run directory of 'tlsbayes batch'
         from .batch import card_for_group
 
         card = card_for_group(card, info["group"]["column"], info["group"]["value"])
-    posterior, _ = config.build_posterior(card, data_override=info.get("data_override"))
+    posterior, _ = tcard.build_posterior(card, data_override=info.get("data_override"))
     try:
         settings = SamplerSettings.from_dict(info["settings"])
     except (SamplingError, TypeError) as exc:
@@ -295,7 +295,7 @@ def _cmd_report(args):
 
 
 def _cmd_models(args):
-    from . import config
+    from . import card as tcard
 
     # cards at the top level first, then those in subdirectories (models/defrance2024/...)
     cards = sorted(MODELS_DIR.rglob("*.toml"),
@@ -308,7 +308,7 @@ def _cmd_models(args):
         if path.parent != MODELS_DIR and not _has_card_table(path):
             continue  # another kind of TOML in a subdirectory (e.g. a design plan)
         try:
-            card = config.load_card(path)
+            card = tcard.load_card(path)
             kinds = "+".join(d.model for d in card.datasets)
             title = card.meta.get("title", "")
             sim = " [simulated data]" if card.meta.get("simulated") else ""
@@ -331,10 +331,10 @@ def _has_card_table(path):
 
 
 def _cmd_simulate(args):
-    from . import config
-    from .card_simulation import write_simulated_csv
+    from . import card as tcard
+    from .card import write_simulated_csv
 
-    card = config.load_card(args.card)
+    card = tcard.load_card(args.card)
     table = write_simulated_csv(card, args.out, dataset=args.dataset, seed=args.seed)
     print(f"tlsbayes simulate: {len(table.rows)} rows of data set {table.dataset!r} of card "
           f"{card.path} -> {args.out} (SIMULATED; columns {', '.join(table.columns)})")
@@ -344,12 +344,13 @@ def _cmd_simulate(args):
 def _cmd_batch(args):
     import contextlib
 
-    from . import batch, config
+    from . import batch
+    from . import card as tcard
 
     if args.scheduler and (args.workers is not None or args.mpi):
         raise TLSBayesError("--scheduler cannot be combined with --workers or --mpi (the Dask "
                             "cluster has its own workers)")
-    card = config.load_card(args.card)
+    card = tcard.load_card(args.card)
     plans = batch.plan_groups(card, args.group_by, data=args.data)
     settings = _settings(card, args, next((len(p.free_names) for p in plans if p.free_names), 1))
     executor, engine, closing = None, f"{args.workers or 'all CPU'} local worker(s)", None
@@ -373,9 +374,10 @@ def _cmd_batch(args):
 
 
 def _cmd_design(args):
-    from . import config, design
+    from . import card as tcard
+    from . import design
 
-    card = config.load_card(args.card)
+    card = tcard.load_card(args.card)
     plan = design.load_plan(args.plan, card)
     out = Path(args.out) if args.out else Path("results") / "design" / plan.name
     res = design.run_design(card, plan, run_dir=args.at, outdir=out, check=not args.no_check)
