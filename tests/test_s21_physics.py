@@ -63,6 +63,24 @@ def test_batch_over_walkers_and_residual_kernel():
     assert rss[0] == pytest.approx(F.size * 2e-6, rel=1e-6)
 
 
+@pytest.mark.parametrize("geometry", ["notch", "inverse", "reflection"])
+def test_uniform_grid_recurrence_matches_exact_phase(geometry):
+    f = np.linspace(F0 - 5e5, F0 + 5e5, 1001)
+    step = k.uniform_step(f)
+    assert step == pytest.approx(1e3)
+    assert k.uniform_step(np.r_[f[:500], f[501:]]) == 0.0
+    thetas = np.array([theta_of(*c) for c in CASES])
+    thetas[:, k.I_TAU] = [3e-7, -8e-8, 1e-6]  # many turns across the span
+    g = k.geometry_code(geometry)
+    z = twin(f, *CASES[1], F0, geometry) * 1.001
+    exact = k.sq_residual_batch(f, z.real.copy(), z.imag.copy(), thetas, F0, g)
+    fast = k.sq_residual_batch(f, z.real.copy(), z.imag.copy(), thetas, F0, g, step)
+    want = [np.sum(np.abs(z - twin(f, *t, F0, geometry)) ** 2) for t in
+            [(th[0], 1 / th[1], np.cos(th[3]) / th[2], *th[3:]) for th in thetas]]
+    np.testing.assert_allclose(exact, want, rtol=1e-8)
+    np.testing.assert_allclose(fast, exact, rtol=1e-9)
+
+
 @pytest.mark.parametrize("case", CASES[:2])
 def test_dcm_and_inverse_describe_the_same_circle(case):
     theta = theta_of(*case)

@@ -174,6 +174,14 @@ def test_sweep_above_the_knee_leaves_P_c_unidentified(above_fit):
     assert r["misfit"] == [False]
 
 
+def test_sweep_across_the_knee_identifies_every_parameter():
+    """P_c = -110 dBm inside a -140 to -60 dBm sweep (Laplace draws at the MAP)."""
+    r = vc.case_qpower("knee", 1, 0, seed=7, laplace=True)[0]
+    assert set(r["verdict"].values()) == {"yes"}
+    assert max(r["width_ratio"].values()) < 0.1
+    assert r["misfit"] == [False]
+
+
 def test_two_beta_data_fitted_with_one_beta_are_a_misfit():
     """Two TLS populations (beta 0.15 and 0.9) fitted with one beta (Laplace draws at the MAP)."""
     r = vc.case_qpower("two_beta", 1, 0, seed=7, laplace=True)[0]

@@ -52,7 +52,7 @@ import numpy as np
 __all__ = [
     "PARAMS", "NPARAMS", "I_FR", "I_INV_QI", "I_INV_QC", "I_PHI", "I_A", "I_A1", "I_ALPHA",
     "I_TAU", "NOTCH", "INVERSE", "REFLECTION", "GEOMETRIES", "geometry_code",
-    "s21_point", "s21_batch", "sq_residual_batch", "s21", "derived_q", "inverse_from_notch",
+    "s21_point", "s21_batch", "sq_residual_batch", "uniform_step", "ANCHOR", "s21", "derived_q", "inverse_from_notch",
     "notch_from_inverse",
 ]
 
@@ -158,8 +158,13 @@ def s21_batch(f, theta, f_ref, geometry):
     return out
 
 
+#: Points between exact evaluations of the line's phase on a uniform grid (see
+#: :func:`sq_residual_batch`): 64 complex products accumulate < 1e-14 of rounding.
+ANCHOR = 64
+
+
 @numba.njit(cache=True)
-def sq_residual_batch(f, z_re, z_im, theta, f_ref, geometry):
+def sq_residual_batch(f, z_re, z_im, theta, f_ref, geometry, step=0.0):
     """Sum over points of ``|z_j - S(f_j; theta_k)|²`` for every walker, without the model array.
 
     The Gaussian log-likelihood of complex data with independent noise of standard deviation
@@ -172,25 +177,73 @@ def sq_residual_batch(f, z_re, z_im, theta, f_ref, geometry):
     theta : ndarray, shape (n, NPARAMS)
     f_ref : float
     geometry : int
+    step : float, optional
+        The grid spacing [Hz] when ``f`` is uniform (``f[j] = f[0] + j·step``); 0 for any grid.
 
     Returns
     -------
     ndarray, shape (n,)
+
+    Notes
+    -----
+    The sampler's inner loop, written out in real arithmetic (the same equations as
+    :func:`s21_point`, which the tests hold it to).  On a uniform grid the line's phase factor
+    is advanced by one complex product per point, ``e^{-2πi τ step}``, and evaluated exactly
+    every :data:`ANCHOR` points; this replaces a cosine and a sine per point, about half of
+    the cost.
     """
     n, m = theta.shape[0], f.size
     out = np.empty(n)
     for k in range(n):
         t = theta[k]
         q, c = _resonator_constants(geometry, t[I_INV_QI], t[I_INV_QC], t[I_PHI])
+        cr, ci = c.real, c.imag
+        two_q_over_fr = 2.0 * q / t[I_FR]
+        fr, a, a1, alpha = t[I_FR], t[I_A], t[I_A1], t[I_ALPHA]
+        w = -_TWO_PI * t[I_TAU]
+        sr, si = math.cos(w * step), math.sin(w * step)
+        er = ei = 0.0
         acc = 0.0
         for j in range(m):
-            s = _point(f[j], f_ref, geometry, t[I_FR], q, c, t[I_A], t[I_A1], t[I_ALPHA],
-                       t[I_TAU])
-            dr = z_re[j] - s.real
-            di = z_im[j] - s.imag
+            df = f[j] - f_ref
+            if step == 0.0 or j % ANCHOR == 0:
+                ph = alpha + w * df
+                er, ei = math.cos(ph), math.sin(ph)
+            else:
+                er, ei = er * sr - ei * si, er * si + ei * sr
+            y = two_q_over_fr * (f[j] - fr)
+            if geometry == INVERSE:
+                # u/(u + c) with u = 1 + iy
+                dr_, di_ = 1.0 + cr, y + ci
+                inv_d = 1.0 / (dr_ * dr_ + di_ * di_)
+                rr = (dr_ + y * di_) * inv_d
+                ri = (y * dr_ - di_) * inv_d
+            else:
+                # 1 - c/u = 1 - c (1 - iy)/(1 + y²)
+                inv_d = 1.0 / (1.0 + y * y)
+                rr = 1.0 - (cr + ci * y) * inv_d
+                ri = -(ci - cr * y) * inv_d
+            amp = a + a1 * df
+            mr = amp * (er * rr - ei * ri)
+            mi = amp * (er * ri + ei * rr)
+            dr = z_re[j] - mr
+            di = z_im[j] - mi
             acc += dr * dr + di * di
         out[k] = acc
     return out
+
+
+def uniform_step(f) -> float:
+    """The spacing of ``f`` [Hz] if it is a uniform grid (to 1e-6 of a step), else 0."""
+    f = np.asarray(f, dtype=float)
+    if f.size < 3:
+        return 0.0
+    d = np.diff(f)
+    step = (f[-1] - f[0]) / (f.size - 1)
+    # the recurrence assumes f[j] - f[j-1] = step exactly; allow the rounding of the stored
+    # frequencies, which is far below a step
+    dev = np.max(np.abs(f - (f[0] + step * np.arange(f.size))))
+    return float(step) if step > 0 and dev <= 1e-6 * step and np.all(d > 0) else 0.0
 
 
 def s21(f, *, f_r, inv_Qi, inv_Qc, phi=0.0, a=1.0, a1=0.0, alpha=0.0, tau=0.0,

@@ -71,6 +71,7 @@ class TracePosterior:
         self.z_re = np.ascontiguousarray(z.real)
         self.z_im = np.ascontiguousarray(z.imag)
         self.m = self.f.size
+        self.step = k.uniform_step(self.f)
         self.fit = fit
         self.f_ref = float(f_ref)
         self.geometry = k.geometry_code(geometry)
@@ -125,7 +126,7 @@ class TracePosterior:
 
     def _log_like(self, theta) -> np.ndarray:
         rss = k.sq_residual_batch(self.f, self.z_re, self.z_im, self.kernel_params(theta),
-                                  self.f_ref, self.geometry)
+                                  self.f_ref, self.geometry, self.step)
         if self.free_sigma:
             ln_s = theta[:, -1]
             s2 = np.exp(2.0 * ln_s)
