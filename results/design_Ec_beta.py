@@ -38,7 +38,7 @@ import numpy as np
 
 from tlsbayes import card as tcard
 from tlsbayes import design
-from tlsbayes._atomic import atomic_output, atomic_write_text
+from tlsbayes.atomic import atomic_output, atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 CARD = HERE.parent / "models" / "defrance_B2_809MHz_qpower.toml"

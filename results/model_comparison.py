@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from tlsbayes import card as tcard  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
 from tlsbayes import simulate as sim  # noqa: E402
-from tlsbayes._atomic import atomic_write_text  # noqa: E402
+from tlsbayes.atomic import atomic_write_text  # noqa: E402
 from tlsbayes.compare import compare_markdown, compare_runs, format_compare  # noqa: E402
 from tlsbayes.fit import run_fit  # noqa: E402
 from tlsbayes.inference.posterior import Dataset, Posterior  # noqa: E402

@@ -39,7 +39,7 @@ from tlsbayes.models import papers  # noqa: E402
 from tlsbayes import population as H  # noqa: E402
 from tlsbayes import io as tio  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
-from tlsbayes._atomic import atomic_write_text  # noqa: E402
+from tlsbayes.atomic import atomic_write_text  # noqa: E402
 from tlsbayes.cli import main as cli  # noqa: E402
 from tlsbayes.inference.priors import LogUniform  # noqa: E402
 from tlsbayes.sampling import SamplerSettings  # noqa: E402

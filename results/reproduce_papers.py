@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from tlsbayes import card as tcard  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
-from tlsbayes._atomic import atomic_output, atomic_write_text  # noqa: E402
+from tlsbayes.atomic import atomic_output, atomic_write_text  # noqa: E402
 from tlsbayes.fit import run_fit  # noqa: E402
 from tlsbayes.models.papers import DEFRANCE_RECIPE_DELTA0, DEFRANCE_TABLE3, MAILLET  # noqa: E402
 from tlsbayes.inference.priors import LogUniform  # noqa: E402

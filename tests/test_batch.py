@@ -18,8 +18,10 @@ import pytest
 import _batch_data as BD
 from tlsbayes import batch
 from tlsbayes import results as R
-from tlsbayes.cli import _load_run, main
+from tlsbayes.cli import main
+from tlsbayes.errors import BatchError
 from tlsbayes.io import real_data_dir
+from tlsbayes.rundir import LOCK_FILE, load_run
 
 
 def _run(argv):
@@ -167,7 +169,7 @@ def test_a_run_directory_of_another_fit_is_never_overwritten(local_run, tmp_path
 
 def test_resume_and_report_read_a_group_run_directory_as_that_group(local_run):
     run_dir = local_run["out"] / "runs" / "R1"
-    card, posterior, settings = _load_run(run_dir)
+    card, posterior, settings = load_run(run_dir)
     assert sum(ds.n for ds in posterior.datasets) == 15  # not the 46 rows of the whole table
     assert settings.seed == batch.group_seed(BD.SEED, "R1")
     info = json.loads((run_dir / "run.json").read_text())
@@ -182,9 +184,9 @@ def test_one_batch_at_a_time_per_directory(local_run, tmp_path):
 
     out = tmp_path / "locked"
     out.mkdir()
-    with open(out / batch.LOCK_FILE, "a") as fh:
+    with open(out / LOCK_FILE, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(batch.BatchError, match="another tlsbayes batch"):
+        with pytest.raises(BatchError, match="another tlsbayes batch"):
             batch.run_batch(load_card(local_run["card"]), "resonator", out,
                             data=local_run["dir"] / "groups.csv",
                             settings=SamplerSettings(seed=1))

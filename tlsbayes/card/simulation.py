@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import __version__
 from .. import io as tio
-from .._atomic import atomic_output
+from ..atomic import atomic_output
 from ..errors import CardError, DataError, TLSBayesError
 from ..inference.likelihood import Likelihood
 from ..inference.prior_set import PriorSet

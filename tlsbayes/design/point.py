@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import CardError, TLSBayesError
 from ..inference.posterior import Dataset, Posterior
 from ..inference.priors import Fixed
+from ..rundir import POSTERIOR_FILE
 from .plan import Alternative
 
 __all__ = ["forecast_point", "plan_posterior", "true_noise_theta"]
@@ -54,7 +55,7 @@ def forecast_point(posterior, *, point=None, card_point=None,
             continue
         values[n], source[n] = float(v), where
     if run_dir is not None:
-        path = Path(run_dir) / "posterior.nc"
+        path = Path(run_dir) / POSTERIOR_FILE
         if not path.is_file():
             raise CardError(f"{run_dir}: not a finished run directory (no posterior.nc)")
         idata = R.load(path)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_output, atomic_write_text
+from ..atomic import atomic_output, atomic_write_text
 from ..card import build_posterior
 from ..errors import CardError
-from ..results import KNOWN_DEGENERACIES
+from ..models.degeneracy import KNOWN_DEGENERACIES
 from .fisher import Forecast, forecast
 from .plan import Plan
 from .point import forecast_point, plan_posterior, true_noise_theta
