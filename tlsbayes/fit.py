@@ -20,7 +20,6 @@ only parses and dispatches:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +31,7 @@ from . import rundir
 from .verdicts import report as V
 from .atomic import atomic_output, atomic_write_text
 from .errors import SamplingError, TLSBayesError
-from .sampling import SamplerSettings, find_map, initial_ball
-from .sampling import run as run_sampler
+from .sampling import SamplerSettings, sample
 
 
 def atomic_savefig(plot_fn, path, *args, **kwargs) -> Path:
@@ -57,17 +55,6 @@ class FitResult:
     verdict: str
     #: Identification and misfit verdicts (:class:`tlsbayes.verdicts.Verdicts`).
     verdicts: object = None
-
-
-def _bounds(priors):
-    """Support of each free parameter in sampling coordinates (for start-point messages)."""
-    out = []
-    for n in priors.free_names:
-        lo, hi = priors[n].support
-        if priors[n].transform == "log":
-            lo, hi = math.log(lo), math.log(hi)
-        out.append((lo, hi))
-    return out
 
 
 def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra_attrs=None,
@@ -94,21 +81,17 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
         settings = SamplerSettings(**{**settings.to_dict(), "seed": 0})
     rng = np.random.default_rng(settings.seed)
     names = posterior.free_names
-    priors = posterior.priors
 
-    def lp_one(th):
-        return posterior.log_prob(th)[0]
+    def map_values(best):
+        return {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
+                if n in names}
 
-    starts = priors.sample(settings.map_starts, rng)
-    best = find_map(lp_one, starts, names=names)
-    map_params = {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
-                  if n in names}
-    print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_params.items()))
-    nwalkers = settings.resolve_nwalkers(len(names))
-    p0 = initial_ball(best.theta, nwalkers, rng, posterior.log_prob, settings.ball_scale,
-                      names=names, support=_bounds(priors))
-    run = run_sampler(posterior.log_prob, p0, settings, checkpoint=outdir / rundir.CHECKPOINT_FILE,
-                      names=names, resume=resume)
+    def show_map(best):
+        print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_values(best).items()))
+
+    sampled = sample(posterior, settings, rng=rng, checkpoint=outdir / rundir.CHECKPOINT_FILE,
+                     resume=resume, on_map=show_map)
+    run, map_params = sampled.run, map_values(sampled.map)
     print_fn(run.verdict)
     idata = R.build_idata(posterior, run, map_params=map_params, card_text=card_text,
                           extra_attrs=extra_attrs, rng=rng)
