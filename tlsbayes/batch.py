@@ -235,26 +235,6 @@ def _posterior_row(idata) -> dict:
             "steps": extra.get("steps"), "posterior": post}
 
 
-def _verdict_cells(run_dir: Path) -> dict:
-    """index.csv's ``unidentified`` and ``misfit`` of a finished run, read from its files.
-
-    Read back from summary.csv (``identified``) and checks.csv (``misfit``) rather than kept
-    from the fit, so that a rerun which skips the group writes the same cells.
-    """
-    out = {"unidentified": "", "misfit": ""}
-    try:
-        with open(run_dir / rundir.SUMMARY_FILE, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        out["unidentified"] = " ".join(r["parameter"] for r in rows
-                                       if r.get("identified") == "no")
-        with open(run_dir / rundir.CHECKS_FILE, newline="", encoding="utf-8") as fh:
-            flags = [r.get("misfit") for r in csv.DictReader(fh)]
-        out["misfit"] = "true" if "true" in flags else "false" if flags else ""
-    except (OSError, KeyError, csv.Error):
-        pass  # a run written before the verdicts existed: the cells stay empty
-    return out
-
-
 def fit_group(task: _Task) -> dict:
     """Fit one group and write its run directory; never raises for a problem of the group.
 
@@ -290,7 +270,7 @@ def _fit_group(task: _Task) -> dict:
                      plots=task.plots, print_fn=_quiet,
                      extra_attrs={"card_name": card.name, "card_path": str(card.path),
                                   "data_files": info["data"], "group": info["group"]})
-    row = {**_posterior_row(result.idata), **_verdict_cells(run_dir)}
+    row = {**_posterior_row(result.idata), **rundir.verdict_cells(run_dir)}
     # Written last: it marks the run directory finished for reruns of the batch.
     info["finished"] = {"status": row["status"],
                         "utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
@@ -468,7 +448,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
             if state == "conflict":
                 finish({"group": p.group, "status": FAILED, "error": why})
             elif state == "done":
-                finish({**_posterior_row(idata), **_verdict_cells(out / p.run_dir),
+                finish({**_posterior_row(idata), **rundir.verdict_cells(out / p.run_dir),
                         "group": p.group, "skipped": True})
             else:
                 tasks.append(_Task(p.group, group_by, str(Path(card.path).resolve()),

@@ -21,6 +21,7 @@ what a kill left behind.  A directory written into by several processes is prote
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import json
 from pathlib import Path
@@ -46,6 +47,7 @@ __all__ = [
     "SUMMARY_FILE",
     "TRACE_PLOT",
     "card_for_group",
+    "verdict_cells",
     "default_run_dir",
     "discard_unstarted",
     "load_run",
@@ -389,3 +391,23 @@ def lock(directory, *, holder: str = "another tlsbayes process",
         yield
     finally:
         fh.close()
+
+
+def verdict_cells(run_dir) -> dict:
+    """index.csv's ``unidentified`` and ``misfit`` of a finished run, read from its files.
+
+    Read back from summary.csv (``identified``) and checks.csv (``misfit``) rather than kept
+    from the fit, so that a rerun which skips the group writes the same cells.
+    """
+    out = {"unidentified": "", "misfit": ""}
+    try:
+        with open(Path(run_dir) / SUMMARY_FILE, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        out["unidentified"] = " ".join(r["parameter"] for r in rows
+                                       if r.get("identified") == "no")
+        with open(Path(run_dir) / CHECKS_FILE, newline="", encoding="utf-8") as fh:
+            flags = [r.get("misfit") for r in csv.DictReader(fh)]
+        out["misfit"] = "true" if "true" in flags else "false" if flags else ""
+    except (OSError, KeyError, csv.Error):
+        pass  # a run written before the verdicts existed: the cells stay empty
+    return out
