@@ -20,7 +20,6 @@ only parses and dispatches:
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import numpy as np
 
 from . import results as R
 from . import rundir
+from .verdicts import report as V
 from .atomic import atomic_output, atomic_write_text
 from .errors import SamplingError, TLSBayesError
 
@@ -57,20 +57,11 @@ class FitResult:
     outdir: Path
     converged: bool
     verdict: str
+    #: Identification and misfit verdicts (:class:`tlsbayes.verdicts.Verdicts`).
+    verdicts: object = None
     #: Wall seconds per phase: ``map``, ``sampling``, ``results`` (InferenceData, NetCDF),
-    #: ``report`` (summary, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
+    #: ``report`` (summary, checks, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
     phases: dict = field(default_factory=dict)
-
-
-def _bounds(priors):
-    """Support of each free parameter in sampling coordinates (for start-point messages)."""
-    out = []
-    for n in priors.free_names:
-        lo, hi = priors[n].support
-        if priors[n].transform == "log":
-            lo, hi = math.log(lo), math.log(hi)
-        out.append((lo, hi))
-    return out
 
 
 def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
@@ -91,8 +82,7 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
     truths : dict, optional
         Known values to draw on the corner plot (simulation truth).
     """
-    from .sampling import SamplerSettings, find_map, initial_ball
-    from .sampling import run as run_sampler
+    from .sampling import SamplerSettings, sample
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -100,28 +90,25 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
         settings = SamplerSettings(**{**settings.to_dict(), "seed": 0})
     rng = np.random.default_rng(settings.seed)
     names = posterior.free_names
-    priors = posterior.priors
 
-    def lp_one(th):
-        return posterior.log_prob(th)[0]
+    def map_values(best):
+        return {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
+                if n in names}
 
     clock = [time.perf_counter()]
+    phases = {}
 
     def lap():
         clock.append(time.perf_counter())
         return clock[-1] - clock[-2]
 
-    starts = priors.sample(settings.map_starts, rng)
-    best = find_map(lp_one, starts, names=names)
-    map_params = {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
-                  if n in names}
-    print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_params.items()))
-    phases = {"map": lap()}
-    nwalkers = settings.resolve_nwalkers(len(names))
-    p0 = initial_ball(best.theta, nwalkers, rng, posterior.log_prob, settings.ball_scale,
-                      names=names, support=_bounds(priors))
-    run = run_sampler(posterior.log_prob, p0, settings, checkpoint=outdir / rundir.CHECKPOINT_FILE,
-                      names=names, resume=resume)
+    def show_map(best):
+        phases["map"] = lap()
+        print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_values(best).items()))
+
+    sampled = sample(posterior, settings, rng=rng, checkpoint=outdir / rundir.CHECKPOINT_FILE,
+                     resume=resume, on_map=show_map)
+    run, map_params = sampled.run, map_values(sampled.map)
     print_fn(run.verdict)
     phases["sampling"] = lap()
     idata = R.build_idata(posterior, run, map_params=map_params, card_text=card_text,
@@ -132,7 +119,7 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
                             burn=run.burn_in, print_fn=print_fn)
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
-                     verdict=run.verdict,
+                     verdict=run.verdict, verdicts=res["verdicts"],
                      phases={**phases, "report": lap() - res["plots_s"], "plots": res["plots_s"]})
 
 
@@ -172,20 +159,23 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
         gate = extra.get(key)
         if gate:
             summary[col] = [gate.get(n, float("nan")) for n in summary.index]
+    verd = V.evaluate(posterior, idata)
+    summary["identified"] = V.identified_column(verd, summary.index)
     atomic_write_text(outdir / rundir.SUMMARY_FILE, summary.to_csv(index_label="parameter"))
+    atomic_write_text(outdir / rundir.CHECKS_FILE, V.checks_table(verd).to_csv(index=False))
     deg = R.degeneracy_report(idata, log_params=log_params)
     guidance = noise_guidance(summary, posterior)
     print_fn(R.format_summary(summary))
-    for s in deg["text"] + guidance:
+    for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
     start = time.perf_counter()
     figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
                            chain=chain, burn=burn, log_params=log_params)
     plots_s = time.perf_counter() - start
-    md = _report_markdown(attrs, summary, deg, figures, guidance)
+    md = _report_markdown(attrs, summary, deg, figures, guidance, V.markdown_section(verd))
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
     return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
-            "plots_s": plots_s}
+            "verdicts": verd, "plots_s": plots_s}
 
 
 def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=None, burn=0,
@@ -329,7 +319,7 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
     except TLSBayesError:
         rundir.discard_unstarted(out, fresh, created)
         raise
-    files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.REPORT_FILE,
+    files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.CHECKS_FILE, rundir.REPORT_FILE,
              *[f for f in rundir.FIGURES if (out / f).exists()])
     print_fn(f"\nresults in {out}: {', '.join(files)}")
     if plot_level(plots) != "all":
@@ -497,7 +487,7 @@ def noise_guidance(summary, posterior) -> list:
     return out
 
 
-def _report_markdown(attrs, summary, deg, figures, guidance=()):
+def _report_markdown(attrs, summary, deg, figures, guidance=(), verdicts_md=""):
     extra = attrs.get("extra", {}) or {}
     lines = ["# tlsbayes fit report", ""]
     verdict = attrs.get("verdict", "")
@@ -524,6 +514,8 @@ def _report_markdown(attrs, summary, deg, figures, guidance=()):
         lines += ["", "Most correlated pairs: " + ", ".join(
             f"{a}–{b} ({r:+.2f})" for a, b, r in pairs)]
     lines += [""]
+    if verdicts_md:
+        lines += [verdicts_md]
     if guidance:
         lines += ["## Quoted uncertainties", ""] + [f"- {g}" for g in guidance] + [""]
     for f in figures:
