@@ -49,6 +49,7 @@ LAYERS = {
     "tlsbayes": BASE,                       # the package root: __version__ only
     "tlsbayes.errors": BASE,
     "tlsbayes.atomic": BASE,
+    "tlsbayes.lazy": BASE,
     "tlsbayes.physics": PHYSICS,            # incl. physics/mb_table.py, physics/s21.py
     "tlsbayes.models": MODELS,
     "tlsbayes.inference": INFERENCE,

@@ -5,16 +5,23 @@ A whitelist: settings name a move set, they never carry code or arbitrary class 
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable
-
-import emcee
 
 __all__ = ["MOVES", "build_moves"]
 
+
+
+def _moves():
+    # emcee (1-2 s: its KDE move imports scipy.stats) is imported when a sampler is built,
+    # not when a setting is checked (``tlsbayes check`` validates the move name only).
+    return importlib.import_module("emcee.moves")
+
+
 #: ``name -> factory`` of an emcee move list ``[(move, weight), ...]``.
 MOVES: dict[str, Callable[[], list]] = {
-    "stretch": lambda: [(emcee.moves.StretchMove(), 1.0)],
-    "de": lambda: [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
+    "stretch": lambda: [(_moves().StretchMove(), 1.0)],
+    "de": lambda: [(_moves().DEMove(), 0.8), (_moves().DESnookerMove(), 0.2)],
 }
 
 
