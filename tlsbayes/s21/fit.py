@@ -51,8 +51,8 @@ def trace_settings(seed: int = 0, **changes) -> SamplerSettings:
 class TraceResult:
     """Per-trace result (one row of the traces table, plus the samples).
 
-    ``values`` holds the summaries (``SUMMARY_COLUMNS`` with ``_q16``/``_q84``), the
-    least-squares ``*_lsq`` values, noise levels and sampler diagnostics; ``samples`` the
+    ``values`` holds the geometry fitted, the summaries (``SUMMARY_COLUMNS`` with
+    ``_q16``/``_q84``), the least-squares ``*_lsq`` values, noise levels and sampler diagnostics; ``samples`` the
     post-burn-in draws in sampling coordinates (``names``), or None when not sampled.
     """
 
@@ -118,7 +118,8 @@ def fit_trace(trace: Trace, *, geometry: str | None = None, noise: str = "estima
     """
     geometry = geometry or trace.geometry
     code = k.geometry_code(geometry)
-    res = TraceResult(trace.file, trace.power_dBm, trace.temperature_K, quality.FAILED, "")
+    res = TraceResult(trace.file, trace.power_dBm, trace.temperature_K, quality.FAILED, "",
+                      values={"geometry": geometry})
     cpu0 = time.process_time()
     try:
         start = circle_start(trace.f, trace.z, code)
