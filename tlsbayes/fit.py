@@ -28,6 +28,7 @@ import numpy as np
 
 from . import results as R
 from . import rundir
+from .verdicts import report as V
 from .atomic import atomic_output, atomic_write_text
 from .errors import SamplingError, TLSBayesError
 from .sampling import SamplerSettings, sample
@@ -52,6 +53,8 @@ class FitResult:
     outdir: Path
     converged: bool
     verdict: str
+    #: Identification and misfit verdicts (:class:`tlsbayes.verdicts.Verdicts`).
+    verdicts: object = None
 
 
 def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra_attrs=None,
@@ -97,7 +100,7 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
                             burn=run.burn_in, print_fn=print_fn)
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
-                     verdict=run.verdict)
+                     verdict=run.verdict, verdicts=res["verdicts"])
 
 
 def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chain=None, burn=0,
@@ -118,7 +121,10 @@ def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chai
         gate = extra.get(key)
         if gate:
             summary[col] = [gate.get(n, float("nan")) for n in summary.index]
+    verd = V.evaluate(posterior, idata)
+    summary["identified"] = V.identified_column(verd, summary.index)
     atomic_write_text(outdir / rundir.SUMMARY_FILE, summary.to_csv(index_label="parameter"))
+    atomic_write_text(outdir / rundir.CHECKS_FILE, V.checks_table(verd).to_csv(index=False))
     deg = R.degeneracy_report(idata, log_params=log_params)
     names = list(posterior.free_names)
     figures = []
@@ -138,11 +144,12 @@ def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chai
     guidance = noise_guidance(summary, posterior)
     text = R.format_summary(summary)
     print_fn(text)
-    for s in deg["text"] + guidance:
+    for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
-    md = _report_markdown(attrs, summary, deg, figures, guidance)
+    md = _report_markdown(attrs, summary, deg, figures, guidance, V.markdown_section(verd))
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
-    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance}
+    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
+            "verdicts": verd}
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,7 +262,8 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
     except TLSBayesError:
         rundir.discard_unstarted(out, fresh, created)
         raise
-    files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.REPORT_FILE, *rundir.FIGURES)
+    files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.CHECKS_FILE, rundir.REPORT_FILE,
+             *rundir.FIGURES)
     print_fn(f"\nresults in {out}: {', '.join(files)}")
     return result
 
@@ -417,7 +425,7 @@ def noise_guidance(summary, posterior) -> list:
     return out
 
 
-def _report_markdown(attrs, summary, deg, figures, guidance=()):
+def _report_markdown(attrs, summary, deg, figures, guidance=(), verdicts_md=""):
     extra = attrs.get("extra", {}) or {}
     lines = ["# tlsbayes fit report", ""]
     verdict = attrs.get("verdict", "")
@@ -444,6 +452,8 @@ def _report_markdown(attrs, summary, deg, figures, guidance=()):
         lines += ["", "Most correlated pairs: " + ", ".join(
             f"{a}–{b} ({r:+.2f})" for a, b, r in pairs)]
     lines += [""]
+    if verdicts_md:
+        lines += [verdicts_md]
     if guidance:
         lines += ["## Quoted uncertainties", ""] + [f"- {g}" for g in guidance] + [""]
     for f in figures:
