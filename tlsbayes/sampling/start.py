@@ -159,20 +159,23 @@ def find_map(
     names = resolve_names(names, ndim)
     maxiter = int(maxiter) if maxiter is not None else 200 * ndim
     lo, hi = _bounds_arrays(bounds, ndim)
-    cost = _StencilCost(log_prob_vec, lo, hi)
+    scale = _coordinate_scale(starts, lo, hi)
+    cost = _StencilCost(log_prob_vec, scale)
+    ok = np.all(np.isfinite(starts), axis=1) & np.all((starts >= lo) & (starts <= hi), axis=1)
+    lo, hi = lo / scale, hi / scale  # the optimiser works on theta / scale
 
     lp_starts = np.full(len(starts), -math.inf)
-    ok = np.all(np.isfinite(starts), axis=1) & np.all((starts >= lo) & (starts <= hi), axis=1)
     if ok.any():
-        lp_starts[ok] = cost.evaluate(starts[ok])
+        lp_starts[ok] = cost.evaluate(starts[ok] / scale)
     outcomes = []
     for start, lp0 in zip(starts, lp_starts):
         if not math.isfinite(lp0):
             outcomes.append(MapStart(start.copy(), start.copy(), -math.inf, 1,
                                      "skipped: log-probability not finite at the start"))
             continue
-        x, lp, nfev, message = _quasi_newton(cost, start, lo, hi, _SCREEN_ITER, ftol=1e-10)
-        outcomes.append(MapStart(start.copy(), x, lp, nfev, message))
+        x, lp, nfev, message = _quasi_newton(cost, start / scale, lo, hi, _SCREEN_ITER,
+                                             ftol=1e-10)
+        outcomes.append(MapStart(start.copy(), x * scale, lp, nfev, message))
 
     finite = [i for i, o in enumerate(outcomes) if math.isfinite(o.log_prob)]
     if not finite:
@@ -186,13 +189,14 @@ def find_map(
         o = outcomes[i]
         if o.log_prob < top - _CONTINUE_WITHIN:
             break
-        x, lp, nfev, message = _quasi_newton(cost, o.theta, lo, hi, maxiter, ftol=1e-12)
-        outcomes[i] = MapStart(o.start, x, lp, o.nfev + nfev, f"{o.message}; then {message}")
+        x, lp, nfev, message = _quasi_newton(cost, o.theta / scale, lo, hi, maxiter, ftol=1e-12)
+        outcomes[i] = MapStart(o.start, x * scale, lp, o.nfev + nfev,
+                               f"{o.message}; then {message}")
     i_best = max(finite, key=lambda i: outcomes[i].log_prob)
     best = outcomes[i_best]
-    x, lp, nfev, message = _quasi_newton(cost, best.theta, lo, hi, maxiter, ftol=1e-15)
+    x, lp, nfev, message = _quasi_newton(cost, best.theta / scale, lo, hi, maxiter, ftol=1e-15)
     if lp > best.log_prob:
-        best = MapStart(best.start, x, lp, best.nfev + nfev, f"{best.message}; polish: {message}")
+        best = MapStart(best.start, x * scale, lp, best.nfev + nfev, f"{best.message}; polish: {message}")
         outcomes[i_best] = best
     return MapResult(best.theta.copy(), best.log_prob, tuple(outcomes), names)
 
@@ -204,32 +208,46 @@ def _bounds_arrays(bounds, ndim: int) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-class _StencilCost:
-    """``-log_prob`` and its central-difference gradient from one vectorised call.
+def _coordinate_scale(starts, lo, hi) -> np.ndarray:
+    """Typical width of each coordinate: the spread of the (prior-drawn) starts, else the
+    width of a finite support, else 1.  The optimiser works on ``theta / scale`` so that one
+    unit is about a prior width in every coordinate (a frequency of 8e8 Hz known to 1e6 Hz
+    and a log-parameter known to 5 then take steps of the same size)."""
+    finite = starts[np.all(np.isfinite(starts), axis=1)]
+    spread = finite.std(axis=0) if finite.shape[0] > 1 else np.zeros(starts.shape[1])
+    width = np.where(np.isfinite(hi - lo), hi - lo, 0.0)
+    scale = np.where(spread > 0, spread, width)
+    return np.where(scale > 0, scale, 1.0)
 
-    The stencil steps ``h_i = 6e-6 * max(|x_i|, 1)`` (about the cube root of the machine
-    epsilon, which balances truncation and rounding errors of a central difference).  A
-    neighbour outside ``[lo, hi]`` or at a non-finite log-probability is replaced by the centre,
-    turning that component into a one-sided difference.
+
+class _StencilCost:
+    """``-log_prob`` at ``z * scale`` and its central-difference gradient in ``z``, from one
+    vectorised call.
+
+    The stencil step is ``h = 1e-6`` in ``z`` (a millionth of a prior width, see
+    :func:`_coordinate_scale`): small against any posterior width worth resolving, large
+    against the rounding of ``theta``.  A neighbour outside ``[lo, hi]`` or at a non-finite
+    log-probability is replaced by the centre, turning that component into a one-sided
+    difference.
     """
 
-    def __init__(self, log_prob_vec, lo, hi):
-        self.fn, self.lo, self.hi, self.nfev = log_prob_vec, lo, hi, 0
+    def __init__(self, log_prob_vec, scale):
+        self.fn, self.scale, self.nfev = log_prob_vec, scale, 0
 
-    def evaluate(self, theta: np.ndarray) -> np.ndarray:
-        self.nfev += theta.shape[0]
-        lp = np.array(log_prob_only(self.fn(theta), theta.shape[0]), dtype=float)
+    def evaluate(self, z: np.ndarray) -> np.ndarray:
+        self.nfev += z.shape[0]
+        lp = np.array(log_prob_only(self.fn(z * self.scale), z.shape[0]), dtype=float)
         lp[~np.isfinite(lp)] = -math.inf
         return lp
 
-    def __call__(self, x):
+    def __call__(self, x, lo, hi):
         x = np.asarray(x, dtype=float)
         n = x.size
-        h = 6.0e-6 * np.maximum(np.abs(x), 1.0)
+        h = np.full(n, 1.0e-6)
         up = x + np.diag(h)
         down = x - np.diag(h)
-        up_ok = np.diagonal(up) <= self.hi
-        down_ok = np.diagonal(down) >= self.lo
+        up_ok = np.diagonal(up) <= hi
+        down_ok = np.diagonal(down) >= lo
         pts = np.vstack([x[None, :], up[up_ok], down[down_ok]])
         lp = self.evaluate(pts)
         f0 = lp[0]
@@ -262,7 +280,7 @@ def _quasi_newton(cost: _StencilCost, x0, lo, hi, maxiter: int, ftol: float):
     """
     before = cost.nfev
     x = np.clip(np.asarray(x0, dtype=float), lo, hi)
-    f, g = cost(x)
+    f, g = cost(x, lo, hi)
     if f >= _BAD_COST:
         return x, -math.inf, cost.nfev - before, "start not finite"
     n = x.size
@@ -290,7 +308,7 @@ def _quasi_newton(cost: _StencilCost, x0, lo, hi, maxiter: int, ftol: float):
         if not accepted:
             message = "line search found no decrease"
             break
-        f_new, g_new = cost(x_new)
+        f_new, g_new = cost(x_new, lo, hi)
         step, dg = x_new - x, g_new - g
         small = abs(f - f_new) <= ftol * max(abs(f), abs(f_new), 1.0)
         sy = float(step @ dg)
