@@ -52,7 +52,7 @@ def _write_inputs(d: Path, n_groups: int):
 
 def _batch(card_path, data, out, seed, *, workers=None, executor=None, plots=False):
     from tlsbayes import batch
-    from tlsbayes.config import load_card
+    from tlsbayes.card import load_card
     from tlsbayes.sampling import SamplerSettings
 
     card = load_card(card_path)

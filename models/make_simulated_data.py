@@ -7,8 +7,8 @@ Run from the repository root:  python models/make_simulated_data.py
 * models/data/defrance_B2_809MHz_*.csv, maillet_SiN_damping_{S,N}.csv: written by
   tlsbayes.simulate (kept byte-identical to the first release of the cards).
 * models/defrance2024/*.toml and models/defrance2024/data/*.csv: one f(T) card and one Qi(P)
-  card per Defrance et al. Table 3 resonator (22 x 2), written from tlsbayes.papers; the data
-  of each are simulated from the card's own [simulation] table (tlsbayes.card_simulation,
+  card per Defrance et al. Table 3 resonator (22 x 2), written from tlsbayes.models.papers; the data
+  of each are simulated from the card's own [simulation] table (tlsbayes.card.simulation,
   the code behind `tlsbayes simulate`), so `tlsbayes simulate CARD --out x.csv` reproduces
   them exactly.
 * models/data/maillet_SiN_fshift.csv, maillet_goalpost_damping_{S,N}.csv: simulated from the
@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from tlsbayes import __version__
-from tlsbayes import config
+from tlsbayes import card as tcard
 from tlsbayes import simulate as sim
-from tlsbayes.card_simulation import simulate_card
-from tlsbayes.papers import (DEFRANCE_BETA_RANGE, DEFRANCE_D, DEFRANCE_P_SWEEP_DBM,
-                             DEFRANCE_T_QI, DEFRANCE_T_SWEEP, DEFRANCE_TABLE3)
+from tlsbayes.card import simulate_card
+from tlsbayes.models.papers import (DEFRANCE_BETA_RANGE, DEFRANCE_D, DEFRANCE_P_SWEEP_DBM,
+                                    DEFRANCE_T_QI, DEFRANCE_T_SWEEP, DEFRANCE_TABLE3)
 
 MODELS = Path(__file__).resolve().parent
 OUT = MODELS / "data"
@@ -80,7 +80,7 @@ def main():
 
 def write_from_card(card_path, dataset=None, extra_header=()):
     """Simulate one data set of a card from its [simulation] table into the card's data file."""
-    card = config.load_card(card_path)
+    card = tcard.load_card(card_path)
     table = simulate_card(card, dataset=dataset)
     spec = next(s for s in card.datasets if s.name == table.dataset)
     table = dataclasses.replace(table, header=table.header + tuple(extra_header)

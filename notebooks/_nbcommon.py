@@ -24,8 +24,8 @@ from IPython.display import Image, display
 from tlsbayes import plotting
 from tlsbayes import results as R
 from tlsbayes.fit import run_fit
-from tlsbayes.posterior import Posterior
-from tlsbayes.priors import PriorSet
+from tlsbayes.inference.posterior import Posterior
+from tlsbayes.inference.prior_set import PriorSet
 from tlsbayes.sampling import SamplerSettings
 
 SMALL = os.environ.get("TLSBAYES_NB_SMALL", "0") not in ("", "0")

@@ -36,8 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tlsbayes import config, design
-from tlsbayes._atomic import atomic_output, atomic_write_text
+from tlsbayes import card as tcard
+from tlsbayes import design
+from tlsbayes.atomic import atomic_output, atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 CARD = HERE.parent / "models" / "defrance_B2_809MHz_qpower.toml"
@@ -89,8 +90,8 @@ def crossing(xs, ys, goal, log_x=False):
 
 def main():
     t_start = time.time()
-    card = config.load_card(CARD)
-    post, _ = config.build_posterior(card)
+    card = tcard.load_card(CARD)
+    post, _ = tcard.build_posterior(card)
     theta = post.priors.from_params(TRUTH)
 
     scans = {}

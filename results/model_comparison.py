@@ -33,14 +33,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tlsbayes import config  # noqa: E402
+from tlsbayes import card as tcard  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
 from tlsbayes import simulate as sim  # noqa: E402
-from tlsbayes._atomic import atomic_write_text  # noqa: E402
+from tlsbayes.atomic import atomic_write_text  # noqa: E402
 from tlsbayes.compare import compare_markdown, compare_runs, format_compare  # noqa: E402
 from tlsbayes.fit import run_fit  # noqa: E402
-from tlsbayes.posterior import Dataset, Posterior  # noqa: E402
-from tlsbayes.priors import PriorSet  # noqa: E402
+from tlsbayes.inference.posterior import Dataset, Posterior  # noqa: E402
+from tlsbayes.inference.prior_set import PriorSet  # noqa: E402
 from tlsbayes.sampling import SamplerSettings  # noqa: E402
 
 RUNS = ROOT / "results" / "runs" / "model_comparison"
@@ -58,7 +58,7 @@ def rel(p):
 
 def variant(card_path, *, constants=None, priors=None, drop=()):
     """The card with dataset constants updated and priors replaced/removed by name."""
-    card = config.load_card(card_path)
+    card = tcard.load_card(card_path)
     specs = tuple(dataclasses.replace(s, constants={**s.constants, **(constants or {})})
                   for s in card.datasets)
     pri = {k: v for k, v in card.priors.items() if k not in drop}
@@ -72,7 +72,7 @@ def fit_card(card, name, seed=None):
     nc = out / "posterior.nc"
     if nc.is_file() and R.attrs_of(R.load(nc)).get("converged"):
         return out
-    posterior, _ = config.build_posterior(card)
+    posterior, _ = tcard.build_posterior(card)
     s = {**card.sampler, "progress": False, "max_steps": 100_000}
     if seed is not None:
         s["seed"] = seed

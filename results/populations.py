@@ -33,13 +33,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tlsbayes import batch, config, papers  # noqa: E402
+from tlsbayes import card as tcard  # noqa: E402
+from tlsbayes import batch  # noqa: E402
+from tlsbayes.models import papers  # noqa: E402
 from tlsbayes import population as H  # noqa: E402
 from tlsbayes import io as tio  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
-from tlsbayes._atomic import atomic_write_text  # noqa: E402
+from tlsbayes.atomic import atomic_write_text  # noqa: E402
 from tlsbayes.cli import main as cli  # noqa: E402
-from tlsbayes.priors import LogUniform  # noqa: E402
+from tlsbayes.inference.priors import LogUniform  # noqa: E402
 from tlsbayes.sampling import SamplerSettings  # noqa: E402
 
 RUNS = ROOT / "results" / "runs" / "populations"
@@ -116,7 +118,7 @@ def ta_section():
     groups, runinfo = {}, []
     for film, cards in TA_CARDS.items():
         for name in cards:
-            card = config.load_card(ROOT / "models" / "real" / f"{name}.toml")
+            card = tcard.load_card(ROOT / "models" / "real" / f"{name}.toml")
             plans = [p for p in batch.plan_groups(card, "resonator") if not p.error]
             settings = SamplerSettings.from_dict({**card.sampler, "progress": False})
             out = RUNS / "ta" / name
@@ -199,7 +201,7 @@ def defrance_section():
     cards = sorted((ROOT / "models" / "defrance2024").glob("*_fshift.toml"))
     groups, truth = {}, {}
     for path in cards:
-        card = config.load_card(path)
+        card = tcard.load_card(path)
         dev, fmhz = path.stem.split("_")[:2]
         row = papers.defrance_resonator(f"{dev[0]}({dev[1]})", float(fmhz.removesuffix("MHz")))
         out = RUNS / "defrance" / path.stem

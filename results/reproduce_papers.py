@@ -41,12 +41,12 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tlsbayes import config  # noqa: E402
+from tlsbayes import card as tcard  # noqa: E402
 from tlsbayes import results as R  # noqa: E402
-from tlsbayes._atomic import atomic_output, atomic_write_text  # noqa: E402
+from tlsbayes.atomic import atomic_output, atomic_write_text  # noqa: E402
 from tlsbayes.fit import run_fit  # noqa: E402
-from tlsbayes.papers import (DEFRANCE_RECIPE_DELTA0, DEFRANCE_TABLE3, MAILLET)  # noqa: E402
-from tlsbayes.priors import LogUniform  # noqa: E402
+from tlsbayes.models.papers import DEFRANCE_RECIPE_DELTA0, DEFRANCE_TABLE3, MAILLET  # noqa: E402
+from tlsbayes.inference.priors import LogUniform  # noqa: E402
 from tlsbayes.sampling import SamplerSettings  # noqa: E402
 
 MODELS = ROOT / "models"
@@ -60,8 +60,8 @@ WIDE, WEAK, EDGE = 0.5, 0.2, 0.05
 
 def fit_card(path, runs, *, quick, refit, log):
     """Fit one card (or reuse an identical earlier run); returns (card, posterior, idata)."""
-    card = config.load_card(path)
-    post, _ = config.build_posterior(card)
+    card = tcard.load_card(path)
+    post, _ = tcard.build_posterior(card)
     s = dict(card.sampler, progress=False)
     s.setdefault("seed", 0)
     if quick:

@@ -594,11 +594,11 @@ def test_bad_input(case, tmp_path, request):
 
 def test_the_unsorted_rows_are_sorted_with_their_lines(tmp_path):
     """The accepted unsorted file gives the same data as the sorted one, point by point."""
-    from tlsbayes import config
+    from tlsbayes import card as tcard
 
     card = _workspace(tmp_path, "f", data=lambda t: _map_rows(t, lambda rows: rows[::-1]))
-    _, (rev,) = config.build_posterior(config.load_card(card))
-    _, (ref,) = config.build_posterior(config.load_card(MODELS / F_CARD))
+    _, (rev,) = tcard.build_posterior(tcard.load_card(card))
+    _, (ref,) = tcard.build_posterior(tcard.load_card(MODELS / F_CARD))
     assert (rev.x == ref.x).all() and (rev.y == ref.y).all() and (rev.sigma == ref.sigma).all()
     n = rev.n
     assert list(rev.lines) == [ref.lines[0] + n - 1 - k for k in range(n)]

@@ -18,8 +18,10 @@ import pytest
 import _batch_data as BD
 from tlsbayes import batch
 from tlsbayes import results as R
-from tlsbayes.cli import _load_run, main
+from tlsbayes.cli import main
+from tlsbayes.errors import BatchError
 from tlsbayes.io import real_data_dir
+from tlsbayes.rundir import LOCK_FILE, load_run
 
 
 def _run(argv):
@@ -167,7 +169,7 @@ def test_a_run_directory_of_another_fit_is_never_overwritten(local_run, tmp_path
 
 def test_resume_and_report_read_a_group_run_directory_as_that_group(local_run):
     run_dir = local_run["out"] / "runs" / "R1"
-    card, posterior, settings = _load_run(run_dir)
+    card, posterior, settings = load_run(run_dir)
     assert sum(ds.n for ds in posterior.datasets) == 15  # not the 46 rows of the whole table
     assert settings.seed == batch.group_seed(BD.SEED, "R1")
     info = json.loads((run_dir / "run.json").read_text())
@@ -177,14 +179,14 @@ def test_resume_and_report_read_a_group_run_directory_as_that_group(local_run):
 def test_one_batch_at_a_time_per_directory(local_run, tmp_path):
     import fcntl
 
-    from tlsbayes.config import load_card
+    from tlsbayes.card import load_card
     from tlsbayes.sampling import SamplerSettings
 
     out = tmp_path / "locked"
     out.mkdir()
-    with open(out / batch.LOCK_FILE, "a") as fh:
+    with open(out / LOCK_FILE, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(batch.BatchError, match="another tlsbayes batch"):
+        with pytest.raises(BatchError, match="another tlsbayes batch"):
             batch.run_batch(load_card(local_run["card"]), "resonator", out,
                             data=local_run["dir"] / "groups.csv",
                             settings=SamplerSettings(seed=1))
@@ -228,7 +230,7 @@ def test_mpi_without_mpi4py_is_a_clear_error(local_run, tmp_path):
 @pytest.mark.slow
 def test_a_group_that_kills_its_worker_fails_alone(local_run, tmp_path):
     """R1's worker process dies (os._exit): R0 and R2 still finish, R1 is reported."""
-    from tlsbayes.config import load_card
+    from tlsbayes.card import load_card
     from tlsbayes.sampling import SamplerSettings
 
     lines = []
@@ -289,7 +291,7 @@ seed = 11
                     reason=f"real data {GAAS} not found in {real_data_dir()} (set "
                            "TLSBAYES_REAL_DATA)")
 def test_real_gaas_resonators_grouped_by_resonator(tmp_path):
-    from tlsbayes.model import QPower
+    from tlsbayes.models import QPower
 
     card = tmp_path / "gaas.toml"
     card.write_text(GAAS_CARD)

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlsbayes import config
+from tlsbayes import card as tcard
 from tlsbayes import io as tio
-from tlsbayes.card_simulation import simulate_card, simulation_parameters, write_simulated_csv
+from tlsbayes.card import simulate_card, simulation_parameters, write_simulated_csv
 from tlsbayes.cli import main
 from tlsbayes.errors import CardError
 from tlsbayes.sampling import find_map
@@ -64,9 +64,9 @@ def test_simulate_writes_card_layout_and_reloads_with_filter_group_window(tmp_pa
     assert table.columns[:3] == ("power_vna_dBm", "Qi", "Qi_sigma")
     assert {"fit_ok", "quality", "chip", "resonator"} <= set(table.columns)
     assert "SIMULATED" in out.read_text().splitlines()[0]
-    card = config.load_card(card_path)
+    card = tcard.load_card(card_path)
     # the simulated file is a drop-in data file for the card
-    post, data = config.build_posterior(card, data_override=out)
+    post, data = tcard.build_posterior(card, data_override=out)
     assert data[0].n == 17
     np.testing.assert_allclose(tio.from_si(data[0].x, "dBm"), np.linspace(-90, -10, 17))
     # 1/Qi noise: quoted sigma is 0.5 %, the card's likelihood scales it by noise_scale = 2
@@ -92,8 +92,8 @@ def test_same_seed_same_file_other_seed_other_noise(tmp_path):
 def test_simulate_then_fit_recovers_truth(tmp_path):
     out = tmp_path / "f.csv"
     assert main(["simulate", str(FSHIFT), "--out", str(out), "--seed", "11"]) == 0
-    card = config.load_card(FSHIFT)
-    post, _ = config.build_posterior(card, data_override=out)
+    card = tcard.load_card(FSHIFT)
+    post, _ = tcard.build_posterior(card, data_override=out)
     rng = np.random.default_rng(0)
     best = find_map(lambda th: post.log_prob(th)[0], post.priors.sample(6, rng),
                     names=post.free_names)
@@ -104,7 +104,7 @@ def test_simulate_then_fit_recovers_truth(tmp_path):
 
 
 def test_missing_values_default_to_prior_median(tmp_path):
-    card = config.load_card(_card(tmp_path, CARD + SIM.replace("P_c = 2e-9, ", "")))
+    card = tcard.load_card(_card(tmp_path, CARD + SIM.replace("P_c = 2e-9, ", "")))
     p = simulation_parameters(card)
     assert p["P_c"] == pytest.approx(1e-20 ** 0.5 * 1e-1 ** 0.5, rel=1e-9)  # log-uniform median
     assert p["delta0"] == 6e-6
@@ -117,7 +117,7 @@ def test_multi_dataset_card_needs_dataset_choice(tmp_path, capsys):
     assert len(err) == 1 and "--dataset" in err[0] and "S, N" in err[0]
     assert not (tmp_path / "x.csv").exists()
     # the two data sets of a card get independent noise streams
-    card = config.load_card(joint)
+    card = tcard.load_card(joint)
     s, n = (simulate_card(card, dataset=d, seed=1) for d in ("S", "N"))
     zs, zn = ((t.y_si - t.mu) / t.sigma_si for t in (s, n))
     assert not np.allclose(zs, zn)
@@ -142,7 +142,7 @@ def test_multi_dataset_card_needs_dataset_choice(tmp_path, capsys):
 def test_bad_simulation_table_exits_2_naming_key_and_file(tmp_path, capsys, extra, needle):
     p = _card(tmp_path, CARD + extra)
     with pytest.raises(CardError, match="c.toml"):
-        config.load_card(p)
+        tcard.load_card(p)
     assert main(["simulate", str(p), "--out", str(tmp_path / "o.csv")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0] and str(p) in err[0], err
@@ -165,5 +165,5 @@ def test_bad_output_and_grid_outside_window(tmp_path, capsys):
 def test_too_much_noise_for_a_qi_column_is_refused(tmp_path):
     p = _card(tmp_path, CARD + SIM.replace("relative = 0.005", "relative = 3.0"))
     with pytest.raises(Exception, match="1/Qi <= 0"):
-        write_simulated_csv(config.load_card(p), tmp_path / "o.csv", seed=0)
+        write_simulated_csv(tcard.load_card(p), tmp_path / "o.csv", seed=0)
     assert not (tmp_path / "o.csv").exists()

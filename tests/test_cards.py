@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlsbayes import config
+from tlsbayes import card as tcard
 from tlsbayes import io as tio
-from tlsbayes.card_simulation import simulate_card
+from tlsbayes.card import simulate_card
 from tlsbayes.fit import run_fit
-from tlsbayes.papers import DEFRANCE_TABLE3
+from tlsbayes.models.papers import DEFRANCE_TABLE3
 from tlsbayes.sampling import SamplerSettings, find_map
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -30,7 +30,7 @@ def _is_card(path):
 
 
 CARDS = sorted(p for p in MODELS.rglob("*.toml") if _is_card(p))
-SIMULATED = [p for p in CARDS if config.load_card(p).meta.get("simulated")]
+SIMULATED = [p for p in CARDS if tcard.load_card(p).meta.get("simulated")]
 REAL = [p for p in CARDS if p not in SIMULATED]
 # Cards whose data were NOT all drawn at their own [simulation] values, on purpose: joint cards
 # with one value of a parameter that the separate data sets were simulated with differently.
@@ -54,14 +54,14 @@ def test_card_inventory():
 
 @pytest.mark.parametrize("path", CARDS, ids=_ids(CARDS))
 def test_every_card_loads(path):
-    card = config.load_card(path)
+    card = tcard.load_card(path)
     assert card.parameters and card.datasets
 
 
 @pytest.mark.parametrize("path", SIMULATED, ids=_ids(SIMULATED))
 def test_simulated_card_is_consistent_with_its_truth(path):
-    card = config.load_card(path)
-    post, _ = config.build_posterior(card)
+    card = tcard.load_card(path)
+    post, _ = tcard.build_posterior(card)
     truth = card.simulation["parameters"]
     assert set(truth) == set(card.parameters), "every parameter needs a simulation value"
     theta = post.priors.from_params(truth)
@@ -78,7 +78,7 @@ def test_simulated_card_is_consistent_with_its_truth(path):
 
 @pytest.mark.parametrize("path", FROM_CARD, ids=_ids(FROM_CARD))
 def test_shipped_data_are_what_simulate_writes(path):
-    card = config.load_card(path)
+    card = tcard.load_card(path)
     for spec in card.datasets:
         table = simulate_card(card, dataset=spec.name)
         shipped = tio.load_xy(spec.path, x=spec.data["x"], y=spec.data["y"],
@@ -93,8 +93,8 @@ def test_shipped_data_are_what_simulate_writes(path):
 def test_defrance_cards_carry_table3_and_table1():
     for row in DEFRANCE_TABLE3:
         tag = f"{row.device.replace('(', '').replace(')', '')}_{row.f0 / 1e6:.0f}MHz"
-        q = config.load_card(MODELS / "defrance2024" / f"{tag}_qpower.toml")
-        f = config.load_card(MODELS / "defrance2024" / f"{tag}_fshift.toml")
+        q = tcard.load_card(MODELS / "defrance2024" / f"{tag}_qpower.toml")
+        f = tcard.load_card(MODELS / "defrance2024" / f"{tag}_fshift.toml")
         c = q.datasets[0].constants
         assert (c["A0"], c["Qc"], c["f"]) == (pytest.approx(row.geometry.A0), row.geometry.Qc,
                                              row.f0)
@@ -116,12 +116,12 @@ def _map(post, seed=0, starts=8):
 
 @pytest.mark.parametrize("path", REAL, ids=_ids(REAL))
 def test_real_card_posterior_finite_at_map(path):
-    card = config.load_card(path)
+    card = tcard.load_card(path)
     if not all(s.path.is_file() for s in card.datasets):
         pytest.skip(f"shared real data not found at {tio.real_data_dir()} "
                     "(set TLSBAYES_REAL_DATA)")
     assert card.meta.get("attribution") and "{real}/" in card.text
-    post, data = config.build_posterior(card)
+    post, data = tcard.build_posterior(card)
     assert all(d.n >= 5 for d in data)
     theta = _map(post)
     lp = post.log_prob(theta)[0]
@@ -135,8 +135,8 @@ def test_real_card_posterior_finite_at_map(path):
 @pytest.mark.slow
 def test_damping_shift_joint_card_shows_the_C_tension():
     """A shared C cannot fit damping (C = 4.3e-5) and shift (C = 2.1e-5) data together."""
-    card = config.load_card(MODELS / "maillet_SiN_damping_shift_joint.toml")
-    post, _ = config.build_posterior(card)
+    card = tcard.load_card(MODELS / "maillet_SiN_damping_shift_joint.toml")
+    post, _ = tcard.build_posterior(card)
     theta = _map(post)
     pred = post.predict(theta[None, :])
     chi2 = {ds.name: float(np.sum(((ds.y - pred[ds.name][0]) / ds.sigma) ** 2))
@@ -160,8 +160,8 @@ RECOVERY = [
 @pytest.mark.slow
 @pytest.mark.parametrize("rel,names", RECOVERY, ids=[r[0] for r in RECOVERY])
 def test_new_card_family_recovers_truth(rel, names, tmp_path):
-    card = config.load_card(MODELS / rel)
-    post, _ = config.build_posterior(card)
+    card = tcard.load_card(MODELS / rel)
+    post, _ = tcard.build_posterior(card)
     settings = SamplerSettings(seed=3, nwalkers=24, chunk=250, max_steps=1500, progress=False)
     res = run_fit(post, settings, tmp_path, plots=False, print_fn=lambda *a: None)
     truth = card.simulation["parameters"]

@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tlsbayes import papers
+from tlsbayes.models import papers
 from tlsbayes import results as R
 from tlsbayes import simulate as sim
 from tlsbayes.cli import main
 from tlsbayes.compare import compare_runs, format_compare, loo
 from tlsbayes.errors import TLSBayesError
 from tlsbayes.fit import run_fit
-from tlsbayes.model import NemsDamping, QPower
-from tlsbayes.posterior import Dataset, Posterior
-from tlsbayes.priors import PriorSet
+from tlsbayes.models import NemsDamping, QPower
+from tlsbayes.inference.posterior import Dataset, Posterior
+from tlsbayes.inference.prior_set import PriorSet
 from tlsbayes.sampling import SamplerSettings
 
 QUIET = dict(print_fn=lambda *a: None)

@@ -1,4 +1,4 @@
-"""tlsbayes.config: model cards parsed through a whitelist into posteriors."""
+"""tlsbayes.card: model cards parsed through a whitelist into posteriors."""
 
 import math
 import os
@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlsbayes import config
+from tlsbayes import card as tcard
 from tlsbayes import io as tio
 from tlsbayes.errors import CardError, DataError, PriorError
-from tlsbayes.model import QPower
+from tlsbayes.models import QPower
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "cards"
 REAL = Path(os.environ.get("TLSBAYES_REAL_DATA")
@@ -45,7 +45,7 @@ def expect(exc, parts, fn, *args, **kw):
 
 def test_full_card_round_trip():
     path = FIX / "qpower.toml"
-    card = config.load_card(path)
+    card = tcard.load_card(path)
     assert card.name == "sim_qpower_5GHz" and card.path == path
     assert card.text == path.read_text()
     assert card.meta["simulated"] is True and card.meta["title"].startswith("Qi vs power")
@@ -57,7 +57,7 @@ def test_full_card_round_trip():
     assert ds.path == FIX / "data" / "qpower_sim.csv"
     assert card.parameters == ("delta0", "delta_other", "P_c", "beta", "noise_scale")
 
-    post, data = config.build_posterior(card)
+    post, data = tcard.build_posterior(card)
     (d,) = data
     assert post.free_names == ("delta0", "P_c", "beta", "noise_scale")  # delta_other fixed
     assert d.n == 16 and d.n_rows_read == 17  # the fit_ok == 0 row is gone
@@ -78,8 +78,8 @@ def test_full_card_round_trip():
 
 
 def test_card_priors_override_defaults():
-    card = config.load_card(FIX / "qpower.toml")
-    post, _ = config.build_posterior(card)
+    card = tcard.load_card(FIX / "qpower.toml")
+    post, _ = tcard.build_posterior(card)
     pri = post.priors
     assert (pri["beta"].low, pri["beta"].high) == (0.05, 0.9)  # card; default is 0.1..0.6
     assert pri["delta_other"].value == 2e-6
@@ -92,13 +92,13 @@ def test_build_checks_physical_ranges_again():
     # a Card changed after load_card (e.g. by a script) is checked when the posterior is built
     import dataclasses
 
-    card = config.load_card(FIX / "qpower.toml")
+    card = tcard.load_card(FIX / "qpower.toml")
     bad = dataclasses.replace(card, priors={**card.priors, "beta": {"dist": "uniform",
                                                                    "low": 0.1, "high": 1.5}})
     expect(PriorError, [str(card.path), "[priors]", "'beta'", "physical range [0, 1]"],
-           config.build_posterior, bad)
+           tcard.build_posterior, bad)
     unknown = dataclasses.replace(card, priors={"gamma": {"dist": "fixed", "value": 1.0}})
-    expect(PriorError, [str(card.path), "unknown parameter 'gamma'"], config.build_posterior,
+    expect(PriorError, [str(card.path), "unknown parameter 'gamma'"], tcard.build_posterior,
            unknown)
 
 
@@ -113,32 +113,32 @@ def test_relative_paths_resolve_against_card_directory(tmp_path, monkeypatch):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    card = config.load_card(Path("..") / "cards" / "card.toml")
+    card = tcard.load_card(Path("..") / "cards" / "card.toml")
     assert card.datasets[0].path.resolve() == (sub / "data" / "qpower_sim.csv").resolve()
-    _, (d,) = config.build_posterior(card)
+    _, (d,) = tcard.build_posterior(card)
     assert d.n == 15 and d.n_rows_read == 15
 
 
 def test_data_override(tmp_path):
-    card = config.load_card(FIX / "qpower.toml")
+    card = tcard.load_card(FIX / "qpower.toml")
     alt = tmp_path / "alt.csv"
     alt.write_text("power_dBm,Qi,Qi_sigma,fit_ok\n-100,2e5,2e3,1\n-90,3e5,3e3,1\n"
                    "-80,4e5,4e3,1\n")
-    post, (d,) = config.build_posterior(card, data_override=alt)
+    post, (d,) = tcard.build_posterior(card, data_override=alt)
     assert d.source == str(alt) and d.n == 3 and post.datasets[0].n == 3
-    expect(CardError, [str(card.path), "not found", "--data"], config.build_posterior, card,
+    expect(CardError, [str(card.path), "not found", "--data"], tcard.build_posterior, card,
            data_override=tmp_path / "nope.csv")
-    joint = config.load_card(FIX / "joint.toml")
+    joint = tcard.load_card(FIX / "joint.toml")
     expect(CardError, [str(joint.path), "exactly one [[dataset]]", "has 2"],
-           config.build_posterior, joint, data_override=alt)
+           tcard.build_posterior, joint, data_override=alt)
 
 
 # --- joint card: shared parameters, per-data-set noise -----------------------------------------
 
 def test_two_datasets_share_delta0_and_suffix_noise():
-    card = config.load_card(FIX / "joint.toml")
+    card = tcard.load_card(FIX / "joint.toml")
     assert [d.suffix for d in card.datasets] == ["freq", "qi"]
-    post, (df, dq) = config.build_posterior(card)
+    post, (df, dq) = tcard.build_posterior(card)
     names = post.priors.names
     assert names == ("f0", "delta0", "noise_scale_freq", "delta_other", "P_c", "beta",
                      "noise_scale_qi")
@@ -163,12 +163,12 @@ def test_two_datasets_share_delta0_and_suffix_noise():
     # priors for suffixed names are accepted, the bare name is not
     text = (FIX / "joint.toml").read_text() + (
         '\n[priors]\nnoise_scale_qi = { dist = "fixed", value = 1.0 }\n')
-    c2 = config.parse_card(text, FIX / "joint.toml")
-    assert "noise_scale_qi" not in config.build_posterior(c2)[0].free_names
+    c2 = tcard.parse_card(text, FIX / "joint.toml")
+    assert "noise_scale_qi" not in tcard.build_posterior(c2)[0].free_names
     bad = (FIX / "joint.toml").read_text() + (
         '\n[priors]\nnoise_scale = { dist = "fixed", value = 1.0 }\n')
     expect(PriorError, ["joint.toml", "[priors]", "unknown parameter 'noise_scale'",
-                        "noise_scale_freq"], config.parse_card, bad, FIX / "joint.toml")
+                        "noise_scale_freq"], tcard.parse_card, bad, FIX / "joint.toml")
 
 
 def test_real_placeholder_and_env_override(tmp_path, monkeypatch):
@@ -178,14 +178,14 @@ def test_real_placeholder_and_env_override(tmp_path, monkeypatch):
     monkeypatch.setenv("TLSBAYES_REAL_DATA", str(real))
     text = (FIX / "qpower.toml").read_text().replace('"data/qpower_sim.csv"', '"{real}/q.csv"')
     p = card_in(tmp_path, text)
-    card = config.load_card(p)
+    card = tcard.load_card(p)
     assert card.datasets[0].path == real / "q.csv"
-    _, (d,) = config.build_posterior(card)
+    _, (d,) = tcard.build_posterior(card)
     assert d.n == 16
     monkeypatch.setenv("TLSBAYES_REAL_DATA", str(tmp_path / "absent"))
-    card = config.load_card(p)
+    card = tcard.load_card(p)
     expect(CardError, [str(p), "[dataset.data]", "{real}/q.csv", "not found",
-                       "TLSBAYES_REAL_DATA"], config.build_posterior, card)
+                       "TLSBAYES_REAL_DATA"], tcard.build_posterior, card)
 
 
 # --- whitelist violations -----------------------------------------------------------------------
@@ -306,38 +306,38 @@ CASES = [
 @pytest.mark.parametrize("text, exc, parts", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_whitelist_violations(tmp_path, text, exc, parts):
     p = card_in(tmp_path, text)
-    expect(exc, [str(p)] + parts, config.load_card, p)
+    expect(exc, [str(p)] + parts, tcard.load_card, p)
 
 
 def test_malformed_toml_names_the_line(tmp_path):
     p = card_in(tmp_path, edit("T = 0.012", "T = 0.012 K"))
     line = BASE.splitlines().index("T = 0.012") + 1
-    msg = expect(CardError, [str(p), "malformed TOML", f"line {line}"], config.load_card, p)
+    msg = expect(CardError, [str(p), "malformed TOML", f"line {line}"], tcard.load_card, p)
     assert re.search(r"line \d+, column \d+", msg)
     p2 = card_in(tmp_path, BASE + "\n[card]\nname = 'again'\n", "dup.toml")
-    expect(CardError, [str(p2), "malformed TOML", "line"], config.load_card, p2)
+    expect(CardError, [str(p2), "malformed TOML", "line"], tcard.load_card, p2)
 
 
 def test_missing_card_and_missing_data_file(tmp_path):
-    expect(CardError, [str(tmp_path / "no.toml"), "card file not found"], config.load_card,
+    expect(CardError, [str(tmp_path / "no.toml"), "card file not found"], tcard.load_card,
            tmp_path / "no.toml")
     p = card_in(tmp_path, edit('"data/qpower_sim.csv"', '"data/missing.csv"'))
-    card = config.load_card(p)  # the file is only needed to build the posterior
+    card = tcard.load_card(p)  # the file is only needed to build the posterior
     expect(CardError, [str(p), "[dataset.data]", "file = 'data/missing.csv'", "not found"],
-           config.build_posterior, card)
+           tcard.build_posterior, card)
 
 
 def test_duplicate_dataset_names(tmp_path):
     text = (FIX / "joint.toml").read_text().replace('name = "qi"', 'name = "freq"')
     p = card_in(tmp_path, text)
-    expect(CardError, [str(p), "name 'freq' is already used"], config.load_card, p)
+    expect(CardError, [str(p), "name 'freq' is already used"], tcard.load_card, p)
 
 
 def test_multi_dataset_messages_name_the_dataset(tmp_path):
     text = (FIX / "joint.toml").read_text().replace('x = "power_dBm"', 'x = { colum = "p" }')
     p = card_in(tmp_path, text)
     expect(CardError, [str(p), "[dataset.data.x] of dataset 'qi'", "unknown key 'colum'"],
-           config.load_card, p)
+           tcard.load_card, p)
 
 
 def test_data_errors_name_card_dataset_file_and_line(tmp_path):
@@ -347,25 +347,26 @@ def test_data_errors_name_card_dataset_file_and_line(tmp_path):
     power = lines[6].split(",")[0]  # line 7 of the file (two comment lines, a header)
     lines[6] = f"{power},oops,1,1\n"
     csv.write_text("".join(lines))
-    card = config.load_card(p)
+    card = tcard.load_card(p)
     expect(DataError, [str(p), "data set 'qi'", str(csv), "line 7", "column 'Qi'",
-                       "non-numeric value 'oops'"], config.build_posterior, card)
+                       "non-numeric value 'oops'"], tcard.build_posterior, card)
     p2 = card_in(tmp_path, edit('filter = "fit_ok == 1"', 'filter = "fitok == 1"'), "c2.toml")
     expect(DataError, [str(p2), "no column 'fitok'", "did you mean 'fit_ok'"],
-           config.build_posterior, config.load_card(p2))
+           tcard.build_posterior, tcard.load_card(p2))
 
 
 def test_no_eval_exec_or_pickle():
-    for mod in (config, tio):
-        src = Path(mod.__file__).read_text()
-        assert not re.search(r"(?<![.\w])(eval|exec|compile)\(|\bpickle\b|\.query\(",
-                             src), mod
+    for pkg in (tcard, tio):
+        for mod in Path(pkg.__file__).parent.glob("*.py"):
+            src = mod.read_text()
+            assert not re.search(r"(?<![.\w])(eval|exec|compile)\(|\bpickle\b|\.query\(",
+                                 src), mod
 
 
 def test_sampler_keys_exported():
     from tlsbayes.sampling import SamplerSettings
     # Every sampler setting is settable from a card, and nothing else.
-    assert set(config.SAMPLER_KEYS) == set(SamplerSettings.__dataclass_fields__)
+    assert set(tcard.SAMPLER_KEYS) == set(SamplerSettings.__dataclass_fields__)
 
 
 # --- a card on real data -------------------------------------------------------------------------
@@ -396,7 +397,7 @@ group = { column = "resonator", value = "ResonatorB" }
 """
     p = tmp_path / "real.toml"
     p.write_text(text)
-    post, (d,) = config.build_posterior(config.load_card(p))
+    post, (d,) = tcard.build_posterior(tcard.load_card(p))
     assert d.n == 21 and d.sha256 and post.free_names == ("delta0", "delta_other", "P_c",
                                                           "beta", "noise_scale")
     theta = post.priors.sample(16, RNG)

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlsbayes import config, design
+from tlsbayes import card as tcard
+from tlsbayes import design
 from tlsbayes.errors import CardError, TLSBayesError
-from tlsbayes.likelihood import Likelihood
-from tlsbayes.model import FrequencyShift, LogShift, QPower
-from tlsbayes.posterior import Dataset, Posterior
-from tlsbayes.priors import PriorSet
+from tlsbayes.inference.likelihood import Likelihood
+from tlsbayes.models import FrequencyShift, LogShift, QPower
+from tlsbayes.inference.posterior import Dataset, Posterior
+from tlsbayes.inference.prior_set import PriorSet
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 B2_CARD = MODELS / "defrance_B2_809MHz_qpower.toml"
@@ -160,7 +161,7 @@ noise = { relative = 0.01 }
 
 
 def test_run_design_writes_report_json_and_figure(tmp_path):
-    card = config.load_card(B2_CARD)
+    card = tcard.load_card(B2_CARD)
     plan = design.load_plan(_write(tmp_path, PLAN), card)
     res = design.run_design(card, plan, outdir=tmp_path / "out", print_fn=lambda *a: None)
     for f in ("design.md", "design.json", "design_ellipses.png"):
@@ -170,7 +171,7 @@ def test_run_design_writes_report_json_and_figure(tmp_path):
     fc = res.forecasts["246 mK"]
     np.testing.assert_allclose(data["alternatives"]["246 mK"]["relative_sd"], fc.rel)
     # the point is the plan's, and the 246 mK grid is the card's own data grid: same Fisher
-    post, _ = config.build_posterior(card)
+    post, _ = tcard.build_posterior(card)
     theta = post.priors.from_params(B2_TRUTH)
     np.testing.assert_allclose(fc.theta, theta)
     np.testing.assert_allclose(design.forecast(post, theta).sd, fc.sd, rtol=1e-6)
@@ -198,7 +199,7 @@ def test_run_design_writes_report_json_and_figure(tmp_path):
     (("check = false", "check = [\"nope\"]"), "no alternative named 'nope'"),
 ])
 def test_bad_plans_name_the_key_and_the_file(tmp_path, edit, needle):
-    card = config.load_card(B2_CARD)
+    card = tcard.load_card(B2_CARD)
     assert edit[0] in PLAN
     path = _write(tmp_path, PLAN.replace(edit[0], edit[1], 1))
     with pytest.raises(CardError) as exc:
@@ -211,8 +212,8 @@ def test_fisher_forecast_agrees_with_simulate_and_fit(tmp_path):
     """Well-identified case: B(2) 809 MHz at 30 mK, 1 % noise.  Tolerance 30 %: one simulated
     data set, whose posterior width scatters by a few % around its mean, and the Fisher
     forecast's Gaussian approximation (the E_c and beta marginals are mildly skewed)."""
-    card = config.load_card(B2_CARD)
-    post, _ = config.build_posterior(card)
+    card = tcard.load_card(B2_CARD)
+    post, _ = tcard.build_posterior(card)
     theta = post.priors.from_params(B2_TRUTH)
     alt = design.Alternative("30 mK", (design.Sweep(
         "qi", x=1e-3 * 10 ** (np.linspace(-150, -70, 33) / 10), temperatures=(0.03,),

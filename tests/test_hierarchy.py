@@ -16,15 +16,16 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from tlsbayes import papers
+from tlsbayes.models import papers
 from tlsbayes.cli import main
 from tlsbayes.errors import TLSBayesError
 from tlsbayes.fit import run_fit
 from tlsbayes.population import (JointPopulation, Member, Population,
                                  fit_population, group_contrast, load_member)
-from tlsbayes.model import QPower
-from tlsbayes.posterior import Dataset, Posterior
-from tlsbayes.priors import LogUniform, PriorSet, Uniform
+from tlsbayes.models import QPower
+from tlsbayes.inference.posterior import Dataset, Posterior
+from tlsbayes.inference.priors import LogUniform, Uniform
+from tlsbayes.inference.prior_set import PriorSet
 from tlsbayes.sampling import SamplerSettings
 
 QUIET = dict(print_fn=lambda *a: None)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tlsbayes import config
+from tlsbayes import card as tcard
 from tlsbayes import io as tio
 from tlsbayes.errors import DataError
 
@@ -145,8 +145,8 @@ group = {{ column = "resonator", value = "R1" }}
 """
     posts = []
     for f in (p, _csv(tmp_path)):
-        card = config.parse_card(card_text.replace("{file}", f.name), tmp_path / "c.toml")
-        post, data = config.build_posterior(card)
+        card = tcard.parse_card(card_text.replace("{file}", f.name), tmp_path / "c.toml")
+        post, data = tcard.build_posterior(card)
         posts.append(post)
     a, b = (q.datasets[0] for q in posts)
     np.testing.assert_array_equal(a.x, b.x)

@@ -30,7 +30,7 @@ import pytest
 
 import _batch_data as BD
 from tlsbayes import results as R
-from tlsbayes.batch import LOCK_FILE, RUN_FILES
+from tlsbayes.rundir import LOCK_FILE, RUN_FILES
 from tlsbayes.sampling import read_checkpoint
 
 try:

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from tlsbayes.fit import noise_guidance, run_fit
-from tlsbayes.likelihood import Likelihood
-from tlsbayes.model import LogShift
-from tlsbayes.posterior import Dataset, Posterior
-from tlsbayes.priors import PriorSet
+from tlsbayes.inference.likelihood import Likelihood
+from tlsbayes.models import LogShift
+from tlsbayes.inference.posterior import Dataset, Posterior
+from tlsbayes.inference.prior_set import PriorSet
 from tlsbayes.sampling import SamplerSettings
 
 TRUTH = {"C": 2.1e-5, "T0": 0.1}

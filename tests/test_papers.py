@@ -5,8 +5,9 @@ import statistics
 
 import pytest
 
-from tlsbayes import papers, simulate
-from tlsbayes.papers import DEFRANCE_TABLE1, DEFRANCE_TABLE3, defrance_resonator
+from tlsbayes import simulate
+from tlsbayes.models import papers
+from tlsbayes.models.papers import DEFRANCE_TABLE1, DEFRANCE_TABLE3, defrance_resonator
 
 
 def test_table3_has_22_resonators_on_four_devices():

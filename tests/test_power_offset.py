@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from tlsbayes.model import QPower
+from tlsbayes.models import QPower
 
 A_DB = 63.7  # an arbitrary attenuation
 LOSS = 10.0 ** (-A_DB / 10.0)

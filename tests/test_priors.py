@@ -1,4 +1,4 @@
-"""Tests for tlsbayes.priors: densities against scipy.stats, normalisation, sampling,
+"""Tests for tlsbayes.inference.priors and prior_set: densities against scipy.stats, normalisation, sampling,
 sampling-coordinate Jacobians, whitelist parsing and the PriorSet layout."""
 
 import math
@@ -14,16 +14,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import integrate, stats
 
 from tlsbayes.errors import PriorError
-from tlsbayes.priors import (
-    Fixed,
-    LogUniform,
-    Normal,
-    Prior,
-    PriorSet,
-    TruncatedNormal,
-    Uniform,
-    prior_from_dict,
-)
+from tlsbayes.inference.priors import Fixed, LogUniform, Normal, Prior, TruncatedNormal, Uniform
+from tlsbayes.inference.prior_set import PriorSet, prior_from_dict
 
 INF = math.inf
 

@@ -18,9 +18,9 @@ from scipy import constants as C
 from scipy.special import i0e, k0e, zeta
 
 from tlsbayes import physics as ph
-from tlsbayes.config import build_posterior, parse_card
+from tlsbayes.card import build_posterior, parse_card
 from tlsbayes.errors import CardError
-from tlsbayes.model import MODELS, FrequencyShift, model_from_dict
+from tlsbayes.models import MODELS, FrequencyShift, model_from_dict
 
 REF = json.loads((Path(__file__).parent / "data" / "ref_mattis_bardeen.json").read_text())
 CASES = REF["conductivity"]
@@ -43,8 +43,8 @@ def test_gap_against_matsubara_sum_gap_equation():
     ref = np.array([_f(g["delta_str"]) for g in REF["gap"]])
     got = ph.bcs_gap(t * 1.2, 1.2) / (ph.BCS_GAP_RATIO * C.k * 1.2)
     err = np.abs(got - ref)
-    assert err.max() < 1e-13, dict(zip(t, err))
-    assert err[t <= 0.99].max() < 5e-15
+    assert err.max() < 1e-13, dict(zip(t, err))  # near Tc: the conditioning of the gap equation
+    assert err[t <= 0.99].max() < 2e-15
 
 
 @pytest.mark.parametrize("film", sorted({c["film"] for c in CASES}))
@@ -55,8 +55,8 @@ def test_conductivity_against_literal_mattis_bardeen_integrals(film):
     r1 = np.array([_f(c["sigma1_str"]) for c in cs])
     r2 = np.array([_f(c["sigma2_str"]) for c in cs])
     assert np.all(r1 > 0)
-    assert np.max(np.abs(s1 / r1 - 1)) < 1e-11
-    assert np.max(np.abs(s2 / r2 - 1)) < 1e-13
+    assert np.max(np.abs(s1 / r1 - 1)) < 3e-14
+    assert np.max(np.abs(s2 / r2 - 1)) < 2e-14
 
 
 @pytest.mark.parametrize("film", sorted({c["film"] for c in CASES}))
@@ -67,13 +67,13 @@ def test_shift_and_loss_against_reference(film):
     rel = np.array([_f(c["dsigma2_rel_str"]) for c in cs])  # [σ2(T) - σ2(0)]/σ2(0)
     shift = ph.qp_frequency_shift(T, f, alpha, Tc)
     # absolute error of (α/2) δσ2/σ2 at the level of rounding σ2 itself
-    assert np.max(np.abs(shift - 0.5 * alpha * rel)) < 1e-15
+    assert np.max(np.abs(shift - 0.5 * alpha * rel)) < 5e-16
     big = np.abs(rel) > 1e-8
     assert big.sum() >= 9
-    assert np.max(np.abs(shift[big] / (0.5 * alpha * rel[big]) - 1)) < 1e-6
+    assert np.max(np.abs(shift[big] / (0.5 * alpha * rel[big]) - 1)) < 1e-7
     invq = ph.qp_inverse_q(T, f, alpha, Tc)
     ratio = np.array([_f(c["sigma1_str"]) / _f(c["sigma2_str"]) for c in cs])
-    assert np.max(np.abs(invq / (alpha * ratio) - 1)) < 1e-11
+    assert np.max(np.abs(invq / (alpha * ratio) - 1)) < 3e-14
 
 
 def test_reduced_kernel_against_the_twin_live():
@@ -84,8 +84,8 @@ def test_reduced_kernel_against_the_twin_live():
 
     for theta, d in ((0.37, 4.1), (3.0, 0.8), (0.9, 0.2)):
         s1, s2 = ph.mb_sigma_reduced(theta, d, True)
-        assert s1 == pytest.approx(float(tw.sigma1(theta, d)), rel=1e-11)
-        assert s2 == pytest.approx(float(tw.sigma2(theta, d)), rel=1e-13)
+        assert s1 == pytest.approx(float(tw.sigma1(theta, d)), rel=3e-14)
+        assert s2 == pytest.approx(float(tw.sigma2(theta, d)), rel=2e-14)
 
 
 # --- analytic limits -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import arviz as az
 import numpy as np
 import pytest
 
-from tlsbayes import config
+from tlsbayes import card as tcard
 from tlsbayes.fit import run_fit
 from tlsbayes.io import real_data_dir
 from tlsbayes.sampling import SamplerSettings
@@ -29,8 +29,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def _fit(card_name, out):
-    card = config.load_card(CARDS / card_name)
-    post, _ = config.build_posterior(card)
+    card = tcard.load_card(CARDS / card_name)
+    post, _ = tcard.build_posterior(card)
     # The cards' own gates (ESS >= 1000, 50 tau); the cap bounds the test (both converge at
     # 7000 steps with these seeds, about 15 s of CPU for the TLS+QP card).
     settings = SamplerSettings(seed=card.sampler["seed"], max_steps=10_000, progress=False)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlsbayes import config
+from tlsbayes import card as tcard
 from tlsbayes import io as tio
 from tlsbayes.fit import run_fit
 from tlsbayes.sampling import SamplerSettings
@@ -99,9 +99,9 @@ def _template(card_file, data_file, group):
     """The models/real card, or an equivalent inline card if it is not there."""
     path = CARDS / card_file
     if path.is_file():
-        return config.load_card(path)
+        return tcard.load_card(path)
     text = _INLINE_QPOWER.format(name=Path(card_file).stem, file=data_file, group=group)
-    return config.parse_card(text, CARDS / "inline.toml")
+    return tcard.parse_card(text, CARDS / "inline.toml")
 
 
 def _variant(card, *, group=None, filter=None, drop=(), constants=None, priors=None):
@@ -118,7 +118,7 @@ def _variant(card, *, group=None, filter=None, drop=(), constants=None, priors=N
 
 
 def _fit(card, tmp_path, max_steps=40_000):
-    posterior, data = config.build_posterior(card)
+    posterior, data = tcard.build_posterior(card)
     s = dict(card.sampler, progress=False, moves="de", max_steps=max_steps)
     res = run_fit(posterior, SamplerSettings.from_dict(s), tmp_path, plots=False,
                   print_fn=lambda *a, **k: None)

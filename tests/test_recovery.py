@@ -8,9 +8,9 @@ import numpy as np
 
 from tlsbayes import simulate as sim
 from tlsbayes.fit import run_fit
-from tlsbayes.likelihood import Likelihood
-from tlsbayes.posterior import Dataset, Posterior
-from tlsbayes.priors import PriorSet
+from tlsbayes.inference.likelihood import Likelihood
+from tlsbayes.inference.posterior import Dataset, Posterior
+from tlsbayes.inference.prior_set import PriorSet
 from tlsbayes.sampling import SamplerSettings
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from tlsbayes import results as R
 from tlsbayes.errors import TLSBayesError
+from tlsbayes.models.degeneracy import KNOWN_DEGENERACIES
 
 NCHAIN, NDRAW, NOBS = 8, 2000, 6
 SEED = 20240601
@@ -392,7 +393,7 @@ def test_degeneracy_report_finds_pairs_with_sign_and_rho(idata, posterior):
     assert "E_c–beta banana" in rep["text"][0]
     assert rep["text"][1].startswith(
         "delta0 and delta_other are strongly anti-correlated (rho = -0.8")
-    assert R.KNOWN_DEGENERACIES[frozenset({"delta0", "delta_other"})] in rep["text"][1]
+    assert KNOWN_DEGENERACIES[frozenset({"delta0", "delta_other"})] in rep["text"][1]
 
 
 def test_degeneracy_threshold_controls_the_text(idata):
@@ -414,7 +415,7 @@ def test_degeneracy_uses_log_space_for_log_params():
     assert logged["log_params"] == ("K",)
     (sentence,) = logged["text"]
     assert sentence.startswith("x and K are strongly correlated (rho = +0.9")
-    assert R.KNOWN_DEGENERACIES[frozenset({"x", "K"})] in sentence
+    assert KNOWN_DEGENERACIES[frozenset({"x", "K"})] in sentence
 
 
 def test_degeneracy_custom_explanations_and_unknown_pair(idata):
@@ -435,8 +436,8 @@ def test_degeneracy_rejects_bad_log_params(posterior):
 
 def test_known_degeneracies_cover_the_library_pairs():
     for pair in [{"E_c", "beta"}, {"x", "K"}, {"C", "gamma"}, {"delta0", "delta_other"}]:
-        assert len(R.KNOWN_DEGENERACIES[frozenset(pair)]) > 40
-    assert R.KNOWN_DEGENERACIES[frozenset({"E_c", "beta"})].startswith(
+        assert len(KNOWN_DEGENERACIES[frozenset(pair)]) > 40
+    assert KNOWN_DEGENERACIES[frozenset({"E_c", "beta"})].startswith(
         "the data do not reach far enough above E_c")
 
 

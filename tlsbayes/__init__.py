@@ -2,8 +2,10 @@
 
 Layers (each imports only those above it)::
 
-    physics -> model -> priors -> likelihood/posterior -> sampling -> results
-            -> plotting, io, config, cli
+    physics -> models -> inference -> sampling -> results
+            -> io, card, rundir, plotting -> pipelines (fit, batch, ...) -> cli
+
+Every module and the data flow of ``tlsbayes fit``: docs/ARCHITECTURE.md.
 """
 
 __version__ = "0.1.0"

@@ -42,7 +42,7 @@ Guarantees
   fails with the reason.
 * **Atomic files.**  ``index.csv`` is rewritten atomically after every finished group (groups
   still running are listed as ``pending``); every file of a run directory is written atomically
-  (:mod:`tlsbayes._atomic`).  Temporaries a kill left in a run directory are removed when the
+  (:mod:`tlsbayes.atomic`).  Temporaries a kill left in a run directory are removed when the
   group runs again.  One batch at a time per ``DIR`` (a lock file, ``DIR/.batch.lock``).
 
 Exit status of the command: 0 when every group converged; 3 when some did not converge (and
@@ -63,37 +63,30 @@ import json
 import math
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CardError, TLSBayesError
+from . import rundir
+from .engines import dask_executor, local_executor, mpi_executor
+from .errors import BatchError, TLSBayesError, one_line
+from .rundir import CHECKPOINT_FILE, POSTERIOR_FILE, RUN_JSON, card_for_group
 
 __all__ = [
     "INDEX_FILE",
     "INDEX_COLUMNS",
-    "RUN_FILES",
     "GroupPlan",
     "BatchResult",
-    "card_for_group",
+    "batch_card",
     "group_seed",
     "run_dir_name",
     "plan_groups",
-    "local_executor",
-    "dask_executor",
-    "mpi_executor",
     "fit_group",
     "run_batch",
 ]
 
 INDEX_FILE = "index.csv"
 RUNS_DIR = "runs"
-LOCK_FILE = ".batch.lock"
-RUN_FILE = "run.json"
-#: Files of a run directory (their temporaries are cleaned before a group runs again).
-RUN_FILES = ("posterior.nc", "checkpoint.h5", "summary.csv", "report.md", "fit.png",
-             "corner.png", "trace.png", "card.toml", RUN_FILE)
 #: Columns of index.csv; ``<param>_median``, ``<param>_q16``, ``<param>_q84`` (physical units,
 #: quantiles over all posterior draws) follow ``steps`` for every free parameter.
 INDEX_COLUMNS = ("group", "n_rows", "n_points", "status", "converged", "max_rhat", "min_ess",
@@ -101,10 +94,6 @@ INDEX_COLUMNS = ("group", "n_rows", "n_points", "status", "converged", "max_rhat
 CONVERGED, NOT_CONVERGED, FAILED, PENDING = "converged", "not_converged", "failed", "pending"
 # Settings that may change between reruns without making a finished run another fit.
 _RESUMABLE_SETTINGS = ("max_steps", "progress")
-
-
-class BatchError(TLSBayesError):
-    """A batch cannot start (engine unavailable, output directory locked...)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,27 +117,6 @@ def run_dir_name(group: str) -> str:
     if safe != group:
         safe += "-" + hashlib.sha256(group.encode("utf-8")).hexdigest()[:8]
     return safe
-
-
-def card_for_group(card, column: str, value: str):
-    """The card with its data set restricted to the rows where ``column == value`` (as text).
-
-    Raises
-    ------
-    CardError
-        If the card has several data sets, or its own ``group`` selects another column.
-    """
-    if len(card.datasets) != 1:
-        raise CardError(f"{card.path}: batch fits need a card with exactly one [[dataset]], "
-                        f"this one has {len(card.datasets)}")
-    spec = card.datasets[0]
-    own = spec.data.get("group")
-    if own is not None and own.get("column") != column:
-        raise CardError(f"{card.path}: [dataset.data.group] selects column {own['column']!r}; "
-                        f"it cannot be combined with --group-by {column!r} (select the other "
-                        "column with a filter instead)")
-    data = {**spec.data, "group": {"column": column, "value": str(value)}}
-    return dataclasses.replace(card, datasets=(dataclasses.replace(spec, data=data),))
 
 
 @dataclass(frozen=True)
@@ -187,7 +155,7 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
 
     Parameters
     ----------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
         A card with one data set.
     group_by : str
         Column whose distinct values define the groups (order of first appearance).
@@ -201,7 +169,7 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
         unreadable, or it has no column ``group_by``.  A problem of one group's data (e.g.
         too few rows after the filter) is not raised: it is in that group's ``error``.
     """
-    from . import config
+    from . import card as tcard
     from . import io as tio
 
     card_for_group(card, group_by, "")  # validates the card's shape before reading data
@@ -212,10 +180,10 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
     for group, n_rows in counts.items():
         run_dir = f"{RUNS_DIR}/{run_dir_name(group)}"
         try:
-            posterior, loaded = config.build_posterior(card_for_group(card, group_by, group),
-                                                       data_override=data)
+            posterior, loaded = tcard.build_posterior(card_for_group(card, group_by, group),
+                                                      data_override=data)
         except TLSBayesError as exc:
-            plans.append(GroupPlan(group, n_rows, run_dir, error=_one_line(exc)))
+            plans.append(GroupPlan(group, n_rows, run_dir, error=one_line(exc)))
             continue
         plans.append(GroupPlan(
             group, n_rows, run_dir, n_points=sum(ds.n for ds in posterior.datasets),
@@ -223,77 +191,6 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
             data_info=[{"source": str(d.source), "sha256": d.sha256,
                         "rows_used": d.n_rows_used} for d in loaded]))
     return plans
-
-
-# --------------------------------------------------------------------------------------------
-# engines
-# --------------------------------------------------------------------------------------------
-def _worker_init(parent_pid: int) -> None:
-    """Local worker start-up: die with the batch process; non-interactive matplotlib."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            return
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os._exit(1)
-
-
-def local_executor(workers: int) -> cf.ProcessPoolExecutor:
-    """Pool of ``workers`` local processes (``spawn``), each dying with this process."""
-    import multiprocessing
-
-    return cf.ProcessPoolExecutor(max_workers=int(workers),
-                                  mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_worker_init, initargs=(os.getpid(),))
-
-
-def dask_executor(address: str, timeout: float = 30.0):
-    """``(executor, client)`` for the Dask distributed scheduler at ``address``.
-
-    Close the client when done.  Tasks are submitted with ``pure=False`` (Dask would otherwise
-    merge identical calls).
-
-    Raises
-    ------
-    BatchError
-        dask.distributed is not installed or the scheduler cannot be reached.
-    """
-    try:
-        from distributed import Client
-    except ImportError:
-        raise BatchError("--scheduler needs dask.distributed, which is not installed: "
-                         "pip install 'tlsbayes[dask]'") from None
-    try:
-        client = Client(address, timeout=timeout)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise BatchError(f"--scheduler {address}: cannot connect to the Dask scheduler "
-                         f"({_one_line(exc)})") from None
-    return client.get_executor(pure=False), client
-
-
-def mpi_executor(workers: int | None = None):
-    """:class:`mpi4py.futures.MPIPoolExecutor` with ``workers`` processes (None: the MPI
-    universe's).
-
-    Raises
-    ------
-    BatchError
-        mpi4py is not installed.
-    """
-    try:
-        from mpi4py.futures import MPIPoolExecutor
-    except ImportError:
-        raise BatchError("--mpi needs mpi4py, which is not installed: pip install mpi4py (it "
-                         "needs an MPI library such as Open MPI or MPICH), then run e.g. "
-                         "'mpiexec -n 1 tlsbayes batch ... --mpi --workers 8'; or use --workers "
-                         "N (local processes) or --scheduler ADDRESS (Dask)") from None
-    return MPIPoolExecutor(max_workers=workers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,11 +208,6 @@ class _Task:
     info: dict
     resume: bool
     plots: bool
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if isinstance(exc, TLSBayesError) else f"{type(exc).__name__}: {text}"
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -354,27 +246,26 @@ def fit_group(task: _Task) -> dict:
     try:
         row.update(_fit_group(task))
     except Exception as exc:  # noqa: BLE001 - one group's failure must not stop the batch
-        row.update(status=FAILED, error=_one_line(exc))
+        row.update(status=FAILED, error=one_line(exc))
     row["seconds"] = time.perf_counter() - t0
     return row
 
 
 def _fit_group(task: _Task) -> dict:
-    from . import config
-    from ._atomic import atomic_write_text, remove_temporaries
+    from . import card as tcard
     from .fit import run_fit
     from .sampling import SamplerSettings
 
-    card = card_for_group(config.parse_card(task.card_text, Path(task.card_path)),
+    card = card_for_group(tcard.parse_card(task.card_text, Path(task.card_path)),
                           task.column, task.group)
-    posterior, _ = config.build_posterior(card, data_override=task.data)
+    posterior, _ = tcard.build_posterior(card, data_override=task.data)
     settings = SamplerSettings.from_dict(task.info["settings"])
     run_dir = Path(task.out) / task.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    remove_temporaries(run_dir, RUN_FILES)
+    rundir.remove_temporaries(run_dir)
     info = dict(task.info)
-    atomic_write_text(run_dir / "card.toml", card.text)
-    atomic_write_text(run_dir / RUN_FILE, json.dumps(info, indent=1))
+    rundir.write_card_copy(run_dir, card.text)
+    rundir.write_run_info(run_dir, info)
     result = run_fit(posterior, settings, run_dir, card_text=card.text, resume=task.resume,
                      plots=task.plots, print_fn=_quiet,
                      extra_attrs={"card_name": card.name, "card_path": str(card.path),
@@ -383,7 +274,7 @@ def _fit_group(task: _Task) -> dict:
     # Written last: it marks the run directory finished for reruns of the batch.
     info["finished"] = {"status": row["status"],
                         "utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    atomic_write_text(run_dir / RUN_FILE, json.dumps(info, indent=1))
+    rundir.write_run_info(run_dir, info)
     return row
 
 
@@ -425,16 +316,16 @@ def _state(run_dir: Path, info: dict) -> tuple[str, str, object]:
     conflict (why: the reason)."""
     from . import results as R
 
-    ck = (run_dir / "checkpoint.h5").is_file()
-    path = run_dir / RUN_FILE
+    ck = (run_dir / CHECKPOINT_FILE).is_file()
+    path = run_dir / RUN_JSON
     if not path.is_file():
         if ck:
-            return "conflict", f"{run_dir} has a checkpoint.h5 but no {RUN_FILE}", None
+            return "conflict", f"{run_dir} has a {CHECKPOINT_FILE} but no {RUN_JSON}", None
         return "fresh", "", None
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return "conflict", f"{path} is unreadable ({_one_line(exc)})", None
+        return "conflict", f"{path} is unreadable ({one_line(exc)})", None
     mine, theirs = _identity(info), _identity(old if isinstance(old, dict) else {})
     diff = [k for k in mine if mine[k] != theirs[k]]
     if diff:
@@ -442,14 +333,14 @@ def _state(run_dir: Path, info: dict) -> tuple[str, str, object]:
                             "delete it or choose another --out"), None
     if old.get("finished") and old.get("settings") == info["settings"]:
         try:
-            return "done", "", R.load(run_dir / "posterior.nc")
+            return "done", "", R.load(run_dir / POSTERIOR_FILE)
         except TLSBayesError:
             pass
     return ("resume" if ck else "fresh"), "", None
 
 
 def _write_index(path: Path, rows: list, params: list) -> None:
-    from ._atomic import atomic_write_text
+    from .atomic import atomic_write_text
 
     cols = list(INDEX_COLUMNS[:8])
     for p in params:
@@ -468,25 +359,6 @@ def _write_index(path: Path, rows: list, params: list) -> None:
                     (repr(cells[c]) if isinstance(cells[c], float) else cells[c])
                     for c in cols])
     atomic_write_text(path, buf.getvalue())
-
-
-@contextlib.contextmanager
-def _lock(out: Path):
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
-        yield
-        return
-    fh = open(out / LOCK_FILE, "a")
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise BatchError(f"{out}: another tlsbayes batch is writing into this directory "
-                             f"(it holds {out / LOCK_FILE})") from None
-        yield
-    finally:
-        fh.close()
 
 
 def _progress_line(k: int, n: int, row: dict) -> str:
@@ -508,7 +380,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
 
     Parameters
     ----------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
     group_by : str
         Column defining the groups.
     out : path-like
@@ -540,15 +412,10 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
     CardError, DataError, BatchError
         Before any fit: unusable card, table or group column; ``out`` locked by another batch.
     """
-    from . import __version__
-    from .cli import RUN_FORMAT  # run.json layout, so that resume/report read these too
-
     task_fn = fit_group if task_fn is None else task_fn
     out = Path(out)
     plans = plan_groups(card, group_by, data=data) if plans is None else plans
     params = next((list(p.free_names) for p in plans if p.free_names), [])
-    base_seed = 0 if settings.seed is None else int(settings.seed)
-    card_sha = hashlib.sha256(card.text.encode("utf-8")).hexdigest()
     data_abs = str(Path(data).resolve()) if data is not None else None
     try:
         (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
@@ -556,7 +423,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
         raise BatchError(f"--out {out}: cannot create the batch directory "
                          f"({exc.strerror or exc})") from None
 
-    with _lock(out):
+    with rundir.lock(out, holder="another tlsbayes batch", error=BatchError):
         rows = {p.group: {"group": p.group, "n_rows": p.n_rows, "n_points": p.n_points,
                           "status": PENDING, "run_dir": p.run_dir} for p in plans}
         n = len(plans)
@@ -575,13 +442,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
             if p.error:
                 finish({"group": p.group, "status": FAILED, "error": p.error})
                 continue
-            s = {**settings.to_dict(), "seed": group_seed(base_seed, p.group),
-                 "progress": False}
-            info = {"run_format": RUN_FORMAT, "tlsbayes_version": __version__,
-                    "card": str(Path(card.path).resolve()), "card_name": card.name,
-                    "card_sha256": card_sha, "data_override": data_abs, "settings": s,
-                    "data": p.data_info, "group": {"column": group_by, "value": p.group},
-                    "batch": {"dir": str(out.resolve()), "seed": base_seed}}
+            info = _group_run_info(card, p, group_by, out, settings, data)
             state, why, idata = _state(out / p.run_dir, info)
             if state == "conflict":
                 finish({"group": p.group, "status": FAILED, "error": why})
@@ -602,6 +463,77 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
     return BatchResult(rows=final, index=index, exit_status=status)
 
 
+def _group_run_info(card, plan: GroupPlan, group_by: str, out: Path, settings, data) -> dict:
+    """run.json of one group: the batch's settings with the group's own seed, no progress."""
+    base_seed = 0 if settings.seed is None else int(settings.seed)
+    s = {**settings.to_dict(), "seed": group_seed(base_seed, plan.group), "progress": False}
+    return rundir.new_run_info(
+        card_path=card.path, card_name=card.name,
+        card_sha256=hashlib.sha256(card.text.encode("utf-8")).hexdigest(),
+        data_override=data, settings=s, data=plan.data_info,
+        group={"column": group_by, "value": plan.group},
+        batch={"dir": str(out.resolve()), "seed": base_seed})
+
+
+def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=None,
+               max_steps=None, progress=None, workers=None, scheduler=None, mpi=False,
+               plots=True, print_fn=None) -> BatchResult:
+    """``tlsbayes batch``: plan the groups, choose the engine, :func:`run_batch`, summarise.
+
+    Parameters
+    ----------
+    card_path : path-like
+    group_by : str
+        Column defining the groups.
+    out : path-like
+        Batch directory.
+    data, seed, walkers, max_steps, progress : optional
+        Command-line overrides of the card.
+    workers : int, optional
+        Local worker processes, or MPI workers with ``mpi``.
+    scheduler : str, optional
+        Dask scheduler address (not with ``workers`` or ``mpi``).
+    mpi : bool
+        MPI workers via mpi4py.futures.
+    plots : bool
+        Write the figures of each run.
+    print_fn : callable, optional
+        Receives the progress lines (default: print, flushed).
+
+    Raises
+    ------
+    TLSBayesError
+        Bad card, table, column, engine options; engine unavailable; ``out`` locked.
+    """
+    from . import card as tcard
+    from .fit import card_settings
+
+    print_fn = (lambda line: print(line, flush=True)) if print_fn is None else print_fn
+    if scheduler and (workers is not None or mpi):
+        raise TLSBayesError("--scheduler cannot be combined with --workers or --mpi (the Dask "
+                            "cluster has its own workers)")
+    card = tcard.load_card(card_path)
+    plans = plan_groups(card, group_by, data=data)
+    ndim = next((len(p.free_names) for p in plans if p.free_names), 1)
+    settings = card_settings(card, ndim, seed=seed, walkers=walkers, max_steps=max_steps,
+                             progress=progress)
+    executor, engine, closing = None, f"{workers or 'all CPU'} local worker(s)", None
+    if scheduler:
+        executor, closing = dask_executor(scheduler)
+        engine = f"Dask scheduler {scheduler}"
+    elif mpi:
+        executor = closing = mpi_executor(workers)
+        engine = "MPI (mpi4py.futures)"
+    print_fn(f"tlsbayes batch: card {card.path}, {len(plans)} group(s) of column "
+             f"{group_by!r}, {engine} -> {out}")
+    with closing if closing is not None else contextlib.nullcontext():
+        res = run_batch(card, group_by, out, settings=settings, data=data, executor=executor,
+                        workers=workers, plots=plots, plans=plans, print_fn=print_fn)
+    print_fn(f"{res.count(CONVERGED)} converged, {res.count(NOT_CONVERGED)} not "
+             f"converged, {res.count(FAILED)} failed; index: {res.index}")
+    return res
+
+
 def _drain(executor, tasks, task_fn, finish) -> list:
     """Run ``tasks`` on ``executor``; return those lost to a broken (dead-worker) pool."""
     futures = {executor.submit(task_fn, t): t for t in tasks}
@@ -615,7 +547,7 @@ def _drain(executor, tasks, task_fn, finish) -> list:
                 broken.append(t)
                 continue
             except Exception as exc:  # noqa: BLE001 - e.g. Dask's KilledWorker
-                row = {"group": t.group, "status": FAILED, "error": _one_line(exc)}
+                row = {"group": t.group, "status": FAILED, "error": one_line(exc)}
             finish(row)
     except BaseException:
         for f in futures:

@@ -215,7 +215,7 @@ def run_fits(print_fn=print, cards=None, repeats=3, slow_s=20.0):
     process also pays one-time costs (loading compiled diagnostics from the numba cache, the
     allocator's first growth of the heap), about 0.1-0.2 s, that later runs do not.
     """
-    from . import config
+    from . import card as tcard
     from .sampling import run as run_sampler
     from .sampling import sample, sampler_floor
 
@@ -225,9 +225,9 @@ def run_fits(print_fn=print, cards=None, repeats=3, slow_s=20.0):
     print_fn(f"{'card':40s} {'ndim':>4s} {'steps':>6s} {'MAP s':>7s} {'sample s':>9s} "
              f"{'floor s':>8s} {'ratio':>6s} {'min ESS':>8s} {'ESS/s':>7s}  verdict")
     for path in card_paths(cards):
-        card = config.load_card(path)
-        post, _ = config.build_posterior(card)
-        settings = config.sampler_settings(card, progress=False)
+        card = tcard.load_card(path)
+        post, _ = tcard.build_posterior(card)
+        settings = tcard.sampler_settings(card, progress=False)
         first = sample(post, settings, rng=np.random.default_rng(settings.seed))
         t_map, r = first.map_seconds, first.run
         times = [first.run_seconds]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .posterior import Dataset, Posterior
-from .priors import PriorSet
+from .inference.posterior import Dataset, Posterior
+from .inference.prior_set import PriorSet
 from .sampling import SamplerSettings, sample
 
 
@@ -119,7 +119,7 @@ def default_cases():
     so that each injection is a realistic, informative experiment.
     """
     from . import simulate as sim
-    from .model import FrequencyShift, NemsDamping, QPower
+    from .models import FrequencyShift, NemsDamping, QPower
 
     A0, Qc = sim.defrance_geometry(809e6)
     cases = [

@@ -42,8 +42,9 @@ from pathlib import Path
 import numpy as np
 
 from . import results as R
-from ._atomic import atomic_write_text
+from .atomic import atomic_write_text
 from .errors import TLSBayesError
+from .rundir import POSTERIOR_FILE
 
 __all__ = ["UNITS", "K_THRESHOLD", "CompareResult", "pointwise_log_likelihood", "loo",
            "compare_runs", "format_compare", "compare_markdown", "write_compare"]
@@ -60,7 +61,7 @@ def _load(source):
         return source, (attrs.get("extra") or {}).get("card_name") or "model", "<InferenceData>"
     path = Path(source)
     if path.is_dir():
-        nc = path / "posterior.nc"
+        nc = path / POSTERIOR_FILE
         if not nc.is_file():
             raise TLSBayesError(f"{path}: not a tlsbayes run directory (no posterior.nc)")
         return R.load(nc), path.name, str(nc)

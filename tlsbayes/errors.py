@@ -24,3 +24,22 @@ class CardError(TLSBayesError):
 
 class SamplingError(TLSBayesError):
     """The sampler cannot start or continue (start outside prior support, corrupt checkpoint)."""
+
+
+class ResultError(TLSBayesError):
+    """A result cannot be built, written or read (bad shapes, unreadable or foreign file)."""
+
+
+class RunDirError(TLSBayesError):
+    """A run directory is missing, damaged, of another format, or locked by another process."""
+
+
+class BatchError(TLSBayesError):
+    """A batch cannot start (engine unavailable, output directory locked...)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line; prefixed by its type unless it is a
+    :class:`TLSBayesError` (whose message is already meant for the user)."""
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, TLSBayesError) else f"{type(exc).__name__}: {text}"

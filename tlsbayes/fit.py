@@ -1,29 +1,35 @@
-"""The fit pipeline: MAP -> emcee -> ArviZ result -> summary, degeneracy report, figures.
+"""The fit pipeline: card -> posterior -> MAP -> emcee -> ArviZ result -> summary, report.
 
-``run_fit(posterior, settings, outdir)`` does everything and writes a run directory:
+``run_fit(posterior, settings, outdir)`` samples and writes a run directory (its layout:
+:mod:`tlsbayes.rundir`): the result ``posterior.nc`` (:func:`tlsbayes.results.build_idata`),
+the checkpoint, the summary table, the report and the figures.  Every file is written
+atomically (temporary file, then rename).
 
-    posterior.nc     ArviZ InferenceData (posterior, sample_stats, log_likelihood,
-                     observed_data, constant_data, prior) with provenance attributes
-    checkpoint.h5    emcee-layout chain checkpoint (resume with ``resume=True``)
-    summary.csv      one row per parameter
-    report.md        verdict, table, degeneracy report, figures
-    corner.png, fit.png, trace.png
+The bodies of the ``tlsbayes`` subcommands on one run live here too, so that the command line
+only parses and dispatches:
 
-Every file is written atomically (temporary file, then rename).
+========================  ==========================================================
+:func:`prepare_fit`       card, data, posterior and sampler settings (``check``, ``fit``)
+:func:`fit_card`          ``tlsbayes fit``: run directory, run.json, card copy, run_fit
+:func:`load_run`          rebuild the posterior of a run directory from its card copy
+:func:`resume_run`        ``tlsbayes resume``
+:func:`report_run`        ``tlsbayes report``: summary, figures, report.md, no sampling
+========================  ==========================================================
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
 from . import results as R
-from ._atomic import atomic_output, atomic_write_text
-from .priors import LogUniform
+from . import rundir
+from .atomic import atomic_output, atomic_write_text
+from .errors import SamplingError, TLSBayesError
 from .sampling import SamplerSettings, sample
 
 
@@ -48,89 +54,13 @@ class FitResult:
     verdict: str
 
 
-def _log_params(priors):
-    return [n for n in priors.free_names if isinstance(priors[n], LogUniform)]
-
-
-def build_idata(posterior, run, *, map_params, card_text="", extra_attrs=None, prior_draws=1000,
-                rng=None):
-    """ArviZ InferenceData of a finished run (post-burn-in, thinned draws)."""
-    rng = np.random.default_rng(0) if rng is None else rng
-    names = posterior.free_names
-    theta = run.samples()  # (nw, nd, ndim)
-    nw, nd, _ = theta.shape
-    flat = theta.reshape(nw * nd, -1)
-    params = posterior.params(flat)
-    post = {n: params[n].reshape(nw, nd) for n in names}
-    stats = run.sample_stats()
-    sample_stats = {"lp": stats["log_prob"]}
-    for k in ("log_prior", "log_likelihood"):
-        if k in stats:
-            sample_stats[k] = stats[k]
-    sample_stats["acceptance_rate"] = np.broadcast_to(
-        run.acceptance_fraction[:, None], (nw, nd)).copy()
-    pw = posterior.pointwise_log_likelihood(flat)
-    log_lik = {k: v.reshape(nw, nd, -1) for k, v in pw.items()}
-    observed = {ds.name: ds.y for ds in posterior.datasets}
-    obs_dims = {ds.name: f"{ds.name}_point" for ds in posterior.datasets}
-    constant = {}
-    for ds in posterior.datasets:
-        constant[f"{ds.name}_x"] = ds.x
-        constant[f"{ds.name}_sigma"] = ds.sigma
-        obs_dims[f"{ds.name}_x"] = f"{ds.name}_point"
-        obs_dims[f"{ds.name}_sigma"] = f"{ds.name}_point"
-    prior_theta = posterior.priors.sample(prior_draws, rng)
-    prior_params = posterior.params(prior_theta)
-    prior = {n: prior_params[n][None, :] for n in names}
-    data_hash = R.data_sha256(*[a for ds in posterior.datasets for a in (ds.x, ds.y, ds.sigma)])
-    extra = {
-        "map": map_params,
-        "steps": run.steps,
-        "burn_in": run.burn_in,
-        "thin": run.thin,
-        "ess": dict(zip(names, map(float, run.ess))),
-        "rhat": dict(zip(names, map(float, run.rhat))),
-        "wall_time_s": run.wall_time,
-        "datasets": [{"name": ds.name, "model": ds.model.kind, "constants": ds.model.constants(),
-                      "likelihood": ds.likelihood.kind, "n": ds.n,
-                      "x_kind": ds.model.x_kind, "x_unit": ds.model.x_unit,
-                      "y_kind": ds.model.y_kind, "y_unit": ds.model.y_unit,
-                      "sha256": ds.data_hash()} for ds in posterior.datasets],
-        "log_params": _log_params(posterior.priors),
-    }
-    extra.update(extra_attrs or {})
-    attrs = R.provenance(
-        version=__version__, model_card_text=card_text, priors=posterior.priors.to_dict(),
-        data_hash=data_hash, seed=run.settings.seed, sampler_settings=run.settings.to_dict(),
-        tau=dict(zip(names, map(float, run.tau))), verdict=run.verdict,
-        converged=bool(run.converged), extra=extra)
-    idata = R.build_inference_data(posterior=post, sample_stats=sample_stats,
-                                   log_likelihood=log_lik, observed_data=observed,
-                                   constant_data=constant, prior=prior, attrs=attrs,
-                                   obs_dims=obs_dims)
-    # Predictive draws (noise included): prior predictive from the prior draws, posterior
-    # predictive from up to 500 posterior draws.
-    n_pp = min(500, flat.shape[0])
-    post_theta = flat[np.linspace(0, flat.shape[0] - 1, n_pp).astype(int)]
-    groups = {}
-    for group, th in (("prior_predictive", prior_theta), ("posterior_predictive", post_theta)):
-        sims = posterior.simulate(th, rng)
-        groups[group] = {k: v[None, :, :] for k, v in sims.items()}
-    import xarray as xr
-
-    idata.add_groups({g: xr.Dataset({k: (("chain", "draw", obs_dims[k]), v)
-                                     for k, v in d.items()})
-                      for g, d in groups.items()})
-    return idata
-
-
 def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra_attrs=None,
             resume=False, plots=True, truths=None, print_fn=print) -> FitResult:
     """Fit ``posterior`` and write the run directory; see the module docstring.
 
     Parameters
     ----------
-    posterior : tlsbayes.posterior.Posterior
+    posterior : tlsbayes.inference.posterior.Posterior
     settings : SamplerSettings
         ``seed`` fixes everything (MAP starts, walker ball, chain).
     outdir : path-like
@@ -156,13 +86,13 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
     def show_map(best):
         print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_values(best).items()))
 
-    sampled = sample(posterior, settings, rng=rng, checkpoint=outdir / "checkpoint.h5",
+    sampled = sample(posterior, settings, rng=rng, checkpoint=outdir / rundir.CHECKPOINT_FILE,
                      resume=resume, on_map=show_map)
     run, map_params = sampled.run, map_values(sampled.map)
     print_fn(run.verdict)
-    idata = build_idata(posterior, run, map_params=map_params, card_text=card_text,
-                        extra_attrs=extra_attrs, rng=rng)
-    R.save(idata, outdir / "posterior.nc")
+    idata = R.build_idata(posterior, run, map_params=map_params, card_text=card_text,
+                          extra_attrs=extra_attrs, rng=rng)
+    R.save(idata, outdir / rundir.POSTERIOR_FILE)
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
                             burn=run.burn_in, print_fn=print_fn)
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
@@ -188,7 +118,7 @@ def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chai
         gate = extra.get(key)
         if gate:
             summary[col] = [gate.get(n, float("nan")) for n in summary.index]
-    atomic_write_text(outdir / "summary.csv", summary.to_csv(index_label="parameter"))
+    atomic_write_text(outdir / rundir.SUMMARY_FILE, summary.to_csv(index_label="parameter"))
     deg = R.degeneracy_report(idata, log_params=log_params)
     names = list(posterior.free_names)
     figures = []
@@ -197,21 +127,223 @@ def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chai
         samples = np.column_stack([post[n].values.reshape(-1) for n in names])
         theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
         info = posterior.parameter_info()
-        atomic_savefig(plotting.plot_corner, outdir / "corner.png", samples, names,
+        atomic_savefig(plotting.plot_corner, outdir / rundir.CORNER_PLOT, samples, names,
                        param_info=info, log_params=log_params, truths=truths)
-        atomic_savefig(plotting.plot_fit, outdir / "fit.png", posterior, theta)
-        figures += ["fit.png", "corner.png"]
+        atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta)
+        figures += [rundir.FIT_PLOT, rundir.CORNER_PLOT]
         if chain is not None:
-            atomic_savefig(plotting.plot_trace, outdir / "trace.png", chain, names, burn=burn)
-            figures.append("trace.png")
+            atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, chain, names,
+                           burn=burn)
+            figures.append(rundir.TRACE_PLOT)
     guidance = noise_guidance(summary, posterior)
     text = R.format_summary(summary)
     print_fn(text)
     for s in deg["text"] + guidance:
         print_fn(s)
     md = _report_markdown(attrs, summary, deg, figures, guidance)
-    atomic_write_text(outdir / "report.md", md)
+    atomic_write_text(outdir / rundir.REPORT_FILE, md)
     return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance}
+
+
+# --------------------------------------------------------------------------------------------
+# the subcommands on one run (tlsbayes check / fit / resume / report)
+# --------------------------------------------------------------------------------------------
+def card_settings(card, ndim: int, *, seed=None, walkers=None, max_steps=None, progress=None):
+    """Sampler settings of the card, overridden by the flags; checked against ``ndim``.
+
+    Parameters
+    ----------
+    card : tlsbayes.card.Card
+    ndim : int
+        Free parameters of the posterior (the walker count must suit it).
+    seed, walkers, max_steps, progress : optional
+        The command-line overrides (None: the card's value).
+
+    Raises
+    ------
+    SamplingError
+        The walker count does not suit ``ndim``, naming ``--walkers`` or the card's key.
+    """
+    from .card import sampler_settings
+    from .sampling import ensemble_problem
+
+    # The flags are range-checked by argparse: a bad value left here comes from the card.
+    settings = sampler_settings(card, seed=seed, nwalkers=walkers, max_steps=max_steps,
+                                progress=progress)
+    nw = settings.resolve_nwalkers(ndim)
+    where = (f"--walkers {walkers}" if walkers is not None
+             else f"{card.path}: [sampler] nwalkers = {nw}")
+    problem = ensemble_problem(nw, ndim, settings.n_groups)
+    if problem:
+        raise SamplingError(f"{where}: {problem}")
+    return settings
+
+
+def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None,
+                progress=None):
+    """Everything ``fit`` does before it writes or samples.
+
+    Returns
+    -------
+    card, posterior, loaded, settings
+        The card, its posterior, the loaded data tables and the sampler settings.
+    """
+    from . import card as tcard
+
+    card = tcard.load_card(card_path)
+    posterior, loaded = tcard.build_posterior(card, data_override=data)
+    settings = card_settings(card, posterior.ndim, seed=seed, walkers=walkers,
+                             max_steps=max_steps, progress=progress)
+    return card, posterior, loaded, settings
+
+
+def describe_fit(card, posterior, loaded, settings) -> list:
+    """Lines describing a prepared fit: card, parameters, points, walkers; one per data file."""
+    lines = [f"card {card.path} ({card.name}): {posterior.ndim} free parameters "
+             f"({', '.join(posterior.free_names)}), "
+             f"{sum(ds.n for ds in posterior.datasets)} data points, "
+             f"{settings.resolve_nwalkers(posterior.ndim)} walkers, "
+             f"max_steps {settings.max_steps}"]
+    for d in loaded:
+        lines.append(f"  data {d.source}: {d.n} points" + "".join(
+            f"; {n}" for n in d.notes if not n.startswith("warning:")))
+    return lines
+
+
+def _data_info(loaded) -> list:
+    return [{"source": str(d.source), "sha256": d.sha256, "rows_used": d.n_rows_used}
+            for d in loaded]
+
+
+def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_steps=None,
+             progress=None, print_fn: Callable = print) -> FitResult:
+    """``tlsbayes fit``: prepare, write run.json and the card copy, :func:`run_fit`.
+
+    Parameters
+    ----------
+    card_path : path-like
+    out : path-like, optional
+        Run directory (default :func:`tlsbayes.rundir.default_run_dir` of the card's name).
+    data, seed, walkers, max_steps, progress : optional
+        Command-line overrides of the card.
+    print_fn : callable
+        Receives the progress lines.
+
+    Raises
+    ------
+    TLSBayesError
+        Bad card, data, settings or ``out``.  A fit that fails before its first checkpoint
+        leaves no half-written run directory behind.
+    """
+    card, posterior, loaded, settings = prepare_fit(card_path, data=data, seed=seed,
+                                                    walkers=walkers, max_steps=max_steps,
+                                                    progress=progress)
+    out = Path(out) if out else rundir.default_run_dir(card.name)
+    created = rundir.make_run_dir(out)
+    fresh = [n for n in (rundir.CARD_FILE, rundir.RUN_JSON) if not (out / n).exists()]
+    rundir.write_card_copy(out, card.text)
+    info = rundir.new_run_info(card_path=card.path, card_name=card.name, data_override=data,
+                               settings=settings.to_dict(), data=_data_info(loaded))
+    rundir.write_run_info(out, info)
+    first, *rest = describe_fit(card, posterior, loaded, settings)
+    for line in [f"tlsbayes fit: {first}", *rest, f"  -> {out}"]:
+        print_fn(line)
+    try:
+        result = run_fit(posterior, settings, out, card_text=card.text, print_fn=print_fn,
+                         extra_attrs={"card_name": card.name, "card_path": str(card.path),
+                                      "data_files": info["data"]})
+    except TLSBayesError:
+        rundir.discard_unstarted(out, fresh, created)
+        raise
+    files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.REPORT_FILE, *rundir.FIGURES)
+    print_fn(f"\nresults in {out}: {', '.join(files)}")
+    return result
+
+
+def resume_run(run_dir, *, max_steps=None, print_fn: Callable = print):
+    """``tlsbayes resume``: continue the run in ``run_dir`` from its checkpoint.
+
+    Parameters
+    ----------
+    run_dir : path-like
+    max_steps : int, optional
+        New step cap.
+
+    Returns
+    -------
+    FitResult or str
+        The continued fit, or (nothing done) the note saying why the run need not continue.
+    """
+    run_dir = Path(run_dir)
+    card, posterior, settings = rundir.load_run(run_dir)
+    rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
+    note = rundir.resume_note(run_dir, posterior)
+    if note:
+        return note
+    if max_steps is not None:
+        settings = type(settings).from_dict({**settings.to_dict(), "max_steps": max_steps})
+    return run_fit(posterior, settings, run_dir, card_text=card.text, resume=True,
+                   print_fn=print_fn,
+                   extra_attrs={"card_name": card.name, "card_path": str(card.path)})
+
+
+def report_run(run_dir) -> Path:
+    """``tlsbayes report``: summary, figures and report.md from the saved result; returns the
+    path of the report.  Nothing is resampled."""
+    from .sampling import read_checkpoint
+
+    run_dir = Path(run_dir)
+    _, posterior, _ = rundir.load_run(run_dir)
+    idata = R.load(run_dir / rundir.POSTERIOR_FILE)
+    chain, burn = None, 0
+    if (run_dir / rundir.CHECKPOINT_FILE).is_file():
+        ck = read_checkpoint(run_dir / rundir.CHECKPOINT_FILE)
+        chain = ck.chain
+        burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
+    report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn)
+    return run_dir / rundir.REPORT_FILE
+
+
+def card_catalog(models_dir) -> list:
+    """``tlsbayes models``: one line per card under ``models_dir``: path, models, title.
+
+    Cards at the top level first, then those in subdirectories (``models/defrance2024/...``);
+    TOML files of another kind in a subdirectory (e.g. a design plan) are left out.  A card
+    that does not load is listed as ``INVALID`` with the reason.
+    """
+    from . import card as tcard
+
+    models_dir = Path(models_dir)
+    cards = sorted(models_dir.rglob("*.toml"),
+                   key=lambda p: (len(p.relative_to(models_dir).parts), str(p)))
+    if not cards:
+        return [f"no model cards in {models_dir}"]
+    lines = []
+    for path in cards:
+        shown = path.relative_to(models_dir).as_posix()
+        if path.parent != models_dir and not _has_card_table(path):
+            continue
+        try:
+            card = tcard.load_card(path)
+            kinds = "+".join(d.model for d in card.datasets)
+            title = card.meta.get("title", "")
+            sim = " [simulated data]" if card.meta.get("simulated") else ""
+            lines.append(f"{shown:45s} {kinds:28s} {title}{sim}")
+        except TLSBayesError as exc:
+            lines.append(f"{shown:45s} INVALID: {exc}")
+    return lines
+
+
+def _has_card_table(path):
+    """True if the TOML file has a top-level [card] table (or cannot be parsed: show it)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return "card" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
 
 
 #: A fitted noise scale outside [1/2, 2] (or residuals that far from the quoted sigma) means

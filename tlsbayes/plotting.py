@@ -110,7 +110,7 @@ def plot_fit(posterior, theta, path, *, max_draws=400, rng=None):
 
     Parameters
     ----------
-    posterior : tlsbayes.posterior.Posterior
+    posterior : tlsbayes.inference.posterior.Posterior
     theta : ndarray, shape (nsamples, ndim)
         Posterior samples in sampling coordinates.
     path : path-like

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import FrequencyShift, LogShift, NemsDamping, QPower
-from .papers import DEFRANCE_D, DEFRANCE_TABLE1, MAILLET  # noqa: F401  (re-exported)
+from .models import FrequencyShift, LogShift, NemsDamping, QPower
+from .models.papers import DEFRANCE_D, DEFRANCE_TABLE1, MAILLET  # noqa: F401  (re-exported)
 
 
 def dbm_to_watt(p_dbm):

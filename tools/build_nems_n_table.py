@@ -188,7 +188,7 @@ def main():
              row_start=row_start, meta=np.array(json.dumps(meta)))
     # numba's cache is keyed on each source file's timestamp, and a cached caller holds its own
     # copy of a frozen table: touch the modules whose kernels read it so they recompile.
-    for name in ("physics/nems.py", "model.py"):
+    for name in ("physics/nems.py", "models/nems.py"):
         (OUT_DIR.parent / name).touch()
     print(out, json.dumps(meta, indent=1))
 

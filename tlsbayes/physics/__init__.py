@@ -11,7 +11,8 @@ Public functions (the names and keywords are a contract):
   :func:`qp_inverse_q` — thermal quasiparticles (BCS gap, Mattis–Bardeen conductivity).
 
 The numba scalar kernels they are built on (``shift_bracket``, ``inverse_q_scalar``,
-``nems_universal_F_scalar``, ``damping_over_Comega``, ...) can be called from other numba code.
+``nems_universal_F_scalar``, ``damping_over_Comega``, ``phonon_rate_prefactor_1d_scalar``,
+``electron_rate_prefactor_scalar``, ...) can be called from other numba code.
 """
 
 from . import constants
@@ -19,10 +20,12 @@ from .nems import (
     crossover_temperature,
     damping_over_Comega,
     electron_rate_prefactor,
+    electron_rate_prefactor_scalar,
     nems_damping,
     nems_universal_F,
     nems_universal_F_scalar,
     phonon_rate_prefactor_1d,
+    phonon_rate_prefactor_1d_scalar,
     universal_F_of_log,
     v_integral,
 )
@@ -58,6 +61,7 @@ __all__ = [
     "crossover_temperature",
     "damping_over_Comega",
     "electron_rate_prefactor",
+    "electron_rate_prefactor_scalar",
     "field_constant",
     "field_from_power",
     "inverse_q_scalar",
@@ -67,6 +71,7 @@ __all__ = [
     "nems_universal_F",
     "nems_universal_F_scalar",
     "phonon_rate_prefactor_1d",
+    "phonon_rate_prefactor_1d_scalar",
     "photon_number",
     "qp_frequency_shift",
     "qp_inverse_q",

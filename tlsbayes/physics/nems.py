@@ -43,6 +43,7 @@ import numpy as np
 
 from ._vec import as_flat, restore
 from .constants import hbar, k_B
+from .mb_table import piecewise_series, tensor_series_14
 
 _TABLE = json.loads(Path(__file__).with_name("nems_F_table.json").read_text())
 _COEF = np.ascontiguousarray(np.array(_TABLE["coefficients"], dtype=np.float64))
@@ -173,14 +174,7 @@ def _piecewise_power_series(coef, t, t_lo, panels_per_unit):
     ``coef[i]`` holds ascending powers of x = 2 (t - t_i) panels_per_unit - 1 in [-1, 1] for
     the panel starting at t_i = t_lo + i / panels_per_unit; t >= t_lo is the caller's job.
     """
-    u = (t - t_lo) * panels_per_unit
-    i = min(int(u), coef.shape[0] - 1)
-    x = 2.0 * (u - i) - 1.0
-    c = coef[i]
-    s = c[c.size - 1]
-    for k in range(c.size - 2, -1, -1):
-        s = s * x + c[k]
-    return s
+    return piecewise_series(coef, (t - t_lo) * panels_per_unit)
 
 
 @numba.njit(cache=True)
@@ -237,20 +231,8 @@ def both_F15_of_log(x1, x2):
         c = _N15_B2[p - 2 * _CHUNK]
     else:
         c = _N15_B3[p - 3 * _CHUNK]
-    # Each power of Y: a degree-14 polynomial in X by Estrin's scheme (depth 4 instead of
-    # Horner's 14 dependent multiply-adds: about 45 ns instead of 75 ns per value).
-    X2 = X * X
-    X4 = X2 * X2
-    X8 = X4 * X4
-    s = 0.0
-    for i2 in range(14, -1, -1):
-        q = c[i2]
-        q0 = (q[0] + q[1] * X) + X2 * (q[2] + q[3] * X)
-        q1 = (q[4] + q[5] * X) + X2 * (q[6] + q[7] * X)
-        q2 = (q[8] + q[9] * X) + X2 * (q[10] + q[11] * X)
-        q3 = (q[12] + q[13] * X) + X2 * q[14]
-        s = s * Y + ((q0 + X4 * q1) + X8 * (q2 + X4 * q3))
-    return s
+    # Estrin's scheme in X: about 45 ns instead of Horner's 75 ns per value
+    return tensor_series_14(c, X, Y)
 
 
 @numba.njit(cache=True)
@@ -428,6 +410,35 @@ def nems_damping(T, omega, C, A_ph, *, n_ph=1.0, A_el=0.0, x=0.0):
     return restore(out, arr)
 
 
+@numba.njit(cache=True)
+def phonon_rate_prefactor_1d_scalar(gamma, rho, e, w, c_l):
+    """Maillet Eq. 3, ``A_ph = γ² / (ħ² ρ e w c_l³)`` [J^-1 s^-1], for numba callers.
+
+    The one place the formula is written: the NEMS model kernel and
+    :func:`phonon_rate_prefactor_1d` (arguments and units there) both call it.  The products
+    are spelt out left to right (not ``**``) because that is the operation order the sampler
+    has always used; another order would move the chains in the last bit.
+    """
+    return gamma * gamma / (hbar * hbar * rho * e * w * c_l * c_l * c_l)
+
+
+@numba.njit(cache=True)
+def electron_rate_prefactor_scalar(K):
+    """Maillet Eq. 4, ``A_el = 4π K / ħ`` [J^-1 s^-1], for numba callers (``K`` dimensionless).
+
+    The one place the formula is written: the NEMS model kernel and
+    :func:`electron_rate_prefactor` both call it.
+    """
+    return 4.0 * math.pi * K / hbar
+
+
+def _scalar_or_array(kernel, *args):
+    """``kernel`` (a numba scalar function) on floats, or elementwise on broadcast arrays."""
+    if all(np.ndim(a) == 0 for a in args):
+        return float(kernel(*(float(a) for a in args)))
+    return np.vectorize(kernel, otypes=[np.float64])(*args)
+
+
 def phonon_rate_prefactor_1d(gamma, rho, e, w, c_l):
     """Prefactor of the quasi-1D phonon relaxation rate (Maillet Eq. 3) [J^-1 s^-1].
 
@@ -444,7 +455,7 @@ def phonon_rate_prefactor_1d(gamma, rho, e, w, c_l):
     c_l : float
         Longitudinal sound velocity [m/s].
     """
-    return gamma ** 2 / (hbar ** 2 * rho * e * w * c_l ** 3)
+    return _scalar_or_array(phonon_rate_prefactor_1d_scalar, gamma, rho, e, w, c_l)
 
 
 def electron_rate_prefactor(K):
@@ -457,7 +468,7 @@ def electron_rate_prefactor(K):
     K : float
         Dimensionless electron-TLS coupling (n0 V Ω)², weak coupling K < 1.
     """
-    return 4.0 * math.pi * K / hbar
+    return _scalar_or_array(electron_rate_prefactor_scalar, K)
 
 
 def crossover_temperature(omega, A, n_ph=1.0):

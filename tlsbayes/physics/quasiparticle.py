@@ -26,7 +26,12 @@ Equations (energies in J, ħω = h f, f the resonance frequency):
   integrand smooth (E = Δ + ħω sinh² s; E = Δ - ħω cos² φ; E = -Δ cos φ; see the kernel),
   and the smooth integrals are done by fixed Gauss–Legendre panels.  ``f(E) - f(E+ħω)`` is
   evaluated as ``f(E) [1 - f(E+ħω)] (1 - e^(-ħω/k_BT))``, free of cancellation as T -> 0, and
-  ``1 - 2f(x) = tanh(x/2k_BT)``.
+  ``1 - 2f(x) = tanh(x/2k_BT)``; below 2Δ the thermal parts are integrated with the Boltzmann
+  factor e^(-Δ/k_BT) taken out (``*_scaled_quadrature``), so that they never underflow.
+
+* Speed: the kernels (:func:`bcs_gap_fraction`, :func:`mb_sigma_reduced`) read the tables of
+  :mod:`tlsbayes.physics.mb_table`, built from the quadratures here (the ``*_quadrature``
+  functions, kept as the slow twin and used outside the tables' domain).
 
 * Resonator response for a thin film (surface impedance Z_s = 1/(σ t), so
   X_s ∝ 1/σ2 and R_s/X_s = σ1/σ2; J. Gao, PhD thesis, Caltech (2008), ch. 2; J. Zmuidzinas,
@@ -55,18 +60,20 @@ import numpy as np
 
 from ._vec import as_flat, restore
 from .constants import h, k_B
+from .mb_table import X_LO as TABLE_X_LO
+from .mb_table import gap_fraction_of_u, sigma1_of_log, sigma2_deficit_of_log, sigma2_zero_of_log
 
 #: Δ0/(k_B Tc) of weak-coupling BCS theory, π e^(-γ_E) = 1.7638769...
 BCS_GAP_RATIO = math.pi * math.exp(-0.57721566490153286061)
 
 # Gauss-Legendre rules on [-1, 1].
-_GL12_X, _GL12_W = np.polynomial.legendre.leggauss(12)
 _GL24_X, _GL24_W = np.polynomial.legendre.leggauss(24)
+_GL32_X, _GL32_W = np.polynomial.legendre.leggauss(32)
 
 _GAP_STEP = 0.125  # trapezoid step in u for the gap equation
 _GAP_XMAX = 42.0  # integrand of the gap equation < e^-42 beyond δ cosh u / τ = 42
-_S1_EXCESS = 45.0  # σ1 integrand ∝ e^-(E-Δ)/k_BT: cut at E - Δ = 45 k_BT (e^-45 ~ 3e-20)
-_S1_PANELS = 4  # Gauss-Legendre panels in s for the E > Δ integral of σ1
+_THERMAL_CUT = 45.0  # scaled thermal integrands < e^-45 ~ 3e-20 beyond E - Δ = 45 k_BT
+_PANELS = 6  # 32-point Gauss-Legendre panels of the T = 0 and thermal integrals (ħω < 2Δ)
 _QP_NEGLIGIBLE = 45.0  # Δ/k_BT above which thermal corrections are < e^-45 of σ2
 
 
@@ -90,10 +97,11 @@ def _gap_integral(delta, tau):
 
 
 @numba.njit(cache=True)
-def bcs_gap_fraction(t):
-    """Δ(T)/Δ(0) of weak-coupling BCS theory at reduced temperature t = T/Tc.
+def bcs_gap_fraction_quadrature(t):
+    """Δ(T)/Δ(0) of weak-coupling BCS theory at reduced temperature t = T/Tc, solved directly.
 
-    Solves ``ln(1/δ) = 2 ∫_0^∞ du / (exp(δ cosh u/τ) + 1)``, τ = t/(π e^-γ_E) (the BCS gap
+    The slow twin of :func:`bcs_gap_fraction` (and the source of its table).  Solves
+    ``ln(1/δ) = 2 ∫_0^∞ du / (exp(δ cosh u/τ) + 1)``, τ = t/(π e^-γ_E) (the BCS gap
     equation of Tinkham ch. 3, with ξ = Δ sinh u and the cutoff eliminated through Tc) by
     Newton iteration safeguarded by bisection on δ ∈ (0, 1).
 
@@ -143,30 +151,88 @@ def bcs_gap_fraction(t):
 
 
 @numba.njit(cache=True)
-def _sigma1_above_gap(theta, d):
-    """``(2/ħω) ∫_Δ^∞ [f(E) - f(E+ħω)] g(E) dE`` in units ħω = 1 (θ = k_BT/ħω, d = Δ/ħω).
+def bcs_gap_fraction(t):
+    """Δ(T)/Δ(0) of weak-coupling BCS theory at t = T/Tc (dimensionless), in [0, 1].
+
+    As :func:`bcs_gap_fraction_quadrature`, read from the table of
+    :mod:`tlsbayes.physics.mb_table` (against u = sqrt(1 - t)) for 0.0396 < t < 0.9996; the two
+    differ by less than 1e-14 (by the ~1.5e-15/δ scatter of the solver near Tc;
+    tests/test_mb_table.py).
+    """
+    if 0.0 < t < 1.0:
+        v = gap_fraction_of_u(math.sqrt(1.0 - t))
+        if v == v:
+            return min(v, 1.0)  # at low t δ = 1 - O(e^-1.76/t), and the fit scatters by 1e-16
+    return bcs_gap_fraction_quadrature(t)
+
+
+@numba.njit(cache=True)
+def _phi_node(phi_max, k):
+    """Node k of the composite Gauss–Legendre rule on [0, phi_max]: (node, weight)."""
+    hw = 0.5 * phi_max / _PANELS
+    p = k // _GL32_X.size
+    j = k % _GL32_X.size
+    return (2 * p + 1) * hw + hw * _GL32_X[j], hw * _GL32_W[j]
+
+
+@numba.njit(cache=True)
+def sigma2_zero_quadrature(d):
+    """σ2(T = 0)/σn = (1/ħω) ∫_{Δ-ħω}^{Δ} g2(E) dE for ħω <= 2Δ (units ħω = 1, d = Δ/ħω >= 1/2).
+
+    E = d - cos² φ: (d - E)(E + 1 - d) = cos² φ sin² φ, dE = 2 sin φ cos φ dφ.
+    """
+    acc = 0.0
+    for k in range(_PANELS * _GL32_X.size):
+        phi, w = _phi_node(0.5 * math.pi, k)
+        s = math.sin(phi)
+        E = d - 1.0 + s * s
+        acc += w * (E * E + d * d + E) / math.sqrt((d + E) * (E + 1.0 + d))
+    return 2.0 * acc
+
+
+@numba.njit(cache=True)
+def sigma2_deficit_scaled_quadrature(theta, d):
+    """``e^(d/θ) [σ2(0) - σ2(T)]/σn = e^(d/θ) (1/ħω) ∫ 2 f(E + ħω) g2(E) dE`` for d >= 1/2.
+
+    Units ħω = 1 (θ = k_BT/ħω > 0).  ``1 - tanh(x/2k_BT) = 2 f(x)``; with v = E + 1 - d =
+    sin² φ the scaled occupation is ``2 e^(-v/θ)/(1 + e^(-(d+v)/θ))``, below e^-45 beyond
+    v = 45 θ, so the rule covers φ up to asin(sqrt(min(1, 45 θ))) (the peak at v = 0 is then
+    resolved however small θ is).  No Boltzmann factor is ever formed: no underflow.
+    """
+    phi_max = math.asin(math.sqrt(min(1.0, _THERMAL_CUT * theta)))
+    acc = 0.0
+    for k in range(_PANELS * _GL32_X.size):
+        phi, w = _phi_node(phi_max, k)
+        s = math.sin(phi)
+        v = s * s
+        E = d - 1.0 + v
+        occ = 2.0 * math.exp(-v / theta) / (1.0 + math.exp(-(d + v) / theta))
+        acc += w * occ * (E * E + d * d + E) / math.sqrt((d + E) * (E + 1.0 + d))
+    return 2.0 * acc
+
+
+@numba.njit(cache=True)
+def sigma1_scaled_quadrature(theta, d):
+    """``e^(d/θ) (2/ħω) ∫_Δ^∞ [f(E) - f(E+ħω)] g(E) dE`` (units ħω = 1, θ = k_BT/ħω > 0).
 
     E = d + sinh² s turns dE / (sqrt(E²-d²) sqrt((E+1)²-d²)) into
-    2 ds / (sqrt(E+d) sqrt(E+1+d)), smooth at s = 0.
+    2 ds / (sqrt(E+d) sqrt(E+1+d)), smooth at s = 0; the scaled factor
+    ``e^(d/θ) f(E) [1 - f(E+1)] (1 - e^(-1/θ))`` is below e^-45 beyond E - d = 45 θ.
+    Six 32-point panels: a rule of twice the nodes agrees to ~1e-16, also at k_BT >> ħω
+    (where the 48 nodes this kernel once used were off by up to 1e-6).
     """
-    smax = math.asinh(math.sqrt(_S1_EXCESS * theta))
-    hw = 0.5 * smax / _S1_PANELS
+    smax = math.asinh(math.sqrt(_THERMAL_CUT * theta))
     pair = -math.expm1(-1.0 / theta)
     boltz = math.exp(-1.0 / theta)
-    tot = 0.0
-    for p in range(_S1_PANELS):
-        mid = (2 * p + 1) * hw
-        acc = 0.0
-        for k in range(_GL12_X.size):
-            s = mid + hw * _GL12_X[k]
-            sh = math.sinh(s)
-            E = d + sh * sh
-            ea = math.exp(-E / theta)
-            eb = ea * boltz
-            df = ea / (1.0 + ea) / (1.0 + eb) * pair  # f(E) [1 - f(E+1)] (1 - e^-1/θ)
-            acc += _GL12_W[k] * df * (E * E + d * d + E) / math.sqrt((E + d) * (E + 1.0 + d))
-        tot += hw * acc
-    return 4.0 * tot
+    acc = 0.0
+    for k in range(_PANELS * _GL32_X.size):
+        s, w = _phi_node(smax, k)
+        sh = math.sinh(s)
+        E = d + sh * sh
+        ea = math.exp(-E / theta)
+        df = math.exp(-sh * sh / theta) / (1.0 + ea) / (1.0 + ea * boltz) * pair
+        acc += w * df * (E * E + d * d + E) / math.sqrt((E + d) * (E + 1.0 + d))
+    return 4.0 * acc
 
 
 @numba.njit(cache=True)
@@ -187,19 +253,9 @@ def _pair_breaking(theta, d):
 
 
 @numba.njit(cache=True)
-def _sigma2(theta, d):
-    """σ2/σn in units ħω = 1 (θ = k_BT/ħω, θ = 0 allowed; d = Δ/ħω > 0)."""
+def _sigma2_pair_breaking(theta, d):
+    """σ2/σn for ħω > 2Δ (units ħω = 1, d < 1/2): E = -d cos φ, dE/sqrt(d² - E²) = dφ."""
     acc = 0.0
-    if d >= 0.5:
-        # E = d - cos² φ: (d - E)(E + 1 - d) = cos² φ sin² φ, dE = 2 sin φ cos φ dφ
-        for k in range(_GL24_X.size):
-            phi = 0.25 * math.pi * (_GL24_X[k] + 1.0)
-            c = math.cos(phi)
-            E = d - c * c
-            th = math.tanh((E + 1.0) / (2.0 * theta)) if theta > 0.0 else 1.0
-            acc += _GL24_W[k] * th * (E * E + d * d + E) / math.sqrt((d + E) * (E + 1.0 + d))
-        return 0.5 * math.pi * acc
-    # ħω > 2Δ: E = -d cos φ, dE / sqrt(d² - E²) = dφ on [0, π]
     for k in range(_GL24_X.size):
         phi = 0.5 * math.pi * (_GL24_X[k] + 1.0)
         E = -d * math.cos(phi)
@@ -209,8 +265,41 @@ def _sigma2(theta, d):
 
 
 @numba.njit(cache=True)
+def mb_sigma_quadrature(theta, d, want_sigma1):
+    """Mattis–Bardeen (σ1/σn, σ2/σn) in reduced units by quadrature: the slow twin.
+
+    Same arguments and results as :func:`mb_sigma_reduced`, computed from the integrals at
+    every call; the source of the tables and the fallback outside their domain.
+    """
+    if not (theta >= 0.0 and d >= 0.0):
+        return np.nan, np.nan
+    if d == 0.0:
+        return 1.0, 0.0
+    # e^(-d/θ): 0 at θ = 0 and once it underflows (d/θ > 745); the thermal terms then vanish
+    boltz = math.exp(-d / theta) if theta > 0.0 and d < 745.0 * theta else 0.0
+    if d >= 0.5:
+        s2 = sigma2_zero_quadrature(d)
+        if boltz > 0.0:
+            s2 -= boltz * sigma2_deficit_scaled_quadrature(theta, d)
+    else:
+        s2 = _sigma2_pair_breaking(theta, d)
+    s1 = 0.0
+    if want_sigma1:
+        if boltz > 0.0:
+            s1 = boltz * sigma1_scaled_quadrature(theta, d)
+        if d < 0.5:
+            s1 += _pair_breaking(theta, d)
+    return s1, s2
+
+
+@numba.njit(cache=True)
 def mb_sigma_reduced(theta, d, want_sigma1):
     """Mattis–Bardeen (σ1/σn, σ2/σn) in reduced units.
+
+    From the tables of :mod:`tlsbayes.physics.mb_table` (in a = k_BT/Δ = θ/d and
+    b = ħω/Δ = 1/d) where they are defined, ħω < Δ, 1.5e-3 <= a < 12 (any a for σ2 alone
+    below that), and by :func:`mb_sigma_quadrature` elsewhere; the two agree to 1e-12
+    relative over the whole table domain (tests/test_mb_table.py).
 
     Parameters
     ----------
@@ -226,18 +315,23 @@ def mb_sigma_reduced(theta, d, want_sigma1):
     (float, float)
         σ1/σn and σ2/σn (Mattis & Bardeen, Phys. Rev. 111, 412 (1958); module docstring).
     """
-    if not (theta >= 0.0 and d >= 0.0):
-        return np.nan, np.nan
-    if d == 0.0:
-        return 1.0, 0.0
-    s2 = _sigma2(theta, d)
-    s1 = 0.0
-    if want_sigma1:
-        if theta > 0.0 and d / theta < 745.0:  # beyond, e^-d/θ underflows
-            s1 = _sigma1_above_gap(theta, d)
-        if d < 0.5:
-            s1 += _pair_breaking(theta, d)
-    return s1, s2
+    if theta >= 0.0 and d > 0.0:
+        y = -math.log(d)
+        pi_d = math.pi * d  # σ = (π/b) × table, π/b = π d
+        s0 = sigma2_zero_of_log(y)
+        if s0 == s0:
+            if theta == 0.0:
+                return 0.0, pi_d * s0
+            x = math.log(theta / d)
+            boltz = math.exp(-d / theta)  # e^(-1/a), a = k_BT/Δ
+            if x < TABLE_X_LO:  # e^(-1/a) < e^-665: σ2 is σ2(0) to double precision
+                s1 = boltz * sigma1_scaled_quadrature(theta, d) if want_sigma1 else 0.0
+                return s1, pi_d * s0
+            th = sigma2_deficit_of_log(x, y)
+            if th == th:
+                s1 = pi_d * boltz * sigma1_of_log(x, y) if want_sigma1 else 0.0
+                return s1, pi_d * (s0 - boltz * th)
+    return mb_sigma_quadrature(theta, d, want_sigma1)
 
 
 @numba.njit(cache=True)

@@ -11,6 +11,7 @@ import numpy as np
 from .. import __version__
 from .. import results as R
 from ..errors import TLSBayesError
+from ..rundir import CHECKPOINT_FILE
 from ..sampling import SamplerSettings, sample
 from .members import load_member, x_of
 from .model import Population
@@ -84,7 +85,7 @@ def fit_population(population: Population, settings: SamplerSettings | None = No
     if outdir is not None:
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
-        checkpoint = outdir / "checkpoint.h5"
+        checkpoint = outdir / CHECKPOINT_FILE
     # The ball is drawn from a fresh stream of the same seed (not from the one that drew the
     # starts): that is how the shipped population results were sampled, kept bit for bit.
     sampled = sample(population, settings, rng=np.random.default_rng(settings.seed),

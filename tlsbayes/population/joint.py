@@ -23,7 +23,7 @@ class JointPopulation:
 
     Parameters
     ----------
-    posteriors : sequence of tlsbayes.posterior.Posterior
+    posteriors : sequence of tlsbayes.inference.posterior.Posterior
     groups : sequence of str
         Group of each posterior.
     param : str

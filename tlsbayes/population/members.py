@@ -11,7 +11,9 @@ import numpy as np
 
 from .. import results as R
 from ..errors import TLSBayesError
-from ..priors import Fixed, Prior, prior_from_dict
+from ..inference.prior_set import prior_from_dict
+from ..inference.priors import Fixed, Prior
+from ..rundir import POSTERIOR_FILE
 
 __all__ = ["SCALES", "Member", "load_member", "z_of", "x_of", "clean_label"]
 
@@ -99,7 +101,7 @@ def _as_idata(source):
     if hasattr(source, "posterior") and hasattr(source, "attrs"):
         return source, None, "<InferenceData>"
     path = Path(source)
-    nc = path / "posterior.nc" if path.is_dir() else path
+    nc = path / POSTERIOR_FILE if path.is_dir() else path
     if path.is_dir() and not nc.is_file():
         raise TLSBayesError(f"{path}: not a tlsbayes run directory (no posterior.nc)")
     idata = R.load(nc)

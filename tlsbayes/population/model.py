@@ -11,7 +11,8 @@ import numba
 import numpy as np
 
 from ..errors import TLSBayesError
-from ..priors import Fixed, PriorSet
+from ..inference.prior_set import PriorSet
+from ..inference.priors import Fixed
 from .members import SCALES, clean_label, z_of
 
 __all__ = ["Population", "default_hyperpriors"]

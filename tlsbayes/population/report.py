@@ -8,8 +8,9 @@ import numpy as np
 from scipy import special
 
 from .. import results as R
-from .._atomic import atomic_write_text
+from ..atomic import atomic_write_text
 from ..errors import TLSBayesError
+from ..rundir import SUMMARY_FILE
 from .members import clean_label
 
 __all__ = ["write_population", "group_contrast", "population_markdown", "format_population"]
@@ -21,7 +22,7 @@ def write_population(result, outdir) -> Path:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     R.save(result.idata, outdir / "population.nc")
-    atomic_write_text(outdir / "summary.csv", result.summary.to_csv(index_label="parameter"))
+    atomic_write_text(outdir / SUMMARY_FILE, result.summary.to_csv(index_label="parameter"))
     atomic_write_text(outdir / "members.csv", result.members.to_csv())
     atomic_write_text(outdir / "population.md", population_markdown(result))
     return outdir

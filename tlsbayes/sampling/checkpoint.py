@@ -37,7 +37,7 @@ import emcee
 import h5py
 import numpy as np
 
-from .._atomic import fsync_directory
+from ..atomic import fsync_directory
 from ..errors import SamplingError
 
 __all__ = ["EMCEE_GROUP", "STATE_GROUP", "CHECKPOINT_FORMAT", "Checkpoint", "read_checkpoint",

@@ -6,18 +6,19 @@ Each prior is a small frozen dataclass (:class:`Uniform`, :class:`LogUniform`, :
 walkers move (``ln x`` for :class:`LogUniform`, ``x`` otherwise).  :class:`PriorSet` lays the free
 parameters out in a ``theta`` vector and converts between ``theta`` and ``params``.
 
-Priors read from cards go through :func:`prior_from_dict`, which accepts only whitelisted
-distribution names and keys and never evaluates strings.
+Each free prior also supplies its *compiled row* (:meth:`Prior.compiled_row`): a distribution
+code and the numbers, in the sampling coordinate, from which the one compiled log-prior
+evaluator (:mod:`tlsbayes.inference.prior_set`) computes its density; sets of priors, parsing
+from cards (:func:`~tlsbayes.inference.prior_set.prior_from_dict`) and that evaluator live in
+:mod:`tlsbayes.inference.prior_set`.
 
 All log densities return ``-inf`` for impossible points (including NaN input), never NaN.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -33,19 +34,33 @@ __all__ = [
     "Normal",
     "TruncatedNormal",
     "Fixed",
-    "PriorSet",
-    "prior_from_dict",
+    "DISTRIBUTIONS",
+    "ROW_CODES",
+    "ROW_COLUMNS",
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
+#: Density shapes of a compiled row: flat in the sampling coordinate (uniform, and log-uniform
+#: in ``z = ln x``) or Gaussian (normal, truncated normal).
+ROW_CODES = ("uniform", "loguniform", "normal", "truncnorm")
+CODE_UNIFORM = ROW_CODES.index("uniform")
+CODE_LOGUNIFORM = ROW_CODES.index("loguniform")
+CODE_NORMAL = ROW_CODES.index("normal")
+CODE_TRUNCNORM = ROW_CODES.index("truncnorm")
 
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
+#: Numbers of a compiled row, all in the sampling coordinate ``z``: the support ``[low, high]``,
+#: the Gaussian's ``mu`` and ``sigma`` (0 for flat rows) and the log density's constant, so that
+#: ``ln p(z) = log_norm`` (flat) or ``log_norm - ((z - mu)/sigma)²/2`` (Gaussian) inside.
+ROW_COLUMNS = ("low", "high", "mu", "sigma", "log_norm")
+R_LOW = ROW_COLUMNS.index("low")
+R_HIGH = ROW_COLUMNS.index("high")
+R_MU = ROW_COLUMNS.index("mu")
+R_SIGMA = ROW_COLUMNS.index("sigma")
+R_LOG_NORM = ROW_COLUMNS.index("log_norm")
 
 
-def _fmt(v: float) -> str:
+def fmt(v: float) -> str:
     """Format a number for an error message: exact, but ``0`` rather than ``0.0``."""
     v = float(v)
     if math.isfinite(v) and v.is_integer() and abs(v) < 1e16:
@@ -53,7 +68,7 @@ def _fmt(v: float) -> str:
     return repr(v)
 
 
-def _out(a: np.ndarray) -> Any:
+def scalar_or_array(a: np.ndarray) -> Any:
     """Return 0-d results as Python scalars so scalar input gives scalar output."""
     a = np.asarray(a)
     if a.ndim == 0:
@@ -97,7 +112,7 @@ def _log_sub(log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:
         return log_a + np.log(-np.expm1(log_b - log_a))
 
 
-def _as_real(key: str, value: Any) -> float:
+def as_real(key: str, value: Any) -> float:
     # bool is an int subclass, but `low = true` in a card is a typo, not a number
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PriorError(f"{key} must be a number, got {type(value).__name__} {value!r}")
@@ -107,7 +122,7 @@ def _as_real(key: str, value: Any) -> float:
     return v
 
 
-def _check_rng(rng: Any) -> np.random.Generator:
+def check_rng(rng: Any) -> np.random.Generator:
     # An int seed or the legacy global state would silently break "same seed -> same arrays"
     # across call sites, so insist on a Generator.
     if not isinstance(rng, np.random.Generator):
@@ -148,7 +163,7 @@ class Prior:
             if not isinstance(getattr(self, key), str):
                 raise PriorError(f"{key} must be a string, got {getattr(self, key)!r}")
         for key in self._keys:
-            object.__setattr__(self, key, _as_real(key, getattr(self, key)))
+            object.__setattr__(self, key, as_real(key, getattr(self, key)))
         self._check()
 
     def _check(self) -> None:
@@ -158,7 +173,7 @@ class Prior:
         for key in keys:
             v = getattr(self, key)
             if not math.isfinite(v):
-                raise PriorError(f"{key} must be finite, got {_fmt(v)}")
+                raise PriorError(f"{key} must be finite, got {fmt(v)}")
 
     # -- subclass hooks, all on float arrays --------------------------------------------------
     def _log_prob(self, x: np.ndarray) -> np.ndarray:
@@ -193,14 +208,14 @@ class Prior:
         x = np.asarray(x, dtype=float)
         with np.errstate(all="ignore"):
             lp = self._log_prob(x)
-        return _out(np.where(np.isnan(lp), -np.inf, lp))
+        return scalar_or_array(np.where(np.isnan(lp), -np.inf, lp))
 
     def cdf(self, x: Any) -> Any:
         """Cumulative distribution function ``P(X <= x)``; NaN for NaN input."""
         x = np.asarray(x, dtype=float)
         with np.errstate(all="ignore"):
             c = np.clip(self._cdf(x), 0.0, 1.0)
-        return _out(np.where(np.isnan(x), np.nan, c))
+        return scalar_or_array(np.where(np.isnan(x), np.nan, c))
 
     def ppf(self, q: Any) -> Any:
         """Quantile function, the inverse of :meth:`cdf`.
@@ -220,7 +235,7 @@ class Prior:
         qs = np.where(valid, q, 0.5)
         with np.errstate(all="ignore"):
             x = np.clip(self._ppf(qs), *self.support)
-        return _out(np.where(valid, x, np.nan))
+        return scalar_or_array(np.where(valid, x, np.nan))
 
     def sample(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Draw independent samples by inverse-CDF sampling.
@@ -237,16 +252,16 @@ class Prior:
         ndarray
             Physical values of shape `size`.
         """
-        u = _check_rng(rng).random(size)
+        u = check_rng(rng).random(size)
         return np.asarray(self.ppf(u), dtype=float)
 
     def to_sampling(self, x: Any) -> Any:
         """Map physical value(s) to the sampling coordinate ``z`` (identity here)."""
-        return _out(np.asarray(x, dtype=float))
+        return scalar_or_array(np.asarray(x, dtype=float))
 
     def from_sampling(self, z: Any) -> Any:
         """Map sampling coordinate(s) ``z`` back to physical value(s) (identity here)."""
-        return _out(np.asarray(z, dtype=float))
+        return scalar_or_array(np.asarray(z, dtype=float))
 
     def log_prob_sampling(self, z: Any) -> Any:
         """Log density of the sampling coordinate ``z``, Jacobian included.
@@ -256,8 +271,13 @@ class Prior:
         """
         return self.log_prob(z)
 
+    def compiled_row(self) -> tuple[int, tuple[float, ...]]:
+        """``(code, numbers)`` for the compiled log-prior evaluator: a ``CODE_*`` constant
+        (:data:`ROW_CODES`) and the :data:`ROW_COLUMNS` values in the sampling coordinate."""
+        raise PriorError(f"{type(self).__name__} has no compiled form")
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict accepted by :func:`prior_from_dict` (``dist``, numeric keys, unit, latex)."""
+        """``dist``, numeric keys, unit, latex: what :func:`.prior_set.prior_from_dict` reads."""
         d: dict[str, Any] = {"dist": self.dist}
         d.update({k: getattr(self, k) for k in self._keys})
         d["unit"] = self.unit
@@ -283,11 +303,11 @@ class Uniform(Prior):
     def _check(self) -> None:
         self._require_finite("low", "high")
         if not self.low < self.high:
-            raise PriorError(f"low ({_fmt(self.low)}) must be less than high ({_fmt(self.high)})")
+            raise PriorError(f"low ({fmt(self.low)}) must be less than high ({fmt(self.high)})")
         width = self.high - self.low
         if not math.isfinite(width):
             raise PriorError(
-                f"width high - low overflows for [{_fmt(self.low)}, {_fmt(self.high)}]"
+                f"width high - low overflows for [{fmt(self.low)}, {fmt(self.high)}]"
             )
         object.__setattr__(self, "_log_width", math.log(width))
 
@@ -300,6 +320,10 @@ class Uniform(Prior):
 
     def _cdf(self, x: np.ndarray) -> np.ndarray:
         return (x - self.low) / (self.high - self.low)
+
+    def compiled_row(self) -> tuple[int, tuple[float, ...]]:
+        lo, hi = self.support
+        return CODE_UNIFORM, (lo, hi, 0.0, 0.0, -math.log(hi - lo))
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         # low + 1 * width can round away from high; pin the end points exactly
@@ -326,11 +350,11 @@ class LogUniform(Prior):
         self._require_finite("low", "high")
         if not self.low > 0.0:
             raise PriorError(
-                f"low must be > 0 for a log-uniform prior, got {_fmt(self.low)} "
+                f"low must be > 0 for a log-uniform prior, got {fmt(self.low)} "
                 "(use a uniform prior for ranges that include zero)"
             )
         if not self.low < self.high:
-            raise PriorError(f"low ({_fmt(self.low)}) must be less than high ({_fmt(self.high)})")
+            raise PriorError(f"low ({fmt(self.low)}) must be less than high ({fmt(self.high)})")
         log_range = float(_log_ratio(self.high, self.low))
         object.__setattr__(self, "_log_range", log_range)
         object.__setattr__(self, "_zlow", math.log(self.low))
@@ -358,10 +382,22 @@ class LogUniform(Prior):
             x = np.exp(self._zlow + q * self._log_range)
         return np.where(q == 0.0, self.low, np.where(q == 1.0, self.high, x))
 
+    def compiled_row(self) -> tuple[int, tuple[float, ...]]:
+        """Flat in ``z`` on ``[ln low, ln high]`` with density ``1/ln(high/low)``.
+
+        ``ln(high/low)`` is what the sampler has always used (the pinned chains depend on its
+        last bit); where it loses digits (high < 2 low) or overflows (more than ~308 decades)
+        the cancellation-free ``_log_range`` takes over.
+        """
+        lo, hi = self.support
+        ratio = hi / lo
+        log_range = math.log(ratio) if 2.0 <= ratio < math.inf else self._log_range
+        return CODE_LOGUNIFORM, (math.log(lo), math.log(hi), 0.0, 0.0, -math.log(log_range))
+
     def to_sampling(self, x: Any) -> Any:
         """``z = ln x``; NaN for ``x < 0`` and ``-inf`` for ``x = 0``."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _out(np.log(np.asarray(x, dtype=float)))
+            return scalar_or_array(np.log(np.asarray(x, dtype=float)))
 
     def from_sampling(self, z: Any) -> Any:
         """``x = exp(z)``, clipped into ``[low, high]`` when ``z`` is in the sampling support.
@@ -373,7 +409,7 @@ class LogUniform(Prior):
         with np.errstate(over="ignore"):
             x = np.exp(z)
         inside = (z >= self._zlow) & (z <= self._zhigh)
-        return _out(np.where(inside, np.clip(x, self.low, self.high), x))
+        return scalar_or_array(np.where(inside, np.clip(x, self.low, self.high), x))
 
     def log_prob_sampling(self, z: Any) -> Any:
         """``ln p_x(e^z) + z = -ln ln(high/low)`` on ``[ln low, ln high]``, else ``-inf``.
@@ -383,7 +419,7 @@ class LogUniform(Prior):
         """
         z = np.asarray(z, dtype=float)
         inside = (z >= self._zlow) & (z <= self._zhigh)
-        return _out(np.where(inside, -math.log(self._log_range), -np.inf))
+        return scalar_or_array(np.where(inside, -math.log(self._log_range), -np.inf))
 
 
 @dataclass(frozen=True, repr=False)
@@ -399,7 +435,7 @@ class Normal(Prior):
     def _check(self) -> None:
         self._require_finite("mu", "sigma")
         if not self.sigma > 0.0:
-            raise PriorError(f"sigma must be > 0, got {_fmt(self.sigma)}")
+            raise PriorError(f"sigma must be > 0, got {fmt(self.sigma)}")
 
     @property
     def support(self) -> tuple[float, float]:
@@ -415,9 +451,12 @@ class Normal(Prior):
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         return self.mu + self.sigma * special.ndtri(q)
 
+    def compiled_row(self) -> tuple[int, tuple[float, ...]]:
+        return _gaussian_row(self, CODE_NORMAL)
+
     def sample(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         # standard_normal has no u = 0 -> -inf corner and is exact in the tails
-        return self.mu + self.sigma * _check_rng(rng).standard_normal(size)
+        return self.mu + self.sigma * check_rng(rng).standard_normal(size)
 
 
 @dataclass(frozen=True, repr=False)
@@ -440,17 +479,17 @@ class TruncatedNormal(Prior):
     def _check(self) -> None:
         self._require_finite("mu", "sigma")
         if not self.sigma > 0.0:
-            raise PriorError(f"sigma must be > 0, got {_fmt(self.sigma)}")
+            raise PriorError(f"sigma must be > 0, got {fmt(self.sigma)}")
         # low < high also rules out low = +inf and high = -inf
         if not self.low < self.high:
-            raise PriorError(f"low ({_fmt(self.low)}) must be less than high ({_fmt(self.high)})")
+            raise PriorError(f"low ({fmt(self.low)}) must be less than high ({fmt(self.high)})")
         a = (self.low - self.mu) / self.sigma
         b = (self.high - self.mu) / self.sigma
         log_mass = float(_log_ndtr_diff(b, a))
         if not math.isfinite(log_mass):
             raise PriorError(
-                f"interval [{_fmt(self.low)}, {_fmt(self.high)}] carries no probability mass "
-                f"under N({_fmt(self.mu)}, {_fmt(self.sigma)}) in double precision"
+                f"interval [{fmt(self.low)}, {fmt(self.high)}] carries no probability mass "
+                f"under N({fmt(self.mu)}, {fmt(self.sigma)}) in double precision"
             )
         object.__setattr__(self, "_a", a)
         object.__setattr__(self, "_b", b)
@@ -470,6 +509,9 @@ class TruncatedNormal(Prior):
         c = np.exp(_log_ndtr_diff(u, np.full_like(u, self._a)) - self._log_mass)
         # explicit ends: with an infinite bound, u = a = -inf would give (-inf) - (-inf) = NaN
         return np.where(u <= self._a, 0.0, np.where(u >= self._b, 1.0, c))
+
+    def compiled_row(self) -> tuple[int, tuple[float, ...]]:
+        return _gaussian_row(self, CODE_TRUNCNORM)
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         # Solve for u either through ln Phi(u) (accurate for u <= 0) or through
@@ -518,6 +560,9 @@ class Fixed(Prior):
     def _log_prob(self, x: np.ndarray) -> np.ndarray:
         return np.where(x == self.value, 0.0, -np.inf)
 
+    def compiled_row(self) -> tuple[int, tuple[float, ...]]:
+        raise PriorError("a fixed parameter is not in theta and has no compiled row")
+
     def _cdf(self, x: np.ndarray) -> np.ndarray:
         return np.where(x < self.value, 0.0, 1.0)
 
@@ -525,297 +570,18 @@ class Fixed(Prior):
         return np.full_like(q, self.value)
 
 
-_DISTS: dict[str, type[Prior]] = {
+def _gaussian_row(p: Normal | TruncatedNormal, code: int) -> tuple[int, tuple[float, ...]]:
+    """Compiled row of a (truncated) Gaussian: the constant read off ``log_prob`` itself.
+
+    ``log_norm = ln p(x0) + ((x0 - mu)/sigma)²/2`` at a point ``x0`` of the support, so the
+    truncation mass comes from the same expression as the Python density.
+    """
+    lo, hi = p.support
+    x0 = min(max(p.mu, lo), hi)
+    log_norm = p.log_prob(x0) + 0.5 * ((x0 - p.mu) / p.sigma) ** 2
+    return code, (lo, hi, p.mu, p.sigma, log_norm)
+
+
+DISTRIBUTIONS: dict[str, type[Prior]] = {
     cls.dist: cls for cls in (Uniform, LogUniform, Normal, TruncatedNormal, Fixed)
 }
-
-
-# --------------------------------------------------------------------------------------------
-# parsing
-# --------------------------------------------------------------------------------------------
-
-
-def prior_from_dict(
-    d: Mapping[str, Any],
-    name: str = "parameter",
-    physical_range: tuple[float, float] | None = None,
-) -> Prior:
-    """Build a prior from a plain dict (e.g. a TOML table) through a whitelist.
-
-    Parameters
-    ----------
-    d : Mapping
-        ``{"dist": <name>, <numeric keys>..., "unit": str, "latex": str}``.  Allowed ``dist``
-        names and their numeric keys: ``uniform`` (low, high), ``loguniform`` (low, high),
-        ``normal`` (mu, sigma), ``truncnorm`` (mu, sigma, low, high), ``fixed`` (value).
-        ``unit`` and ``latex`` are optional.  Numeric keys must be numbers; strings are
-        rejected, never evaluated.
-    name : str, optional
-        Parameter name, used in error messages.
-    physical_range : (float, float), optional
-        Interval the parameter can physically take (±inf allowed); the prior's support must
-        lie inside it.
-
-    Returns
-    -------
-    Prior
-
-    Raises
-    ------
-    PriorError
-        Unknown distribution, unknown or missing key, non-numeric or invalid value, or support
-        outside `physical_range`; the message names the parameter and the key.
-    """
-    where = f"prior for {name!r}"
-    if not isinstance(d, Mapping):
-        raise PriorError(f"{where}: expected a table of keys, got {type(d).__name__} {d!r}")
-    if "dist" not in d:
-        raise PriorError(f"{where}: missing key 'dist' (one of: {', '.join(_DISTS)})")
-    dist = d["dist"]
-    if not isinstance(dist, str) or dist not in _DISTS:
-        raise PriorError(
-            f"{where}: unknown distribution dist = {dist!r} (allowed: {', '.join(_DISTS)})"
-            + _did_you_mean(dist, _DISTS)
-        )
-    cls = _DISTS[dist]
-    allowed = cls._keys + ("unit", "latex")
-    for key in d:
-        if key != "dist" and key not in allowed:
-            raise PriorError(
-                f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})"
-                + _did_you_mean(key, allowed)
-            )
-    missing = [k for k in cls._keys if k not in d]
-    if missing:
-        raise PriorError(
-            f"{where}: missing key {missing[0]!r} ({dist} requires: {', '.join(cls._keys)})"
-        )
-    try:
-        prior = cls(**{k: d[k] for k in allowed if k in d})
-    except PriorError as exc:
-        raise PriorError(f"{where}: {exc}") from None
-
-    if physical_range is not None:
-        lo, hi = (_as_real("physical_range", v) for v in physical_range)
-        if not lo <= hi:
-            raise PriorError(f"{where}: physical range [{_fmt(lo)}, {_fmt(hi)}] is inverted")
-        s_lo, s_hi = prior.support
-        if s_lo < lo or s_hi > hi:
-            raise PriorError(
-                f"{where} extends outside its physical range [{_fmt(lo)}, {_fmt(hi)}]: "
-                f"support is [{_fmt(s_lo)}, {_fmt(s_hi)}]"
-            )
-    return prior
-
-
-def _did_you_mean(word: Any, options: Any) -> str:
-    if not isinstance(word, str):
-        return ""
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-# --------------------------------------------------------------------------------------------
-# sets of priors
-# --------------------------------------------------------------------------------------------
-
-
-class PriorSet(Mapping):
-    """Ordered mapping ``name -> Prior`` defining the layout of ``theta``.
-
-    ``theta`` holds the free (non-:class:`Fixed`) parameters in declaration order, each in its
-    sampling coordinate (``ln x`` for log-uniform priors).  Fixed parameters appear in
-    ``params`` but not in ``theta``.  Instances are immutable in use and picklable.
-
-    Parameters
-    ----------
-    priors : Mapping[str, Prior]
-        Priors in the order that defines ``theta``.
-    """
-
-    def __init__(self, priors: Mapping[str, Prior]) -> None:
-        if not isinstance(priors, Mapping):
-            raise PriorError(f"priors must be a mapping name -> prior, got {type(priors).__name__}")
-        for name, prior in priors.items():
-            if not isinstance(name, str) or not name:
-                raise PriorError(f"parameter names must be non-empty strings, got {name!r}")
-            if not isinstance(prior, Prior):
-                raise PriorError(
-                    f"prior for {name!r}: expected a Prior, got {type(prior).__name__}"
-                )
-        self._priors: dict[str, Prior] = dict(priors)
-        self._free: tuple[tuple[str, Prior], ...] = tuple(
-            (n, p) for n, p in self._priors.items() if not isinstance(p, Fixed)
-        )
-
-    @classmethod
-    def from_dict(
-        cls,
-        d: Mapping[str, Mapping[str, Any]],
-        physical_ranges: Mapping[str, tuple[float, float]] | None = None,
-    ) -> PriorSet:
-        """Parse ``{name: {"dist": ..., ...}}`` with :func:`prior_from_dict`.
-
-        Parameters
-        ----------
-        d : Mapping
-            One prior table per parameter, in ``theta`` order.
-        physical_ranges : Mapping[str, (float, float)], optional
-            Physical range per parameter name; names not in `d` are ignored.
-        """
-        if not isinstance(d, Mapping):
-            raise PriorError(f"priors must be a table name -> prior, got {type(d).__name__}")
-        ranges = physical_ranges or {}
-        return cls(
-            {n: prior_from_dict(v, name=n, physical_range=ranges.get(n)) for n, v in d.items()}
-        )
-
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        """``{name: prior.to_dict()}``, accepted by :meth:`from_dict`."""
-        return {n: p.to_dict() for n, p in self._priors.items()}
-
-    # -- mapping protocol ----------------------------------------------------------------------
-    def __getitem__(self, name: str) -> Prior:
-        return self._priors[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._priors)
-
-    def __len__(self) -> int:
-        return len(self._priors)
-
-    def __eq__(self, other: object) -> bool:
-        # order defines theta, so two sets with the same priors in another order differ
-        if not isinstance(other, PriorSet):
-            return NotImplemented
-        return list(self._priors.items()) == list(other._priors.items())
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{n}={p!r}" for n, p in self._priors.items())
-        return f"PriorSet({inner})"
-
-    # -- layout --------------------------------------------------------------------------------
-    @property
-    def names(self) -> tuple[str, ...]:
-        """All parameter names, in order."""
-        return tuple(self._priors)
-
-    @property
-    def free_names(self) -> tuple[str, ...]:
-        """Names of the free parameters: the columns of ``theta``."""
-        return tuple(n for n, _ in self._free)
-
-    @property
-    def fixed(self) -> dict[str, float]:
-        """``{name: value}`` of the fixed parameters."""
-        return {n: p.value for n, p in self._priors.items() if isinstance(p, Fixed)}
-
-    @property
-    def ndim(self) -> int:
-        """Number of free parameters (length of ``theta``)."""
-        return len(self._free)
-
-    def _theta(self, theta: Any) -> np.ndarray:
-        t = np.asarray(theta, dtype=float)
-        if t.ndim not in (1, 2) or t.shape[-1] != self.ndim:
-            raise ValueError(
-                f"theta must have shape ({self.ndim},) or (nwalkers, {self.ndim}), got {t.shape}"
-            )
-        return t
-
-    # -- densities and conversions -------------------------------------------------------------
-    def log_prob(self, theta: Any) -> Any:
-        """Joint log prior density of ``theta`` in sampling coordinates (Jacobians included).
-
-        Parameters
-        ----------
-        theta : array_like, shape (ndim,) or (nwalkers, ndim)
-
-        Returns
-        -------
-        float or ndarray of shape (nwalkers,)
-            ``-inf`` where any parameter is outside its support (or NaN), never NaN.
-        """
-        t = self._theta(theta)
-        lp = np.zeros(t.shape[:-1])
-        for i, (_, prior) in enumerate(self._free):
-            lp = lp + prior.log_prob_sampling(t[..., i])
-        return _out(lp)
-
-    def in_support(self, theta: Any) -> Any:
-        """Whether ``theta`` has a finite prior: bool, or bool array of shape (nwalkers,)."""
-        return _out(np.isfinite(np.asarray(self.log_prob(theta))))
-
-    def to_params(self, theta: Any) -> dict[str, Any]:
-        """Physical values of all parameters, fixed ones included.
-
-        Parameters
-        ----------
-        theta : array_like, shape (ndim,) or (nwalkers, ndim)
-
-        Returns
-        -------
-        dict
-            ``name -> float`` for 1-D `theta`, ``name -> ndarray (nwalkers,)`` for 2-D (fixed
-            values broadcast), in declaration order.
-        """
-        t = self._theta(theta)
-        lead = t.shape[:-1]
-        free = {n: p.from_sampling(t[..., i]) for i, (n, p) in enumerate(self._free)}
-        return {
-            n: free[n] if n in free else (np.full(lead, p.value) if lead else p.value)
-            for n, p in self._priors.items()
-        }
-
-    def from_params(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Inverse of :meth:`to_params`.
-
-        Parameters
-        ----------
-        params : Mapping[str, float or array_like]
-            Physical values of every free parameter (scalars, or arrays broadcastable to
-            ``(nwalkers,)``).  Fixed parameters may be given but must equal their value.
-
-        Returns
-        -------
-        ndarray, shape (ndim,) or (nwalkers, ndim)
-        """
-        unknown = [k for k in params if k not in self._priors]
-        if unknown:
-            raise PriorError(f"unknown parameter {unknown[0]!r} (known: {', '.join(self.names)})")
-        for n, v in self.fixed.items():
-            if n in params and not np.all(np.asarray(params[n], dtype=float) == v):
-                raise PriorError(
-                    f"parameter {n!r} is fixed at {_fmt(v)} but was given {params[n]!r}"
-                )
-        missing = [n for n in self.free_names if n not in params]
-        if missing:
-            raise PriorError(f"missing value for free parameter {missing[0]!r}")
-        if not self._free:
-            return np.zeros(0)
-        cols = np.broadcast_arrays(
-            *(np.asarray(p.to_sampling(params[n]), dtype=float) for n, p in self._free)
-        )
-        return np.stack(cols, axis=-1)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` points from the prior.
-
-        Parameters
-        ----------
-        n : int
-            Number of draws (e.g. ``nwalkers``).
-        rng : numpy.random.Generator
-
-        Returns
-        -------
-        ndarray, shape (n, ndim)
-            Points in sampling coordinates.
-        """
-        _check_rng(rng)
-        cols = [np.asarray(p.to_sampling(p.sample(n, rng)), dtype=float) for _, p in self._free]
-        if not cols:
-            return np.zeros((n, 0))
-        return np.stack(cols, axis=-1)

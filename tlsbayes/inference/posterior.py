@@ -1,9 +1,9 @@
 """Posteriors over one or several data sets that share parameters by name.
 
 A :class:`Dataset` pairs a model, its data and a likelihood.  A :class:`Posterior` holds the
-data sets and one :class:`~tlsbayes.priors.PriorSet` over the union of their parameter names:
-f(T) and Qi(E) of one resonator share ``delta0`` simply by both naming it; NEMS damping in the
-S and N states share ``C`` and ``gamma``.
+data sets and one :class:`~tlsbayes.inference.prior_set.PriorSet` over the union of their
+parameter names: f(T) and Qi(E) of one resonator share ``delta0`` simply by both naming it;
+NEMS damping in the S and N states share ``C`` and ``gamma``.
 
 ``Posterior.log_prob(theta)`` takes ``theta`` of shape ``(ndim,)`` or ``(nwalkers, ndim)`` and
 returns ``(log_prob, log_prior, log_likelihood)``; the likelihood is not evaluated where the
@@ -13,78 +13,15 @@ prior is ``-inf``.  Posteriors are stateless and picklable.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
-from .errors import TLSBayesError
-from .likelihood import Likelihood
-from .likelihood import _pointwise as _likelihood_pointwise
-from .likelihood import _total as _likelihood_total
-from .priors import Fixed, LogUniform, Normal, PriorSet, TruncatedNormal, Uniform
+from ..errors import TLSBayesError
+from .likelihood import Likelihood, pointwise_log_likelihood, total_log_likelihood
+from .prior_set import PriorSet, prior_and_params
 
-_UNIFORM, _LOGUNIFORM, _NORMAL, _TRUNCNORMAL = 0, 1, 2, 3
-
-
-def _compile_priors(priors: PriorSet):
-    """Flatten a PriorSet into arrays for :func:`_prior_and_params` (the sampling hot path).
-
-    Returns ``(codes, table, fixed_values, free_pos)``: per free parameter a distribution code
-    and ``(lo, hi, mu, sigma, log_norm)`` in the sampling coordinate; the values of all
-    parameters with NaN for free ones; and the position of each free parameter among all.
-    """
-    free = priors.free_names
-    codes = np.empty(len(free), dtype=np.int64)
-    table = np.zeros((len(free), 5))
-    for i, name in enumerate(free):
-        p = priors[name]
-        lo, hi = p.support
-        if isinstance(p, LogUniform):
-            codes[i] = _LOGUNIFORM
-            table[i] = (math.log(lo), math.log(hi), 0.0, 0.0, -math.log(math.log(hi / lo)))
-        elif isinstance(p, Uniform):
-            codes[i] = _UNIFORM
-            table[i] = (lo, hi, 0.0, 0.0, -math.log(hi - lo))
-        elif isinstance(p, (Normal, TruncatedNormal)):
-            codes[i] = _NORMAL if isinstance(p, Normal) else _TRUNCNORMAL
-            # The truncation constant, read off the prior itself at a point of its support.
-            x0 = min(max(p.mu, lo), hi)
-            log_norm = p.log_prob(x0) + 0.5 * ((x0 - p.mu) / p.sigma) ** 2
-            table[i] = (lo, hi, p.mu, p.sigma, log_norm)
-        else:
-            raise TLSBayesError(f"prior for {name!r}: {type(p).__name__} is not supported by "
-                                "the compiled posterior")
-    fixed = np.array([priors[n].value if isinstance(priors[n], Fixed) else np.nan
-                      for n in priors.names])
-    free_pos = np.array([priors.names.index(n) for n in free], dtype=np.int64)
-    return codes, table, fixed, free_pos
-
-
-@numba.njit(cache=True)
-def _prior_and_params(theta, codes, table, fixed, free_pos):
-    """Log prior (sampling coordinates) and the (nwalkers, nparams) physical values."""
-    nw, nd = theta.shape
-    lp = np.zeros(nw)
-    params = np.empty((nw, fixed.size))
-    for w in range(nw):
-        for j in range(fixed.size):
-            params[w, j] = fixed[j]
-        for i in range(nd):
-            z = theta[w, i]
-            lo, hi, mu, sig, norm = table[i, 0], table[i, 1], table[i, 2], table[i, 3], table[i, 4]
-            c = codes[i]
-            if not (lo <= z <= hi):
-                lp[w] = -np.inf
-            elif c == 0 or c == 1:
-                lp[w] += norm
-            else:
-                r = (z - mu) / sig
-                lp[w] += norm - 0.5 * r * r
-            params[w, free_pos[i]] = math.exp(z) if c == 1 else z
-    return lp, params
-
+__all__ = ["Dataset", "Posterior"]
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
@@ -94,7 +31,7 @@ class Dataset:
     ----------
     name : str
         Identifier (used for pointwise log-likelihood groups and per-data-set parameters).
-    model : tlsbayes.model model
+    model : tlsbayes.models.Model
         Provides ``param_names`` and ``predict_matrix``.
     x, y : ndarray, shape (n,)
         Abscissae (model's ``x_unit``) and observations (model's ``y_unit``), SI.
@@ -192,7 +129,7 @@ class Posterior:
         if unused:
             raise TLSBayesError(f"prior(s) for unknown parameter(s) {', '.join(unused)} "
                                 f"(the models use: {', '.join(names)})")
-        self._compiled = _compile_priors(priors)
+        self._compiled = priors.compiled
         pos = {n: i for i, n in enumerate(priors.names)}
         self._cols = [(np.array([pos[n] for n in d.model.param_names], dtype=np.int64),
                        np.array([pos[n] for n in d.likelihood_param_names], dtype=np.int64))
@@ -200,7 +137,7 @@ class Posterior:
         # The sampler calls log_prob ~1e4 times a run with ~16 walkers: everything that does
         # not depend on theta (model constants, kernels, likelihood codes) is looked up once,
         # so that the Python overhead stays small next to emcee's own per-step cost.
-        self._hot = [(d.model._kernel, d.model._consts(), d.x, mcols,
+        self._hot = [(d.model.kernel, d.model.kernel_consts(), d.x, mcols,
                       lcols if lcols.size else None, d.likelihood.code, d.y, d.sigma)
                      for d, (mcols, lcols) in zip(self.datasets, self._cols)]
         self._no_extra = {}
@@ -226,22 +163,22 @@ class Posterior:
         return info
 
     def _prior_and_params(self, theta2):
-        return _prior_and_params(np.ascontiguousarray(theta2), *self._compiled)
+        return prior_and_params(np.ascontiguousarray(theta2), self._compiled)
 
     def _per_dataset(self, params, pointwise):
         """Log-likelihood per data set: ``(nwalkers, n)`` each if ``pointwise``, else
         ``(nwalkers,)`` each."""
         nw = params.shape[0]
-        f = _likelihood_pointwise if pointwise else _likelihood_total
+        f = pointwise_log_likelihood if pointwise else total_log_likelihood
         out = []
         for kernel, consts, x, mcols, lcols, code, y, sigma in self._hot:
             mu = kernel(params[:, mcols], x, consts)
             if lcols is None:
                 extra = self._no_extra.get(nw)
                 if extra is None:  # shared by every call with nw walkers; nothing writes it
-                    extra = self._no_extra[nw] = Likelihood._extra(None, nw)
+                    extra = self._no_extra[nw] = Likelihood.extra_matrix(None, nw)
             else:
-                extra = Likelihood._extra(params[:, lcols], nw)
+                extra = Likelihood.extra_matrix(params[:, lcols], nw)
             out.append(f(code, mu, y, sigma, extra))
         return out
 

@@ -23,18 +23,46 @@ from typing import ClassVar
 import numba
 import numpy as np
 
-from .model import Parameter
+from ..models.base import Parameter
+
+__all__ = ["Likelihood", "KINDS", "pointwise_log_likelihood", "total_log_likelihood"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
+KINDS = ("gaussian", "gaussian_noise_scale", "gaussian_jitter", "student_t")
+KIND_GAUSSIAN = KINDS.index("gaussian")
+KIND_NOISE_SCALE = KINDS.index("gaussian_noise_scale")
+KIND_JITTER = KINDS.index("gaussian_jitter")
+KIND_STUDENT_T = KINDS.index("student_t")
+
+#: Columns of the ``extra`` matrix: the likelihood's own parameters in the order of
+#: :attr:`Likelihood.parameters` (``noise_scale`` or ``jitter`` first, then ``nu``), padded with
+#: ones.
+EXTRA_COLUMNS = ("scale", "nu")
+X_SCALE = EXTRA_COLUMNS.index("scale")
+X_NU = EXTRA_COLUMNS.index("nu")
+
 
 @numba.njit(cache=True)
-def _pointwise(kind, mu, y, sigma, extra):
+def pointwise_log_likelihood(kind, mu, y, sigma, extra):
+    """Pointwise log-likelihood, shape ``(nwalkers, n)``; ``-inf`` for non-finite residuals.
+
+    Parameters
+    ----------
+    kind : int
+        ``KIND_*`` code.
+    mu : ndarray, shape (nwalkers, n)
+        Prediction.
+    y, sigma : ndarray, shape (n,)
+        Data and quoted standard deviations.
+    extra : ndarray, shape (nwalkers, len(EXTRA_COLUMNS))
+        The likelihood's own parameters (:meth:`Likelihood.extra_matrix`).
+    """
     nw, n = mu.shape
     out = np.empty((nw, n))
     for w in range(nw):
-        if kind == 3:
-            nu = extra[w, 1]
+        if kind == KIND_STUDENT_T:
+            nu = extra[w, X_NU]
             norm = (math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu)
                     - 0.5 * math.log(nu * math.pi))
         for i in range(n):
@@ -42,17 +70,17 @@ def _pointwise(kind, mu, y, sigma, extra):
             if not math.isfinite(r):
                 out[w, i] = -np.inf
                 continue
-            if kind == 0:
+            if kind == KIND_GAUSSIAN:
                 s = sigma[i]
-            elif kind == 1 or kind == 3:
-                s = extra[w, 0] * sigma[i]
+            elif kind == KIND_NOISE_SCALE or kind == KIND_STUDENT_T:
+                s = extra[w, X_SCALE] * sigma[i]
             else:
-                s = math.sqrt(sigma[i] * sigma[i] + extra[w, 0] * extra[w, 0])
+                s = math.sqrt(sigma[i] * sigma[i] + extra[w, X_SCALE] * extra[w, X_SCALE])
             if not (s > 0.0):
                 out[w, i] = -np.inf
                 continue
             z = r / s
-            if kind == 3:
+            if kind == KIND_STUDENT_T:
                 out[w, i] = norm - math.log(s) - 0.5 * (nu + 1.0) * math.log1p(z * z / nu)
             else:
                 out[w, i] = -0.5 * z * z - math.log(s) - 0.5 * _LOG_2PI
@@ -60,9 +88,14 @@ def _pointwise(kind, mu, y, sigma, extra):
 
 
 @numba.njit(cache=True)
-def _total(kind, mu, y, sigma, extra):
+def total_log_likelihood(kind, mu, y, sigma, extra):
+    """Log-likelihood summed over points, shape ``(nwalkers,)``: the sampler's hot path.
+
+    Arguments as in :func:`pointwise_log_likelihood`; ``-inf`` (never NaN) where a prediction
+    is not finite.
+    """
     nw, n = mu.shape
-    if kind == 0 or kind == 1:
+    if kind == KIND_GAUSSIAN or kind == KIND_NOISE_SCALE:
         # Gaussian with σ_eff = c σ (c = 1, or the noise scale): Σ ln σ is the same for every
         # walker, so the sum costs n logarithms a call instead of n per walker.
         sum_log_sigma = 0.0
@@ -76,7 +109,7 @@ def _total(kind, mu, y, sigma, extra):
             base = -sum_log_sigma - 0.5 * n * _LOG_2PI
             out = np.empty(nw)
             for w in range(nw):
-                c = 1.0 if kind == 0 else extra[w, 0]
+                c = 1.0 if kind == KIND_GAUSSIAN else extra[w, X_SCALE]
                 if not (c > 0.0):
                     out[w] = -np.inf
                     continue
@@ -87,7 +120,7 @@ def _total(kind, mu, y, sigma, extra):
                 t = base - 0.5 * (q / c / c) - n * math.log(c)  # not c*c: it underflows to 0
                 out[w] = t if t == t else -np.inf  # a NaN prediction: impossible, not NaN
             return out
-    pw = _pointwise(kind, mu, y, sigma, extra)
+    pw = pointwise_log_likelihood(kind, mu, y, sigma, extra)
     nw, n = pw.shape
     out = np.empty(nw)
     for w in range(nw):
@@ -96,9 +129,6 @@ def _total(kind, mu, y, sigma, extra):
             s += pw[w, i]
         out[w] = s if s == s else -np.inf
     return out
-
-
-KINDS = ("gaussian", "gaussian_noise_scale", "gaussian_jitter", "student_t")
 
 
 @dataclass(frozen=True)
@@ -159,14 +189,16 @@ class Likelihood:
             Values of :attr:`parameters`, in order.
         """
         mu2 = np.atleast_2d(np.asarray(mu, dtype=np.float64))
-        return _pointwise(self.code, mu2, np.asarray(y, np.float64),
-                          np.asarray(sigma, np.float64), self._extra(extra, mu2.shape[0]))
+        return pointwise_log_likelihood(self.code, mu2, np.asarray(y, np.float64),
+                                        np.asarray(sigma, np.float64),
+                                        self.extra_matrix(extra, mu2.shape[0]))
 
     def total(self, mu, y, sigma, extra=None) -> np.ndarray:
         """Summed log-likelihood, shape ``(nwalkers,)``."""
         mu2 = np.atleast_2d(np.asarray(mu, dtype=np.float64))
-        return _total(self.code, mu2, np.asarray(y, np.float64),
-                      np.asarray(sigma, np.float64), self._extra(extra, mu2.shape[0]))
+        return total_log_likelihood(self.code, mu2, np.asarray(y, np.float64),
+                                    np.asarray(sigma, np.float64),
+                                    self.extra_matrix(extra, mu2.shape[0]))
 
     def sample(self, mu, sigma, extra=None, rng=None) -> np.ndarray:
         """Simulated data ``y ~ p(y | mu)`` under this noise model, shape of ``mu``.
@@ -179,26 +211,36 @@ class Likelihood:
         rng : numpy.random.Generator
         """
         mu2 = np.atleast_2d(np.asarray(mu, dtype=np.float64))
-        e = self._extra(extra, mu2.shape[0])
+        e = self.extra_matrix(extra, mu2.shape[0])
         sigma = np.asarray(sigma, dtype=np.float64)
         if self.kind == "gaussian":
             scale = np.broadcast_to(sigma, mu2.shape)
         elif self.kind == "gaussian_jitter":
-            scale = np.sqrt(sigma ** 2 + e[:, :1] ** 2)
+            scale = np.sqrt(sigma ** 2 + e[:, X_SCALE:X_SCALE + 1] ** 2)
         else:
-            scale = e[:, :1] * sigma
+            scale = e[:, X_SCALE:X_SCALE + 1] * sigma
         if self.kind == "student_t":
-            z = rng.standard_t(e[:, 1:2], size=mu2.shape)
+            z = rng.standard_t(e[:, X_NU:X_NU + 1], size=mu2.shape)
         else:
             z = rng.standard_normal(mu2.shape)
         return mu2 + scale * z
 
     @staticmethod
-    def _extra(extra, nw):
+    def extra_matrix(extra, nw):
+        """The ``extra`` argument of the compiled likelihoods, shape ``(nw, >= 2)``.
+
+        Parameters
+        ----------
+        extra : array_like, shape (nw, k) or (k,), or None
+            Values of :attr:`parameters`, in order; missing columns are filled with ones.
+        nw : int
+            Number of walkers.
+        """
+        k = len(EXTRA_COLUMNS)
         if extra is None:
-            return np.ones((nw, 2))
+            return np.ones((nw, k))
         e = np.asarray(extra, dtype=np.float64)
         e = np.atleast_2d(e)
-        if e.shape[1] < 2:
-            e = np.concatenate([e, np.ones((e.shape[0], 2 - e.shape[1]))], axis=1)
+        if e.shape[1] < k:
+            e = np.concatenate([e, np.ones((e.shape[0], k - e.shape[1]))], axis=1)
         return np.ascontiguousarray(np.broadcast_to(e, (nw, e.shape[1])))

@@ -1,7 +1,9 @@
 """Simulate a data table in a model card's own layout (``tlsbayes simulate``).
 
+:func:`parse_simulation` validates the card's ``[simulation]`` table; the rest draws from it.
+
 The card says what to simulate in its optional ``[simulation]`` table (see
-:mod:`tlsbayes.config`):
+:mod:`tlsbayes.card`):
 
 * the parameter values (physical, SI); a parameter not listed takes its prior median;
 * per data set, the x grid ``{min, max, n, scale}`` in the *declared* unit of the data's x
@@ -22,22 +24,97 @@ so a simulated table always loads with the card.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from . import io as tio
-from ._atomic import atomic_output
-from .errors import CardError, DataError, TLSBayesError
-from .likelihood import Likelihood
-from .model import model_from_dict
-from .priors import PriorSet
+from .. import __version__
+from .. import io as tio
+from ..atomic import atomic_output
+from ..errors import CardError, DataError, TLSBayesError
+from ..inference.likelihood import Likelihood
+from ..inference.prior_set import PriorSet
+from .build import build_posterior
+from .parameters import physical_ranges
+from .schema import (SIM_NOISE_KEYS, SIM_X_KEYS, SIMULATION_DATASET_KEYS, SIMULATION_KEYS,
+                     Context, did_you_mean, is_real, show)
 
-__all__ = ["SimulatedTable", "simulation_parameters", "simulate_card", "write_simulated_csv"]
+__all__ = ["SimulatedTable", "parse_simulation", "simulation_parameters", "simulate_card",
+           "write_simulated_csv"]
 
 _DEFAULT_N = 30
+
+
+def parse_simulation(ctx: Context, raw, specs, infos) -> dict:
+    """Validate ``[simulation]``: what ``tlsbayes simulate`` draws data from.
+
+    ``seed`` (integer >= 0); ``parameters`` (name -> physical SI value, names of the card's
+    parameters); ``datasets.<data set name>`` with ``x = {min, max, n, scale}`` (in the
+    declared unit of the data's x column; scale "linear" or "log") and ``noise`` (exactly one
+    of ``relative`` or ``absolute``, the standard deviation of the model's y in SI).
+    """
+    sim = dict(ctx.table("[simulation]", raw))
+    ctx.keys("[simulation]", sim, SIMULATION_KEYS)
+    if "seed" in sim and not (isinstance(sim["seed"], int) and not isinstance(sim["seed"], bool)
+                              and sim["seed"] >= 0):
+        raise ctx.err("[simulation]", f"seed must be an integer >= 0, got {show(sim['seed'])}")
+    params = dict(ctx.table("[simulation.parameters]", sim.get("parameters", {})))
+    ranges = physical_ranges(infos)
+    for pname, v in params.items():
+        if pname not in infos:
+            raise ctx.err("[simulation.parameters]", f"unknown parameter {pname!r}"
+                          f"{did_you_mean(pname, infos)} (the models use: {', '.join(infos)})")
+        if not (is_real(v) and math.isfinite(v)):
+            raise ctx.err("[simulation.parameters]", f"{pname} must be a finite number (SI "
+                          f"units), got {show(v)}")
+        lo, hi = ranges[pname]
+        if not lo <= v <= hi:
+            raise ctx.err("[simulation.parameters]", f"{pname} = {v!r} is outside its "
+                          f"physical range [{lo:g}, {hi:g}]")
+    names = [s.name for s in specs]
+    per = {}
+    for dname, d in ctx.table("[simulation.datasets]", sim.get("datasets", {})).items():
+        where = f"[simulation.datasets.{dname}]"
+        if dname not in names:
+            raise ctx.err("[simulation.datasets]", f"unknown data set {dname!r}"
+                          f"{did_you_mean(dname, names)} (the card's data sets: "
+                          f"{', '.join(names)})")
+        d = dict(ctx.table(where, d))
+        ctx.keys(where, d, SIMULATION_DATASET_KEYS)
+        if "x" in d:
+            x = dict(ctx.table(where + " x", d["x"], "a table {min, max, n, scale}"))
+            ctx.keys(where + " x", x, SIM_X_KEYS, required=("min", "max", "n"))
+            for key in ("min", "max"):
+                if not (is_real(x[key]) and math.isfinite(x[key])):
+                    raise ctx.err(where, f"x.{key} must be a finite number, got {show(x[key])}")
+            if not x["min"] < x["max"]:
+                raise ctx.err(where, f"x.min = {x['min']!r} must be below x.max = {x['max']!r}")
+            if not (isinstance(x["n"], int) and not isinstance(x["n"], bool) and x["n"] >= 2):
+                raise ctx.err(where, f"x.n must be an integer >= 2, got {show(x['n'])}")
+            x.setdefault("scale", "linear")
+            if x["scale"] not in ("linear", "log"):
+                raise ctx.err(where, f"x.scale must be \"linear\" or \"log\", got "
+                              f"{show(x['scale'])}")
+            if x["scale"] == "log" and not x["min"] > 0:
+                raise ctx.err(where, f"x.min must be > 0 for scale = \"log\", got {x['min']!r}")
+            d["x"] = x
+        if "noise" in d:
+            noise = dict(ctx.table(where + " noise", d["noise"], "a table {relative} or "
+                                   "{absolute}"))
+            ctx.keys(where + " noise", noise, SIM_NOISE_KEYS)
+            if len(noise) != 1:
+                raise ctx.err(where, "noise needs exactly one of relative or absolute")
+            (key, v), = noise.items()
+            if not (is_real(v) and math.isfinite(v) and v > 0):
+                raise ctx.err(where, f"noise.{key} must be a finite number > 0, got {show(v)}")
+            d["noise"] = noise
+        per[dname] = d
+    out = {"parameters": params, "datasets": per}
+    if "seed" in sim:
+        out["seed"] = sim["seed"]
+    return out
 
 
 @dataclass(frozen=True)
@@ -105,14 +182,12 @@ def _load(card, spec):
 
 def _priors(card):
     """The card's priors: from its posterior when the data are readable, else data-free defaults."""
-    from . import config
-
     if all(s.path.is_file() for s in card.datasets):
-        posterior, _ = config.build_posterior(card)
+        posterior, _ = build_posterior(card)
         return posterior.priors
     pri = {}
     for s in card.datasets:
-        model = model_from_dict(s.model, s.constants)
+        model = s.build_model()
         lik = Likelihood(s.likelihood)
         for name, pd in model.default_priors().items():
             pri.setdefault(name, pd)
@@ -202,7 +277,7 @@ def simulate_card(card, *, dataset=None, seed=None) -> SimulatedTable:
 
     Parameters
     ----------
-    card : tlsbayes.config.Card
+    card : tlsbayes.card.Card
     dataset : str, optional
         Data set name; required when the card has several.
     seed : int, optional
@@ -220,7 +295,7 @@ def simulate_card(card, *, dataset=None, seed=None) -> SimulatedTable:
         raise CardError(f"{card.path}: seed must be an integer >= 0, got {seed!r}")
     data = _load(card, spec)
     params = simulation_parameters(card)
-    model = model_from_dict(spec.model, spec.constants)
+    model = spec.build_model()
     lik = Likelihood(spec.likelihood)
     grid, xs = _grid(card, spec, data)
     x_si = tio.to_si(grid, xs.unit)

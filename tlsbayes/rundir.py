@@ -1,0 +1,388 @@
+"""The run directory: its file names, ``run.json``, the card copy, the lock, the resume decision.
+
+This module is the one owner of the layout of a run directory written by ``tlsbayes fit`` (and
+by ``tlsbayes batch``, one per group).  No other module spells a file name of it; they use the
+constants below::
+
+    run.json         RUN_JSON         how the run was started (card, data, settings; RUN_FORMAT)
+    card.toml        CARD_FILE        verbatim copy of the card (resume and report rebuild from it)
+    checkpoint.h5    CHECKPOINT_FILE  emcee-layout chain checkpoint (resume continues from it)
+    posterior.nc     POSTERIOR_FILE   ArviZ InferenceData with provenance (tlsbayes.results)
+    summary.csv      SUMMARY_FILE     one row per parameter
+    report.md        REPORT_FILE      verdict, table, degeneracies, figures; written last
+    fit.png, corner.png, trace.png    FIGURES
+
+Every file is written atomically (:mod:`tlsbayes.atomic`); :func:`remove_temporaries` cleans
+what a kill left behind.  A directory written into by several processes is protected by
+:func:`lock`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from pathlib import Path
+
+from tlsbayes import __version__
+from tlsbayes.atomic import atomic_write_text
+from tlsbayes.atomic import remove_temporaries as _remove_atomic_temporaries
+from tlsbayes.errors import CardError, RunDirError, SamplingError, TLSBayesError
+
+__all__ = [
+    "CARD_FILE",
+    "CHECKPOINT_FILE",
+    "CORNER_PLOT",
+    "FIGURES",
+    "FIT_PLOT",
+    "LOCK_FILE",
+    "POSTERIOR_FILE",
+    "REPORT_FILE",
+    "RUN_FILES",
+    "RUN_FORMAT",
+    "RUN_JSON",
+    "SUMMARY_FILE",
+    "TRACE_PLOT",
+    "card_for_group",
+    "default_run_dir",
+    "discard_unstarted",
+    "load_run",
+    "lock",
+    "make_run_dir",
+    "new_run_info",
+    "read_card_copy",
+    "read_run_info",
+    "remove_temporaries",
+    "resume_note",
+    "write_card_copy",
+    "write_run_info",
+]
+
+POSTERIOR_FILE = "posterior.nc"
+CHECKPOINT_FILE = "checkpoint.h5"
+RUN_JSON = "run.json"
+CARD_FILE = "card.toml"
+SUMMARY_FILE = "summary.csv"
+REPORT_FILE = "report.md"
+FIT_PLOT = "fit.png"
+CORNER_PLOT = "corner.png"
+TRACE_PLOT = "trace.png"
+#: Figures of a run, in the order the report shows them.
+FIGURES = (FIT_PLOT, CORNER_PLOT, TRACE_PLOT)
+#: Files of a run directory (their temporaries are cleaned before a run continues).
+RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, SUMMARY_FILE, REPORT_FILE, FIT_PLOT,
+             CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
+#: Lock file held by the process writing into a directory (``tlsbayes batch``).
+LOCK_FILE = ".batch.lock"
+#: Layout version of run.json; bump it when resume/report can no longer read older ones.
+RUN_FORMAT = 1
+#: Parent of the default run directory of ``tlsbayes fit`` (relative to the working directory).
+DEFAULT_RUNS_DIR = Path("results") / "runs"
+
+
+def default_run_dir(card_name: str) -> Path:
+    """``results/runs/<card name>``: where ``tlsbayes fit`` writes without ``--out``."""
+    return DEFAULT_RUNS_DIR / card_name
+
+
+# --------------------------------------------------------------------------------------------
+# creating
+# --------------------------------------------------------------------------------------------
+def make_run_dir(out) -> bool:
+    """Create the run directory ``out`` (and parents); return True if it did not exist.
+
+    Raises
+    ------
+    RunDirError
+        ``out`` exists and is not a directory, or cannot be created (named as ``--out``).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"--out {out}: exists and is not a directory")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"--out {out}: cannot create the run directory "
+                          f"({exc.strerror or exc})") from None
+    return created
+
+
+def discard_unstarted(out, fresh, created: bool) -> None:
+    """Undo :func:`make_run_dir` and the ``fresh`` files after a run failed before its first
+    checkpoint (MAP, start ball): there is nothing to resume, so leave no half-written run
+    directory behind.  A directory with a checkpoint is left as it is."""
+    out = Path(out)
+    if (out / CHECKPOINT_FILE).exists():
+        return
+    for name in fresh:
+        (out / name).unlink(missing_ok=True)
+    if created and not any(out.iterdir()):
+        out.rmdir()
+
+
+def new_run_info(*, card_path, card_name: str, settings: dict, data: list, data_override=None,
+                 card_sha256: str | None = None, group: dict | None = None,
+                 batch: dict | None = None) -> dict:
+    """The content of ``run.json`` for a new run.
+
+    Parameters
+    ----------
+    card_path : path-like
+        The card that was fitted (stored absolute: the card copy is parsed as if it stood
+        there, so that relative data paths resolve as they did for the fit).
+    card_name : str
+    settings : dict
+        ``SamplerSettings.to_dict()``.
+    data : list of dict
+        Source, SHA-256 and rows used per data file.
+    data_override : path-like, optional
+        Table replacing the card's data file (stored absolute).
+    card_sha256, group, batch : optional
+        A group of ``tlsbayes batch``: the card's digest, ``{"column", "value"}`` of the group
+        and ``{"dir", "seed"}`` of the batch.
+    """
+    info = {"run_format": RUN_FORMAT, "tlsbayes_version": __version__,
+            "card": str(Path(card_path).resolve()), "card_name": card_name}
+    if card_sha256 is not None:
+        info["card_sha256"] = card_sha256
+    info["data_override"] = str(Path(data_override).resolve()) if data_override else None
+    info["settings"] = settings
+    info["data"] = data
+    if group is not None:
+        info["group"] = group
+    if batch is not None:
+        info["batch"] = batch
+    return info
+
+
+def write_run_info(run_dir, info: dict) -> Path:
+    """Write ``run.json`` atomically."""
+    return atomic_write_text(Path(run_dir) / RUN_JSON, json.dumps(info, indent=1))
+
+
+def write_card_copy(run_dir, card_text: str) -> Path:
+    """Write the run's verbatim copy of its card atomically."""
+    return atomic_write_text(Path(run_dir) / CARD_FILE, card_text)
+
+
+def remove_temporaries(run_dir) -> list:
+    """Delete the temporaries a kill in mid-write left next to the run files of ``run_dir``."""
+    return _remove_atomic_temporaries(run_dir, RUN_FILES)
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------------
+def read_run_info(run_dir) -> dict:
+    """``run.json`` of ``run_dir``, checked: format, ``card`` text, ``settings`` table.
+
+    Raises
+    ------
+    RunDirError
+        Naming the file: not a run directory, damaged JSON, another run format.
+    """
+    run_dir = Path(run_dir)
+    info_path = run_dir / RUN_JSON
+    if not info_path.is_file():
+        raise RunDirError(f"{run_dir}: not a tlsbayes run directory (no {RUN_JSON})")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{info_path}: damaged, not readable JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise RunDirError(f"{info_path}: damaged, expected a JSON object")
+    fmt = info.get("run_format", 1)  # run directories from before run_format was recorded
+    if fmt != RUN_FORMAT:
+        raise RunDirError(f"{info_path}: run format {fmt!r} (tlsbayes "
+                          f"{info.get('tlsbayes_version', '?')}) is not the format "
+                          f"{RUN_FORMAT} this tlsbayes {__version__} reads; use the tlsbayes "
+                          "version that wrote it, or fit the card again")
+    for key, kind in (("card", str), ("settings", dict)):
+        if not isinstance(info.get(key), kind):
+            raise RunDirError(f"{info_path}: damaged, key {key!r} is missing or not "
+                              f"{'text' if kind is str else 'a table'}")
+    return info
+
+
+def read_card_copy(run_dir) -> str:
+    """Text of the run's copy of its card.
+
+    Raises
+    ------
+    RunDirError
+        The copy is missing or unreadable (the run directory is incomplete).
+    """
+    card_copy = Path(run_dir) / CARD_FILE
+    try:
+        return card_copy.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        what = "is missing" if isinstance(exc, FileNotFoundError) else f"is unreadable ({exc})"
+        raise RunDirError(f"{card_copy}: the run's copy of its card {what}; the run "
+                          "directory is incomplete") from None
+
+
+def card_for_group(card, column: str, value: str):
+    """The card with its data set restricted to the rows where ``column == value`` (as text).
+
+    The card of one group of ``tlsbayes batch``; ``run.json`` of such a run records
+    ``{"column", "value"}`` under ``"group"`` and :func:`load_run` applies it again.
+
+    Raises
+    ------
+    CardError
+        If the card has several data sets, or its own ``group`` selects another column.
+    """
+    if len(card.datasets) != 1:
+        raise CardError(f"{card.path}: batch fits need a card with exactly one [[dataset]], "
+                        f"this one has {len(card.datasets)}")
+    spec = card.datasets[0]
+    own = spec.data.get("group")
+    if own is not None and own.get("column") != column:
+        raise CardError(f"{card.path}: [dataset.data.group] selects column {own['column']!r}; "
+                        f"it cannot be combined with --group-by {column!r} (select the other "
+                        "column with a filter instead)")
+    data = {**spec.data, "group": {"column": column, "value": str(value)}}
+    return dataclasses.replace(card, datasets=(dataclasses.replace(spec, data=data),))
+
+
+def load_run(run_dir):
+    """Rebuild the posterior of a run directory from its card copy (for resume and report).
+
+    Returns
+    -------
+    card : tlsbayes.card.Card
+        Parsed from the copy as if it stood where the original card did, so that relative
+        data paths resolve as they did for the fit (restricted to its group for a run of
+        ``tlsbayes batch``).
+    posterior : tlsbayes.posterior.Posterior
+    settings : tlsbayes.sampling.SamplerSettings
+        As recorded in ``run.json``.
+
+    Raises
+    ------
+    RunDirError, CardError, DataError
+        Naming the file: not a run directory, damaged run.json or card copy, unusable data.
+    """
+    from tlsbayes import card as tcard
+    from tlsbayes.sampling import SamplerSettings
+
+    run_dir = Path(run_dir)
+    info = read_run_info(run_dir)
+    card = tcard.parse_card(read_card_copy(run_dir), Path(info["card"]))
+    if isinstance(info.get("group"), dict):  # a run directory of 'tlsbayes batch'
+        card = card_for_group(card, info["group"]["column"], info["group"]["value"])
+    posterior, _ = tcard.build_posterior(card, data_override=info.get("data_override"))
+    try:
+        settings = SamplerSettings.from_dict(info["settings"])
+    except (SamplingError, TypeError) as exc:
+        raise RunDirError(f"{run_dir / RUN_JSON}: damaged sampler settings ({exc})") from None
+    return card, posterior, settings
+
+
+# --------------------------------------------------------------------------------------------
+# resume decision
+# --------------------------------------------------------------------------------------------
+def _finished_note(run_dir: Path, steps: int) -> str | None:
+    """The note for a run whose results are complete and converged at ``steps``, else None."""
+    from tlsbayes import results as R
+
+    post, report = run_dir / POSTERIOR_FILE, run_dir / REPORT_FILE
+    # report.md is written last: older than posterior.nc (or absent), the run was stopped
+    # while writing its results, and resuming rewrites them from the checkpoint.
+    if post.exists() and report.exists() and \
+            report.stat().st_mtime_ns >= post.stat().st_mtime_ns:
+        attrs = R.attrs_of(R.load(post))
+        done = (attrs.get("extra") or {}).get("steps")
+        if attrs.get("converged") is True and done == steps:
+            return (f"{run_dir}: this run already converged after {steps} steps; nothing "
+                    f"to resume, nothing changed (tlsbayes report {run_dir} rebuilds the "
+                    "report)")
+    return None
+
+
+def _check_walkers_in_support(run_dir: Path, last, posterior) -> None:
+    """Walkers restart where they stopped: all must lie inside the (possibly edited) priors."""
+    values = posterior.params(last)
+    for name in posterior.free_names:
+        lo, hi = posterior.priors[name].support
+        out = [w for w in range(last.shape[0]) if not lo <= float(values[name][w]) <= hi]
+        if out:
+            w = out[0]
+            raise SamplingError(
+                f"{run_dir / CARD_FILE}: [priors] {name}: {len(out)} of {last.shape[0]} "
+                f"walkers stopped outside its support [{lo:g}, {hi:g}] (walker {w} at "
+                f"{name} = {float(values[name][w]):g}); the prior was narrowed after the "
+                "run, so it cannot be resumed: restore the prior or fit again")
+
+
+def resume_note(run_dir, posterior) -> str | None:
+    """Decide, before any work, whether the run in ``run_dir`` can and need continue.
+
+    Parameters
+    ----------
+    run_dir : path-like
+    posterior : tlsbayes.posterior.Posterior
+        Rebuilt from the run's card copy.
+
+    Returns
+    -------
+    str or None
+        A note when the run already converged (nothing to do); None: resume it.
+
+    Raises
+    ------
+    SamplingError
+        No checkpoint (nothing to resume), or walkers outside a prior narrowed since.
+    """
+    from tlsbayes.sampling import read_checkpoint
+
+    run_dir = Path(run_dir)
+    ck_path = run_dir / CHECKPOINT_FILE
+    if not ck_path.is_file():
+        raise SamplingError(f"{ck_path}: missing, so there is nothing to resume (the run "
+                            f"stopped before its first checkpoint); start again with: "
+                            "tlsbayes fit")
+    ck = read_checkpoint(ck_path)
+    note = _finished_note(run_dir, ck.steps)
+    if note:
+        return note
+    if tuple(ck.names) == tuple(posterior.free_names):
+        _check_walkers_in_support(run_dir, ck.chain[-1], posterior)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# lock
+# --------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def lock(directory, *, holder: str = "another tlsbayes process",
+         error: type[TLSBayesError] = RunDirError):
+    """Hold ``directory/.batch.lock`` (an exclusive ``flock``) for the block.
+
+    Parameters
+    ----------
+    directory : path-like
+        Must exist.
+    holder : str
+        Who holds the lock when it is taken, for the message.
+    error : type
+        Raised (with a one-line message naming the lock file) when another process holds it.
+        No lock on platforms without ``fcntl``.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    directory = Path(directory)
+    fh = open(directory / LOCK_FILE, "a")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise error(f"{directory}: {holder} is writing into this directory "
+                        f"(it holds {directory / LOCK_FILE})") from None
+        yield
+    finally:
+        fh.close()
