@@ -90,7 +90,7 @@ RUNS_DIR = "runs"
 #: Columns of index.csv; ``<param>_median``, ``<param>_q16``, ``<param>_q84`` (physical units,
 #: quantiles over all posterior draws) follow ``steps`` for every free parameter.
 INDEX_COLUMNS = ("group", "n_rows", "n_points", "status", "converged", "max_rhat", "min_ess",
-                 "steps", "run_dir", "error")
+                 "steps", "unidentified", "misfit", "run_dir", "error")
 CONVERGED, NOT_CONVERGED, FAILED, PENDING = "converged", "not_converged", "failed", "pending"
 # Settings that may change between reruns without making a finished run another fit.
 _RESUMABLE_SETTINGS = ("max_steps", "progress")
@@ -207,7 +207,7 @@ class _Task:
     run_dir: str
     info: dict
     resume: bool
-    plots: bool
+    plots: str | bool
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -270,7 +270,7 @@ def _fit_group(task: _Task) -> dict:
                      plots=task.plots, print_fn=_quiet,
                      extra_attrs={"card_name": card.name, "card_path": str(card.path),
                                   "data_files": info["data"], "group": info["group"]})
-    row = _posterior_row(result.idata)
+    row = {**_posterior_row(result.idata), **rundir.verdict_cells(run_dir)}
     # Written last: it marks the run directory finished for reruns of the batch.
     info["finished"] = {"status": row["status"],
                         "utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
@@ -342,10 +342,11 @@ def _state(run_dir: Path, info: dict) -> tuple[str, str, object]:
 def _write_index(path: Path, rows: list, params: list) -> None:
     from .atomic import atomic_write_text
 
-    cols = list(INDEX_COLUMNS[:8])
+    k = INDEX_COLUMNS.index("steps") + 1
+    cols = list(INDEX_COLUMNS[:k])
     for p in params:
         cols += [f"{p}_median", f"{p}_q16", f"{p}_q84"]
-    cols += list(INDEX_COLUMNS[8:])
+    cols += list(INDEX_COLUMNS[k:])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -374,7 +375,7 @@ def _progress_line(k: int, n: int, row: dict) -> str:
 
 
 def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
-              workers: int | None = None, plots: bool = True, print_fn=print,
+              workers: int | None = None, plots="all", print_fn=print,
               plans=None, task_fn=None) -> BatchResult:
     """Fit every group of the data; see the module docstring.
 
@@ -394,8 +395,9 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
         Engine (Dask's ``client.get_executor()``, ``MPIPoolExecutor``...), left open.  Default:
         local processes, ``workers`` of them (default: CPUs, at most the number of groups),
         restarted if a worker dies.
-    plots : bool
-        Write the figures of each run.
+    plots : {"none", "fit", "all"} or bool
+        Figures of each run, drawn after its result is saved (``tlsbayes.fit.PLOT_CHOICES``;
+        True: all, False: none); ``tlsbayes report`` draws skipped ones later.
     print_fn : callable
         Receives one line per finished group.
     plans : list of GroupPlan, optional
@@ -447,7 +449,8 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
             if state == "conflict":
                 finish({"group": p.group, "status": FAILED, "error": why})
             elif state == "done":
-                finish({**_posterior_row(idata), "group": p.group, "skipped": True})
+                finish({**_posterior_row(idata), **rundir.verdict_cells(out / p.run_dir),
+                        "group": p.group, "skipped": True})
             else:
                 tasks.append(_Task(p.group, group_by, str(Path(card.path).resolve()),
                                    card.text, data_abs, str(out.resolve()), p.run_dir, info,
@@ -477,7 +480,7 @@ def _group_run_info(card, plan: GroupPlan, group_by: str, out: Path, settings, d
 
 def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=None,
                max_steps=None, progress=None, workers=None, scheduler=None, mpi=False,
-               plots=True, print_fn=None) -> BatchResult:
+               plots="all", print_fn=None) -> BatchResult:
     """``tlsbayes batch``: plan the groups, choose the engine, :func:`run_batch`, summarise.
 
     Parameters
@@ -495,8 +498,9 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
         Dask scheduler address (not with ``workers`` or ``mpi``).
     mpi : bool
         MPI workers via mpi4py.futures.
-    plots : bool
-        Write the figures of each run.
+    plots : {"none", "fit", "all"} or bool
+        Figures of each run, drawn after its result is saved (``tlsbayes.fit.PLOT_CHOICES``;
+        True: all, False: none); ``tlsbayes report`` draws skipped ones later.
     print_fn : callable, optional
         Receives the progress lines (default: print, flushed).
 
