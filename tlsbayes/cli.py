@@ -97,7 +97,8 @@ def _cmd_check(args):
 def _cmd_fit(args):
     from .fit import fit_card
 
-    result = fit_card(args.card, out=args.out, data=args.data, **_overrides(args))
+    result = fit_card(args.card, out=args.out, data=args.data, overwrite=args.overwrite,
+                      **_overrides(args))
     return _verdict_exit(result, args.allow_unconverged)
 
 
@@ -231,6 +232,8 @@ def _add_fit(sub):
                                    "posterior.nc, summary.csv, report.md and figures.")
     _card_arguments(p)
     p.add_argument("--out", help="run directory (default results/runs/<card name>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a run of another card, data or seed in --out (else refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--allow-unconverged", action="store_true",
                    help="exit 0 even if the run hit its step cap without converging")

@@ -233,7 +233,7 @@ def _data_info(loaded) -> list:
 
 
 def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_steps=None,
-             progress=None, print_fn: Callable = print) -> FitResult:
+             progress=None, overwrite=False, print_fn: Callable = print) -> FitResult:
     """``tlsbayes fit``: prepare, write run.json and the card copy, :func:`run_fit`.
 
     Parameters
@@ -243,6 +243,8 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Run directory (default :func:`tlsbayes.rundir.default_run_dir` of the card's name).
     data, seed, walkers, max_steps, progress : optional
         Command-line overrides of the card.
+    overwrite : bool
+        Replace a run of another card, data or seed in ``out`` (else refused).
     print_fn : callable
         Receives the progress lines.
 
@@ -257,11 +259,20 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
                                                     progress=progress)
     out = Path(out) if out else rundir.default_run_dir(card.name)
     created = rundir.make_run_dir(out)
-    fresh = [n for n in (rundir.CARD_FILE, rundir.RUN_JSON) if not (out / n).exists()]
-    rundir.write_card_copy(out, card.text)
     info = rundir.new_run_info(card_path=card.path, card_name=card.name, data_override=data,
+                               card_sha256=rundir.text_sha256(card.text),
                                settings=settings.to_dict(), data=_data_info(loaded))
-    rundir.write_run_info(out, info)
+    with rundir.lock(out, holder="another tlsbayes process", remove=True):
+        rundir.claim(out, info, overwrite=overwrite)
+        fresh = [n for n in (rundir.CARD_FILE, rundir.RUN_JSON) if not (out / n).exists()]
+        rundir.write_card_copy(out, card.text)
+        rundir.write_run_info(out, info)
+        return _fit_into(out, card, posterior, loaded, settings, info, fresh, created,
+                         print_fn)
+
+
+def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, print_fn):
+    """The rest of :func:`fit_card`, with ``out`` locked, claimed and run.json written."""
     first, *rest = describe_fit(card, posterior, loaded, settings)
     for line in [f"tlsbayes fit: {first}", *rest, f"  -> {out}"]:
         print_fn(line)
@@ -292,6 +303,12 @@ def resume_run(run_dir, *, max_steps=None, print_fn: Callable = print):
         The continued fit, or (nothing done) the note saying why the run need not continue.
     """
     run_dir = Path(run_dir)
+    rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
+    with rundir.lock(run_dir, remove=True):
+        return _resume_locked(run_dir, max_steps, print_fn)
+
+
+def _resume_locked(run_dir, max_steps, print_fn):
     card, posterior, settings = rundir.load_run(run_dir)
     rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
     note = rundir.resume_note(run_dir, posterior)
@@ -310,14 +327,19 @@ def report_run(run_dir) -> Path:
     from .sampling import read_checkpoint
 
     run_dir = Path(run_dir)
-    _, posterior, _ = rundir.load_run(run_dir)
-    idata = R.load(run_dir / rundir.POSTERIOR_FILE)
-    chain, burn = None, 0
-    if (run_dir / rundir.CHECKPOINT_FILE).is_file():
-        ck = read_checkpoint(run_dir / rundir.CHECKPOINT_FILE)
-        chain = ck.chain
-        burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
-    report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn)
+    rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
+    with rundir.lock(run_dir, remove=True):
+        card, posterior, settings = rundir.load_run(run_dir)
+        idata = R.load(run_dir / rundir.POSTERIOR_FILE)
+        rundir.verify_result(run_dir, idata, card.text, posterior, settings)
+        chain, burn = None, 0
+        if (run_dir / rundir.CHECKPOINT_FILE).is_file():
+            rundir.verify_checkpoint(run_dir)
+            ck = read_checkpoint(run_dir / rundir.CHECKPOINT_FILE)
+            rundir.verify_checkpoint_seed(run_dir, ck)
+            chain = ck.chain
+            burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
+        report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn)
     return run_dir / rundir.REPORT_FILE
 
 

@@ -87,6 +87,7 @@ from scipy import optimize
 from tqdm import tqdm
 
 from .atomic import fsync_directory as _fsync_directory
+from .atomic import record_checksum
 from .diagnostics import ess_bulk, integrated_time, rank_diagnostics
 from .errors import SamplingError
 
@@ -860,6 +861,8 @@ def _write_checkpoint(path: Path, backend, *, names, blob_names, settings, tau_h
                                                                   dtype=np.int64))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        # Its digest, verified by resume and report (tlsbayes.rundir.verify_checkpoint).
+        record_checksum(path, tmp)
         os.replace(tmp, path)
     except BaseException:
         # Includes KeyboardInterrupt mid-write: the previous checkpoint is still in place.
