@@ -219,3 +219,85 @@ def test_a_corrupt_checkpoint_is_refused_by_resume_and_report(ws):
     code, _, err = invoke(["resume", run])
     assert code == 2
     _one_line(err, "checkpoint.h5: corrupt")
+
+
+# --------------------------------------------------------------------------------------------
+# hostile inputs: exit 2 and one line, before anything is written
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def fresh(tmp_path):
+    """A workspace with the card and its data, no run."""
+    return _workspace(tmp_path / "f")
+
+
+def _edit(card: Path, old: str, new: str) -> Path:
+    text = card.read_text()
+    assert old in text
+    card.write_text(text.replace(old, new, 1))
+    return card
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (["--walkers", "100000000000"], "above the limit of 100000"),
+    (["--max-steps", "1000000000000"], "above the limit of 100000000"),
+    (["--walkers", "20000", "--max-steps", "10000000"], "GiB, above the limit of 8 GiB"),
+    (["--seed", str(2**64)], "the seed must be below 2**64"),
+])
+def test_sizes_and_seeds_beyond_the_limits_are_refused_by_check_and_fit(fresh, flags, needle):
+    for cmd in ("check", "fit"):
+        out = fresh.parent / "out"
+        code, _, err = invoke([cmd, fresh, *flags, *(["--out", out] if cmd == "fit" else [])])
+        assert code == 2, (cmd, err)
+        _one_line(err, needle)
+        assert not out.exists()
+
+
+def test_a_card_with_every_parameter_fixed_is_refused_by_check(fresh):
+    _edit(fresh, 'delta0 = { dist = "loguniform", low = 1e-7, high = 1e-3 }',
+          'delta0 = { dist = "fixed", value = 1e-5 }\nf0 = { dist = "fixed", value = 5e9 }')
+    code, _, err = invoke(["check", fresh])
+    assert code == 2
+    _one_line(err, "every parameter is fixed")
+
+
+def test_a_simulation_size_beyond_the_limit_is_refused(fresh):
+    fresh.write_text(fresh.read_text() + "\n[simulation]\n[simulation.datasets.f]\n"
+                     "x = { min = 0.02, max = 0.4, n = 10000000000 }\n")
+    code, _, err = invoke(["check", fresh])
+    assert code == 2
+    _one_line(err, "x.n = 10000000000 is above the limit of 1000000")
+
+
+def test_deeply_nested_card_and_run_json_exit_2(fresh, ws):
+    depth = 100_000
+    fresh.write_text(fresh.read_text() + "\n[card.extra]\nx = " + "[" * depth + "]" * depth
+                     + "\n")
+    code, _, err = invoke(["check", fresh])
+    assert code == 2
+    _one_line(err, "nested too deeply")
+    (ws / "run" / "run.json").write_text("[" * depth + "]" * depth)
+    code, _, err = invoke(["report", ws / "run"])
+    assert code == 2
+    _one_line(err, "run.json: damaged, JSON nested too deeply")
+
+
+def test_a_long_filter_is_refused_at_once(fresh):
+    from tlsbayes.io.filters import parse_filter
+    from tlsbayes.errors import DataError
+
+    _edit(fresh, 'file = "groups.csv"', 'file = "groups.csv"\nfilter = "' + "1" * 50_000 + '"')
+    code, _, err = invoke(["check", fresh])
+    assert code == 2
+    _one_line(err, "50000 characters long; the limit is 1000")
+    # under the limit, a run of digits that is no number fails in linear time (was quadratic)
+    with pytest.raises(DataError, match="unexpected '1' at position 1"):
+        parse_filter("1" * 999 + "x")
+
+
+def test_a_card_with_a_bom_and_a_card_path_with_tilde_are_accepted(fresh, monkeypatch):
+    fresh.write_bytes(b"\xef\xbb\xbf" + fresh.read_bytes())
+    code, out, err = invoke(["check", fresh])
+    assert code == 0, err
+    monkeypatch.setenv("HOME", str(fresh.parent))
+    code, out, err = invoke(["check", "~/card.toml"])
+    assert code == 0, err

@@ -190,10 +190,36 @@ def card_settings(card, ndim: int, *, seed=None, walkers=None, max_steps=None, p
     nw = settings.resolve_nwalkers(ndim)
     where = (f"--walkers {walkers}" if walkers is not None
              else f"{card.path}: [sampler] nwalkers = {nw}")
-    problem = ensemble_problem(nw, ndim, settings.n_groups)
+    problem = ensemble_problem(nw, ndim, settings.n_groups) or _size_problem(nw, settings, ndim)
     if problem:
         raise SamplingError(f"{where}: {problem}")
+    if not 0 <= settings.seed < 2**64:
+        where = f"--seed {seed}" if seed is not None else f"{card.path}: [sampler] seed"
+        raise SamplingError(f"{where}: the seed must be below 2**64 (it is stored as an "
+                            "unsigned 64-bit integer)")
     return settings
+
+
+#: Limits checked before a run directory is written: walkers, steps and the memory the chain
+#: (steps x walkers x parameters, float64) and its log-probabilities take.
+MAX_WALKERS = 100_000
+MAX_STEPS = 100_000_000
+MAX_CHAIN_BYTES = 8 * 2**30
+
+
+def _size_problem(nwalkers: int, settings, ndim: int) -> str | None:
+    """Why the chain of ``nwalkers`` walkers cannot be held in memory, or None."""
+    if nwalkers > MAX_WALKERS:
+        return f"{nwalkers} walkers are above the limit of {MAX_WALKERS}"
+    if settings.max_steps > MAX_STEPS:
+        return (f"max_steps {settings.max_steps} is above the limit of {MAX_STEPS} (--max-steps "
+                "or [sampler] max_steps)")
+    size = settings.max_steps * nwalkers * (ndim + 1) * 8
+    if size > MAX_CHAIN_BYTES:
+        return (f"a chain of {settings.max_steps} steps x {nwalkers} walkers x {ndim} "
+                f"parameters takes {size / 2**30:.3g} GiB, above the limit of "
+                f"{MAX_CHAIN_BYTES / 2**30:g} GiB; lower the walkers or max_steps")
+    return None
 
 
 def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None,
@@ -209,6 +235,9 @@ def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None
 
     card = tcard.load_card(card_path)
     posterior, loaded = tcard.build_posterior(card, data_override=data)
+    if posterior.ndim == 0:
+        raise SamplingError(f"{card.path}: every parameter is fixed, so there is nothing to "
+                            "sample; give at least one a prior in [priors]")
     settings = card_settings(card, posterior.ndim, seed=seed, walkers=walkers,
                              max_steps=max_steps, progress=progress)
     return card, posterior, loaded, settings
@@ -334,8 +363,8 @@ def report_run(run_dir) -> Path:
         rundir.verify_result(run_dir, idata, card.text, posterior, settings)
         chain, burn = None, 0
         if (run_dir / rundir.CHECKPOINT_FILE).is_file():
-            rundir.verify_checkpoint(run_dir)
             ck = read_checkpoint(run_dir / rundir.CHECKPOINT_FILE)
+            rundir.verify_checkpoint(run_dir)
             rundir.verify_checkpoint_seed(run_dir, ck)
             chain = ck.chain
             burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))

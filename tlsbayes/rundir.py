@@ -202,6 +202,8 @@ def read_run_info(run_dir) -> dict:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RunDirError(f"{info_path}: damaged, not readable JSON ({exc})") from None
+    except RecursionError:
+        raise RunDirError(f"{info_path}: damaged, JSON nested too deeply to read") from None
     if not isinstance(info, dict):
         raise RunDirError(f"{info_path}: damaged, expected a JSON object")
     fmt = info.get("run_format", 1)  # run directories from before run_format was recorded
@@ -501,8 +503,8 @@ def resume_note(run_dir, posterior) -> str | None:
         raise SamplingError(f"{ck_path}: missing, so there is nothing to resume (the run "
                             f"stopped before its first checkpoint); start again with: "
                             "tlsbayes fit")
+    ck = read_checkpoint(ck_path)  # its own messages for a file that is not a checkpoint
     verify_checkpoint(run_dir)
-    ck = read_checkpoint(ck_path)
     verify_checkpoint_seed(run_dir, ck)
     note = _finished_note(run_dir, ck.steps, posterior)
     if note:
