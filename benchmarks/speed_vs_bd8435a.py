@@ -22,7 +22,7 @@ for src, dst in (("tlsbayes/diagnostics.py", "old_diag.py"),
 spec = importlib.util.spec_from_file_location("old_diag", tmp / "old_diag.py")
 O = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(O)
-from tlsbayes import diagnostics as N
+from tlsbayes.sampling import diagnostics as N
 from tlsbayes.physics import nems
 from tlsbayes.bench import median_time
 rng = np.random.default_rng(0)

@@ -17,6 +17,7 @@ if __name__ == "__main__":  # the test passes PYTHONPATH, this covers a manual r
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tlsbayes import sampling  # noqa: E402
+from tlsbayes.sampling import convergence  # noqa: E402
 
 NAMES = ("a", "b", "c")
 MU = np.array([1.0, -2.0, 0.5])
@@ -79,7 +80,7 @@ def _never_converged(chain, tau_prev, settings, names, full=False):
     """Stand-in for the (comparatively slow) convergence check, so that checkpoint writes
     dominate the worker's time and random kills land inside them."""
     ones = np.ones(chain.shape[2])
-    return sampling._Diagnosis(0, ones, ones, ones, 1, ("fast checks: never converged",))
+    return convergence.Diagnosis(0, ones, ones, ones, 1, ("fast checks: never converged",))
 
 
 if __name__ == "__main__":
@@ -93,5 +94,5 @@ if __name__ == "__main__":
     parser.add_argument("--fast-checks", action="store_true")
     args = parser.parse_args()
     if args.fast_checks:
-        sampling._diagnose = _never_converged
+        convergence.diagnose = _never_converged
     run_kill_job(args.checkpoint, delay=args.delay, chunk=args.chunk, max_steps=args.max_steps)

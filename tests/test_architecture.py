@@ -36,14 +36,6 @@ MAX_LINES = 600
 PENDING = {
     # H6 (S21): readers imports readers_db lazily and readers_db imports readers
     ("cycle", "tlsbayes.s21.readers tlsbayes.s21.readers_db"),    # H6
-    # H2 (sampling + population): sampling.py -> sampling/, hierarchy.py -> population/
-    ("size", "tlsbayes.sampling"),                                # H2
-    ("size", "tlsbayes.hierarchy"),                               # H2
-    ("private", "tlsbayes.hierarchy -> tlsbayes.fit._bounds"),    # H2
-    ("private", "tlsbayes.bench -> tlsbayes.fit._bounds"),        # H2
-    ("doc", "tlsbayes.sampling"),                                 # H2
-    ("doc", "tlsbayes.diagnostics"),                              # H2
-    ("doc", "tlsbayes.hierarchy"),                                # H2
 }
 
 BASE, PHYSICS, MODELS, INFERENCE, SAMPLING, RESULTS, UTILITIES, PIPELINES, EDGES = range(9)
@@ -61,7 +53,6 @@ LAYERS = {
     "tlsbayes.models": MODELS,
     "tlsbayes.inference": INFERENCE,
     "tlsbayes.sampling": SAMPLING,
-    "tlsbayes.diagnostics": SAMPLING,       # old flat module (H2)
     "tlsbayes.results": RESULTS,
     "tlsbayes.verdicts": RESULTS,
     "tlsbayes.io": UTILITIES,
@@ -72,7 +63,6 @@ LAYERS = {
     "tlsbayes.batch": PIPELINES,
     "tlsbayes.engines": PIPELINES,
     "tlsbayes.population": PIPELINES,
-    "tlsbayes.hierarchy": PIPELINES,        # old flat module (H2)
     "tlsbayes.compare": PIPELINES,
     "tlsbayes.design": PIPELINES,
     "tlsbayes.simulate": PIPELINES,

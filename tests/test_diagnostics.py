@@ -7,7 +7,7 @@ import emcee
 import numpy as np
 import pytest
 
-from tlsbayes.diagnostics import (_folded_order, ess_bulk, integrated_time, rank_diagnostics,
+from tlsbayes.sampling.diagnostics import (_folded_order, ess_bulk, integrated_time, rank_diagnostics,
                                   split_rhat, walker_blocks)
 
 

@@ -1,4 +1,4 @@
-"""Two-stage population inference (tlsbayes.hierarchy).
+"""Two-stage population inference (tlsbayes.population).
 
 References the two-stage result is held to:
 * the kernel: scipy's logsumexp of the literal Monte-Carlo sum, far-away populations included;
@@ -20,8 +20,8 @@ from tlsbayes.models import papers
 from tlsbayes.cli import main
 from tlsbayes.errors import TLSBayesError
 from tlsbayes.fit import run_fit
-from tlsbayes.hierarchy import (JointPopulation, Member, Population,
-                                fit_population, group_contrast, load_member)
+from tlsbayes.population import (JointPopulation, Member, Population,
+                                 fit_population, group_contrast, load_member)
 from tlsbayes.models import QPower
 from tlsbayes.inference.posterior import Dataset, Posterior
 from tlsbayes.inference.priors import LogUniform, Uniform

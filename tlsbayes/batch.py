@@ -90,7 +90,7 @@ RUNS_DIR = "runs"
 #: Columns of index.csv; ``<param>_median``, ``<param>_q16``, ``<param>_q84`` (physical units,
 #: quantiles over all posterior draws) follow ``steps`` for every free parameter.
 INDEX_COLUMNS = ("group", "n_rows", "n_points", "status", "converged", "max_rhat", "min_ess",
-                 "steps", "run_dir", "error")
+                 "steps", "unidentified", "misfit", "run_dir", "error")
 CONVERGED, NOT_CONVERGED, FAILED, PENDING = "converged", "not_converged", "failed", "pending"
 # Settings that may change between reruns without making a finished run another fit.
 _RESUMABLE_SETTINGS = ("max_steps", "progress")
@@ -270,7 +270,7 @@ def _fit_group(task: _Task) -> dict:
                      plots=task.plots, print_fn=_quiet,
                      extra_attrs={"card_name": card.name, "card_path": str(card.path),
                                   "data_files": info["data"], "group": info["group"]})
-    row = _posterior_row(result.idata)
+    row = {**_posterior_row(result.idata), **rundir.verdict_cells(run_dir)}
     # Written last: it marks the run directory finished for reruns of the batch.
     info["finished"] = {"status": row["status"],
                         "utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
@@ -342,10 +342,11 @@ def _state(run_dir: Path, info: dict) -> tuple[str, str, object]:
 def _write_index(path: Path, rows: list, params: list) -> None:
     from .atomic import atomic_write_text
 
-    cols = list(INDEX_COLUMNS[:8])
+    k = INDEX_COLUMNS.index("steps") + 1
+    cols = list(INDEX_COLUMNS[:k])
     for p in params:
         cols += [f"{p}_median", f"{p}_q16", f"{p}_q84"]
-    cols += list(INDEX_COLUMNS[8:])
+    cols += list(INDEX_COLUMNS[k:])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -447,7 +448,8 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
             if state == "conflict":
                 finish({"group": p.group, "status": FAILED, "error": why})
             elif state == "done":
-                finish({**_posterior_row(idata), "group": p.group, "skipped": True})
+                finish({**_posterior_row(idata), **rundir.verdict_cells(out / p.run_dir),
+                        "group": p.group, "skipped": True})
             else:
                 tasks.append(_Task(p.group, group_by, str(Path(card.path).resolve()),
                                    card.text, data_abs, str(out.resolve()), p.run_dir, info,

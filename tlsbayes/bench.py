@@ -216,9 +216,8 @@ def run_fits(print_fn=print, cards=None, repeats=3, slow_s=20.0):
     allocator's first growth of the heap), about 0.1-0.2 s, that later runs do not.
     """
     from . import card as tcard
-    from .fit import _bounds
-    from .sampling import find_map, initial_ball, sampler_floor
     from .sampling import run as run_sampler
+    from .sampling import sample, sampler_floor
 
     rows = []
     print_fn("time to a converged posterior, against emcee with a trivial log-probability "
@@ -229,21 +228,16 @@ def run_fits(print_fn=print, cards=None, repeats=3, slow_s=20.0):
         card = tcard.load_card(path)
         post, _ = tcard.build_posterior(card)
         settings = tcard.sampler_settings(card, progress=False)
-        rng = np.random.default_rng(settings.seed)
-        t0 = time.perf_counter()
-        best = find_map(lambda th: post.log_prob(th)[0],
-                        post.priors.sample(settings.map_starts, rng), names=post.free_names)
-        t_map = time.perf_counter() - t0
-        nw = settings.resolve_nwalkers(post.ndim)
-        p0 = initial_ball(best.theta, nw, rng, post.log_prob, settings.ball_scale,
-                          names=post.free_names, support=_bounds(post.priors))
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            r = run_sampler(post.log_prob, p0, settings, names=post.free_names)
-            times.append(time.perf_counter() - t0)
+        first = sample(post, settings, rng=np.random.default_rng(settings.seed))
+        t_map, r = first.map_seconds, first.run
+        times = [first.run_seconds]
+        for _ in range(repeats - 1):
             if times[0] > slow_s:
                 break
+            t0 = time.perf_counter()
+            r = run_sampler(post.log_prob, first.p0, settings, names=post.free_names)
+            times.append(time.perf_counter() - t0)
+        nw = first.p0.shape[0]
         t_run = statistics.median(times)
         floor = statistics.median(
             sampler_floor(nw, post.ndim, r.steps, seed=settings.seed, moves=settings.moves)

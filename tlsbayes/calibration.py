@@ -16,8 +16,7 @@ from scipy import stats
 
 from .inference.posterior import Dataset, Posterior
 from .inference.prior_set import PriorSet
-from .sampling import SamplerSettings, find_map, initial_ball
-from .sampling import run as run_sampler
+from .sampling import SamplerSettings, sample
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,13 @@ def _one(args):
     y = mu + sigma * rng.standard_normal(mu.size)
     post = Posterior([Dataset(case.name, case.model, case.x, y, sigma)], pri)
 
-    def lp_one(th):
-        return post.log_prob(th)[0]
-
-    best = find_map(lp_one, pri.sample(4, rng), names=pri.free_names)
+    starts = pri.sample(4, rng)
+    # The seed is drawn after the MAP starts and before the ball; the MAP search draws
+    # nothing, so drawing it here keeps every injection's streams as they were.
     settings = SamplerSettings(nwalkers=nwalkers, chunk=max(steps // 4, 100), max_steps=steps,
                                target_ess=n_draws, seed=int(rng.integers(2 ** 31)),
-                               progress=False)
-    p0 = initial_ball(best.theta, nwalkers, rng, post.log_prob, 1e-3)
-    run = run_sampler(post.log_prob, p0, settings)
+                               ball_scale=1e-3, progress=False)
+    run = sample(post, settings, rng=rng, starts=starts).run
     draws = run.chain[run.burn_in:].reshape(-1, pri.ndim)
     # Thin to n_draws roughly independent draws: ranks need independence, not just quantity.
     idx = np.linspace(0, draws.shape[0] - 1, n_draws).astype(int)

@@ -162,7 +162,7 @@ def _cmd_design(args):
 
 
 def _cmd_population(args):
-    from . import hierarchy as H
+    from . import population as H
     from .sampling import SamplerSettings
 
     groups = {}

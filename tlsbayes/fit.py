@@ -20,7 +20,6 @@ only parses and dispatches:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +28,10 @@ import numpy as np
 
 from . import results as R
 from . import rundir
+from .verdicts import report as V
 from .atomic import atomic_output, atomic_write_text
 from .errors import SamplingError, TLSBayesError
-from .sampling import SamplerSettings, find_map, initial_ball
-from .sampling import run as run_sampler
+from .sampling import SamplerSettings, sample
 
 
 def atomic_savefig(plot_fn, path, *args, **kwargs) -> Path:
@@ -54,17 +53,8 @@ class FitResult:
     outdir: Path
     converged: bool
     verdict: str
-
-
-def _bounds(priors):
-    """Support of each free parameter in sampling coordinates (for start-point messages)."""
-    out = []
-    for n in priors.free_names:
-        lo, hi = priors[n].support
-        if priors[n].transform == "log":
-            lo, hi = math.log(lo), math.log(hi)
-        out.append((lo, hi))
-    return out
+    #: Identification and misfit verdicts (:class:`tlsbayes.verdicts.Verdicts`).
+    verdicts: object = None
 
 
 def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra_attrs=None,
@@ -91,21 +81,17 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
         settings = SamplerSettings(**{**settings.to_dict(), "seed": 0})
     rng = np.random.default_rng(settings.seed)
     names = posterior.free_names
-    priors = posterior.priors
 
-    def lp_one(th):
-        return posterior.log_prob(th)[0]
+    def map_values(best):
+        return {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
+                if n in names}
 
-    starts = priors.sample(settings.map_starts, rng)
-    best = find_map(lp_one, starts, names=names)
-    map_params = {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
-                  if n in names}
-    print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_params.items()))
-    nwalkers = settings.resolve_nwalkers(len(names))
-    p0 = initial_ball(best.theta, nwalkers, rng, posterior.log_prob, settings.ball_scale,
-                      names=names, support=_bounds(priors))
-    run = run_sampler(posterior.log_prob, p0, settings, checkpoint=outdir / rundir.CHECKPOINT_FILE,
-                      names=names, resume=resume)
+    def show_map(best):
+        print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_values(best).items()))
+
+    sampled = sample(posterior, settings, rng=rng, checkpoint=outdir / rundir.CHECKPOINT_FILE,
+                     resume=resume, on_map=show_map)
+    run, map_params = sampled.run, map_values(sampled.map)
     print_fn(run.verdict)
     idata = R.build_idata(posterior, run, map_params=map_params, card_text=card_text,
                           extra_attrs=extra_attrs, rng=rng)
@@ -114,7 +100,7 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
                             burn=run.burn_in, print_fn=print_fn)
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
-                     verdict=run.verdict)
+                     verdict=run.verdict, verdicts=res["verdicts"])
 
 
 def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chain=None, burn=0,
@@ -135,7 +121,10 @@ def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chai
         gate = extra.get(key)
         if gate:
             summary[col] = [gate.get(n, float("nan")) for n in summary.index]
+    verd = V.evaluate(posterior, idata)
+    summary["identified"] = V.identified_column(verd, summary.index)
     atomic_write_text(outdir / rundir.SUMMARY_FILE, summary.to_csv(index_label="parameter"))
+    atomic_write_text(outdir / rundir.CHECKS_FILE, V.checks_table(verd).to_csv(index=False))
     deg = R.degeneracy_report(idata, log_params=log_params)
     names = list(posterior.free_names)
     figures = []
@@ -155,11 +144,12 @@ def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chai
     guidance = noise_guidance(summary, posterior)
     text = R.format_summary(summary)
     print_fn(text)
-    for s in deg["text"] + guidance:
+    for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
-    md = _report_markdown(attrs, summary, deg, figures, guidance)
+    md = _report_markdown(attrs, summary, deg, figures, guidance, V.markdown_section(verd))
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
-    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance}
+    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
+            "verdicts": verd}
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,7 +302,8 @@ def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, prin
     except TLSBayesError:
         rundir.discard_unstarted(out, fresh, created)
         raise
-    files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.REPORT_FILE, *rundir.FIGURES)
+    files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.CHECKS_FILE, rundir.REPORT_FILE,
+             *rundir.FIGURES)
     print_fn(f"\nresults in {out}: {', '.join(files)}")
     return result
 
@@ -485,7 +476,7 @@ def noise_guidance(summary, posterior) -> list:
     return out
 
 
-def _report_markdown(attrs, summary, deg, figures, guidance=()):
+def _report_markdown(attrs, summary, deg, figures, guidance=(), verdicts_md=""):
     extra = attrs.get("extra", {}) or {}
     lines = ["# tlsbayes fit report", ""]
     verdict = attrs.get("verdict", "")
@@ -512,6 +503,8 @@ def _report_markdown(attrs, summary, deg, figures, guidance=()):
         lines += ["", "Most correlated pairs: " + ", ".join(
             f"{a}–{b} ({r:+.2f})" for a, b, r in pairs)]
     lines += [""]
+    if verdicts_md:
+        lines += [verdicts_md]
     if guidance:
         lines += ["## Quoted uncertainties", ""] + [f"- {g}" for g in guidance] + [""]
     for f in figures:

@@ -8,7 +8,8 @@ constants below::
     card.toml        CARD_FILE        verbatim copy of the card (resume and report rebuild from it)
     checkpoint.h5    CHECKPOINT_FILE  emcee-layout chain checkpoint (resume continues from it)
     posterior.nc     POSTERIOR_FILE   ArviZ InferenceData with provenance (tlsbayes.results)
-    summary.csv      SUMMARY_FILE     one row per parameter
+    summary.csv      SUMMARY_FILE     one row per parameter (``identified``: yes/weak/no)
+    checks.csv       CHECKS_FILE      one row per data set: the misfit checks (``misfit``)
     report.md        REPORT_FILE      verdict, table, degeneracies, figures; written last
     fit.png, corner.png, trace.png    FIGURES
 
@@ -20,6 +21,7 @@ what a kill left behind.  A directory written into by several processes is prote
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import hashlib
 import json
@@ -35,6 +37,7 @@ __all__ = [
     "CARD_FILE",
     "CHECKPOINT_FILE",
     "CHECKSUM_FILE",
+    "CHECKS_FILE",
     "CORNER_PLOT",
     "FIGURES",
     "FIT_PLOT",
@@ -48,6 +51,7 @@ __all__ = [
     "TRACE_PLOT",
     "card_for_group",
     "claim",
+    "verdict_cells",
     "default_run_dir",
     "discard_unstarted",
     "load_run",
@@ -72,6 +76,7 @@ CHECKPOINT_FILE = "checkpoint.h5"
 RUN_JSON = "run.json"
 CARD_FILE = "card.toml"
 SUMMARY_FILE = "summary.csv"
+CHECKS_FILE = "checks.csv"
 REPORT_FILE = "report.md"
 FIT_PLOT = "fit.png"
 CORNER_PLOT = "corner.png"
@@ -81,8 +86,8 @@ CHECKSUM_FILE = "checkpoint.h5.sha256"
 #: Figures of a run, in the order the report shows them.
 FIGURES = (FIT_PLOT, CORNER_PLOT, TRACE_PLOT)
 #: Files of a run directory (their temporaries are cleaned before a run continues).
-RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, CHECKSUM_FILE, SUMMARY_FILE, REPORT_FILE,
-             FIT_PLOT, CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
+RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, CHECKSUM_FILE, SUMMARY_FILE, CHECKS_FILE,
+             REPORT_FILE, FIT_PLOT, CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
 #: Lock file held by the process writing into a directory (``tlsbayes batch``).
 LOCK_FILE = ".batch.lock"
 #: Layout version of run.json; bump it when resume/report can no longer read older ones.
@@ -566,3 +571,23 @@ def lock(directory, *, holder: str = "another tlsbayes process",
                 path.unlink(missing_ok=True)
     finally:
         fh.close()
+
+
+def verdict_cells(run_dir) -> dict:
+    """index.csv's ``unidentified`` and ``misfit`` of a finished run, read from its files.
+
+    Read back from summary.csv (``identified``) and checks.csv (``misfit``) rather than kept
+    from the fit, so that a rerun which skips the group writes the same cells.
+    """
+    out = {"unidentified": "", "misfit": ""}
+    try:
+        with open(Path(run_dir) / SUMMARY_FILE, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        out["unidentified"] = " ".join(r["parameter"] for r in rows
+                                       if r.get("identified") == "no")
+        with open(Path(run_dir) / CHECKS_FILE, newline="", encoding="utf-8") as fh:
+            flags = [r.get("misfit") for r in csv.DictReader(fh)]
+        out["misfit"] = "true" if "true" in flags else "false" if flags else ""
+    except (OSError, KeyError, csv.Error):
+        pass  # a run written before the verdicts existed: the cells stay empty
+    return out

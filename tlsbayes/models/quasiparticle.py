@@ -137,6 +137,11 @@ class _QuasiparticleMixin:
     def slot_names(self):
         return tuple(self.gap if s == "gap" else s for s in self.PARAMS)
 
+    def __post_init__(self):
+        if "f" in self.__dataclass_fields__:  # f(T) has no constant f: there f = f0
+            self._check_frequency()
+        self._check_gap()
+
     def _check_frequency(self):
         if not (self.f > 0.0 and math.isfinite(self.f)):
             raise ValueError(f"{self.kind} needs the constant f (resonance frequency in Hz, "
@@ -206,9 +211,6 @@ class FrequencyShiftQP(_QuasiparticleMixin, Model):
     # f(T) takes its frequency from the parameter f0, so it has no constant f
     CONSTS = QP_CONSTS[:C_F]
 
-    def __post_init__(self):
-        self._check_gap()
-
     @property
     def parameters(self):
         return FrequencyShift().parameters + self._gap_parameters()
@@ -242,10 +244,6 @@ class FractionalShiftQP(_QuasiparticleMixin, Model):
     y_kind: ClassVar[str] = "fractional_shift"
     y_unit: ClassVar[str] = ""
     PARAMS = FRACTIONAL_SHIFT_QP_PARAMS
-
-    def __post_init__(self):
-        self._check_frequency()
-        self._check_gap()
 
     @property
     def parameters(self):
@@ -293,10 +291,6 @@ class InverseQQP(_QuasiparticleMixin, Model):
     y_kind: ClassVar[str] = "inverse_q"
     y_unit: ClassVar[str] = ""
     PARAMS = INVERSE_Q_QP_PARAMS
-
-    def __post_init__(self):
-        self._check_frequency()
-        self._check_gap()
 
     @property
     def parameters(self):

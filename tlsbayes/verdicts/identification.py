@@ -77,7 +77,8 @@ __all__ = [
 EDGE_FRACTION = 0.05
 #: Posterior mass inside that band above which the posterior is "piled against the bound".
 EDGE_MASS = 0.10
-#: Width ratios (posterior / prior, 16-84 %, in z) above which a parameter is weak / not identified.
+#: Width ratios (posterior / prior, 16-84 %, in z) above which a parameter is weak / not
+#: identified.
 RATIO_WEAK = 0.2
 RATIO_NO = 0.5
 #: |rho| with an unidentified parameter above which a parameter inherits its prior.
@@ -241,8 +242,8 @@ def _own_verdict(name, prior, d, span, unit):
                         f"prior if such values are physical", ratio, mass, bound, "")
     if ratio > RATIO_WEAK:
         return ("weak", f"{name} is weakly identified: {wide}", ratio, mass, None, "")
-    return ("yes", f"{name} is identified: the data narrowed its prior to {ratio:.0%} of its "
-                   f"width ({coord} scale)", ratio, mass, None, "")
+    return ("yes", f"{name} is identified: the data narrowed its prior to "
+                   f"{100 * ratio:.2g} % of its width ({coord} scale)", ratio, mass, None, "")
 
 
 def _correlations(names, columns):

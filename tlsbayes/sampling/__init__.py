@@ -1,0 +1,140 @@
+"""MCMC sampling: MAP start, convergence-gated emcee runs, atomic HDF5 checkpoints.
+
+The only package of tlsbayes that imports :mod:`emcee`.  It knows nothing about physics: it is
+handed a *vectorised* log-probability (:mod:`tlsbayes.sampling.logprob`) and returns chains.
+
+One entry point, :func:`sample`, does MAP -> ball -> run for every pipeline (fit, population,
+calibration, bench)::
+
+    sampled = sample(posterior, settings, rng=np.random.default_rng(settings.seed),
+                     checkpoint="run/checkpoint.h5")
+    sampled.map.theta, sampled.p0, sampled.run.chain
+
+Rooms
+-----
+settings      :class:`SamplerSettings`, the knobs of a run
+moves         the emcee move sets a setting may name
+logprob       the vectorised log-probability convention and its emcee adapter
+start         :func:`find_map`, :func:`initial_ball`, :func:`support_bounds`
+diagnostics   tau, rank-normalised split R-hat, bulk ESS on plain arrays
+convergence   the gate checked after every chunk (the rule is written there)
+checkpoint    :class:`AtomicHDFBackend` (an emcee backend writing HDF5 atomically),
+              :func:`read_checkpoint`
+runner        :func:`run`, the chunk loop; :func:`sampler_floor` for ``tlsbayes bench``
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .checkpoint import Checkpoint, read_checkpoint
+from .logprob import log_prob_only
+from .moves import MOVES
+from .runner import SamplerRun, run, sampler_floor
+from .settings import SamplerSettings, ensemble_problem
+from .start import MapResult, MapStart, find_map, initial_ball, support_bounds
+
+__all__ = [
+    "Sampled",
+    "sample",
+    "SamplerSettings",
+    "MapResult",
+    "MapStart",
+    "SamplerRun",
+    "Checkpoint",
+    "find_map",
+    "initial_ball",
+    "support_bounds",
+    "run",
+    "read_checkpoint",
+    "sampler_floor",
+    "ensemble_problem",
+    "MOVES",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Sampled:
+    """What :func:`sample` produced.
+
+    Attributes
+    ----------
+    map : MapResult
+        Best point of the multi-start optimisation (sampling coordinates).
+    p0 : ndarray, shape (nwalkers, ndim)
+        Initial walker positions, a small ball around ``map.theta``.
+    run : SamplerRun
+        The convergence-gated chain.
+    map_seconds, run_seconds : float
+        Wall time of the MAP search and of the run (ball excluded).
+    """
+
+    map: MapResult
+    p0: np.ndarray
+    run: SamplerRun
+    map_seconds: float
+    run_seconds: float
+
+
+def sample(target, settings: SamplerSettings, *, rng: np.random.Generator, starts=None,
+           support=None, checkpoint=None, resume: bool = False,
+           on_map: Callable[[MapResult], None] | None = None) -> Sampled:
+    """MAP -> initial ball -> convergence-gated run, the one way tlsbayes samples.
+
+    Random draws, in this order: ``settings.map_starts`` prior draws from ``rng`` (unless
+    ``starts`` is given), then the ball from ``rng``; emcee's own stream is seeded from
+    ``settings.seed`` (see :func:`tlsbayes.sampling.runner.run`).  The MAP search draws nothing.
+
+    Parameters
+    ----------
+    target : object
+        ``target.log_prob(theta)``: vectorised log-probability, ``theta`` of shape
+        ``(n, ndim)`` -> ``(log_prob, log_prior, log_likelihood)``, each of shape ``(n,)``;
+        ``target.free_names``: the ``ndim`` parameter names; ``target.priors`` (a PriorSet,
+        used for the default ``starts`` and ``support``) unless both are given.
+    settings : SamplerSettings
+        ``map_starts``, ``ball_scale`` and every knob of the run.
+    rng : numpy.random.Generator
+        Stream of the MAP starts and of the ball.
+    starts : array_like, shape (n_starts, ndim), optional
+        MAP starting points; default ``target.priors.sample(settings.map_starts, rng)``.
+    support : sequence of (low, high), optional
+        Prior support in sampling coordinates, for messages about an impossible start;
+        default :func:`support_bounds` of ``target.priors``.
+    checkpoint : path-like, optional
+        Checkpoint file of the run (see :mod:`tlsbayes.sampling.checkpoint`).
+    resume : bool
+        Continue the run from ``checkpoint`` (the MAP and the ball are still drawn, so that
+        the random streams stay where an uninterrupted run has them; ``p0`` then only fixes
+        the ensemble's shape).
+    on_map : callable, optional
+        Called with the :class:`MapResult` before the run starts (e.g. to print it).
+
+    Returns
+    -------
+    Sampled
+    """
+    names = tuple(target.free_names)
+    log_prob = target.log_prob
+    if starts is None:
+        starts = target.priors.sample(settings.map_starts, rng)
+    if support is None and hasattr(target, "priors"):
+        support = support_bounds(target.priors)
+
+    def log_prob_one(theta):
+        return log_prob_only(log_prob(np.asarray(theta, dtype=float)[None, :]), 1)[0]
+
+    t0 = time.perf_counter()
+    best = find_map(log_prob_one, starts, names=names)
+    map_seconds = time.perf_counter() - t0
+    if on_map is not None:
+        on_map(best)
+    p0 = initial_ball(best.theta, settings.resolve_nwalkers(len(names)), rng, log_prob,
+                      settings.ball_scale, names=names, support=support)
+    t0 = time.perf_counter()
+    chain = run(log_prob, p0, settings, checkpoint=checkpoint, names=names, resume=resume)
+    return Sampled(best, p0, chain, map_seconds, time.perf_counter() - t0)

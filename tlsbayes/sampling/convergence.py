@@ -1,0 +1,156 @@
+"""The convergence gate of a sampling run.
+
+Convergence rule (checked every ``settings.chunk`` steps, all conditions for every parameter)
+----------------------------------------------------------------------------------------------
+Let ``n`` be the number of steps so far and ``tau`` the integrated autocorrelation time.
+
+* **Burn-in.**  ``min(n // 2, ceil(burn_factor * max(tau_prev)))`` steps, where ``tau_prev``
+  is the estimate of the previous check (half the chain at the first check, which cannot pass
+  anyway for want of a previous estimate); ``burn_factor = 5`` by default.  It is moved by one
+  step where needed to leave an even number of steps (so that R-hat and ESS share one sort,
+  :func:`tlsbayes.sampling.diagnostics.rank_diagnostics`).  The walkers start in a tiny ball
+  at the MAP and the memory of that start decays roughly like ``exp(-t / tau)``; after 5 tau the
+  residual bias is below 1 % of the initial offset, smaller than the Monte-Carlo error at the
+  target ESS.  Whenever the run can pass, ``tau_prev`` agrees with ``tau`` to ``tau_rtol``
+  (the stability test below), so the burn-in is 5 of the final tau.  Never discarding more
+  than half keeps the rule from chasing a noisy tau estimate; when the cap binds the
+  chain-length test fails anyway.  ``tau`` is then estimated on the post-burn-in chain and used
+  everywhere below.
+* **tau stable**: ``|tau - tau_prev| / tau < tau_rtol`` (the previous check's estimate).
+* **long enough**: post-burn-in steps ``>= tau_factor * max(tau)``.
+* **split R-hat** (rank-normalised, :func:`tlsbayes.sampling.diagnostics.split_rhat`, equal to
+  ArviZ's ``rhat(method="rank")``) ``< rhat_max``.  The walkers are cut into ``n_groups``
+  blocks of consecutive walker indices; each block is one chain, its draws ordered step by
+  step (all walkers of the block at step 1, then at step 2, ...).  Every chain is split in
+  half *in time*, so the statistic compares early against late (non-stationarity) and block
+  against block (walkers stuck in different modes).  Why blocks rather than one chain per
+  walker: R-hat**2 is approximately ``1 + m / ESS`` for ``m`` split chains, so with 32
+  walkers (64 split chains) R-hat < 1.01 would need ESS > 3000, whereas 4 blocks (8 split
+  chains) reach 1.01 near ESS ~ 400, consistent with ``target_ess``.  Walkers left over when
+  ``nwalkers`` is not a multiple of ``n_groups`` (at most ``n_groups - 1``) are left out of
+  R-hat only.
+* **ESS** ``>= target_ess``, taking the smaller of the bulk ESS (each walker one chain,
+  which ignores the coupling between walkers of an ensemble sampler) and
+  ``nwalkers * n_post / tau`` (emcee's estimate).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .diagnostics import ess_bulk, integrated_time, rank_diagnostics
+from .settings import SamplerSettings
+
+__all__ = ["Diagnosis", "diagnose", "verdict"]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Outcome of one convergence check: burn-in (steps), tau, ESS, R-hat (each shape (ndim,)),
+    suggested thinning, and the failed criteria (empty when converged)."""
+
+    burn_in: int
+    tau: np.ndarray
+    ess: np.ndarray
+    rhat: np.ndarray
+    thin: int
+    failures: tuple[str, ...]
+
+
+def _fmt_params(names, idx, values, fmt) -> str:
+    return ", ".join(f"'{names[i]}' ({format(values[i], fmt)})" for i in idx)
+
+
+def diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
+           full: bool = False) -> Diagnosis:
+    """Evaluate the convergence criteria on ``chain`` (nsteps, nwalkers, ndim).
+
+    The τ-based criteria (finite, stable, chain >= tau_factor τ, nwalkers·n/τ >= target ESS)
+    cost one batched FFT; the rank-normalised R-hat and bulk ESS cost sorts of the whole chain.
+    Unless ``full``, those are computed only once the cheap criteria pass: before that the run
+    cannot be converged whatever they say.  The last check before the step cap is ``full`` so
+    that the verdict names every failed criterion.
+    """
+    n, nwalkers, ndim = chain.shape
+    size = nwalkers // settings.n_groups
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # Early checks run on short chains where the estimators warn or return NaN; the
+        # criteria below already refuse to declare convergence on them.
+        warnings.simplefilter("ignore")
+        # No previous estimate, or one that is not finite (a stuck parameter): burn half.
+        tau_prev_max = (float(np.max(tau_prev))
+                        if tau_prev is not None and np.all(np.isfinite(tau_prev)) else math.inf)
+        burn = (int(min(n // 2, math.ceil(settings.burn_factor * tau_prev_max)))
+                if math.isfinite(tau_prev_max) else n // 2)
+        if (n - burn) % 2 and n > 1:
+            # an even post-burn-in length lets R-hat and ESS share one sort (rank_diagnostics)
+            burn += 1 if burn < n // 2 else -1
+        post = chain[burn:]
+        n_post = post.shape[0]
+        # the window reaches ~c tau (c = 5): lags up to twice that of the previous tau first
+        tau = integrated_time(post, max_lag=(int(10 * tau_prev_max) + 16
+                                             if math.isfinite(tau_prev_max) else None))
+        ess_tau = nwalkers * n_post / tau
+        tau_max_ = float(np.max(tau)) if np.all(np.isfinite(tau)) else math.inf
+        cheap_ok = (tau_prev is not None and np.all(np.isfinite(tau))
+                    and np.all(np.abs(tau - tau_prev) / tau < settings.tau_rtol)
+                    and n_post >= settings.tau_factor * tau_max_
+                    and np.all(ess_tau >= settings.target_ess))
+        run_ranks = full or cheap_ok
+        ess_bulk_ = np.full(ndim, np.nan)
+        rhat = np.full(ndim, np.nan)
+        if n_post >= 4 and run_ranks:
+            if size >= 1:
+                ess_bulk_, rhat = rank_diagnostics(post, settings.n_groups)
+            else:
+                ess_bulk_ = ess_bulk(post.transpose(1, 0, 2))
+    ess = np.fmin(ess_bulk_, ess_tau)  # fmin: a NaN from one estimator defers to the other
+
+    failures = []
+    if not np.all(np.isfinite(tau)):
+        idx = np.flatnonzero(~np.isfinite(tau))
+        failures.append("tau not finite for " + ", ".join(f"'{names[i]}'" for i in idx)
+                        + " (parameter does not move?)")
+    if tau_prev is None:
+        failures.append("tau stability: no previous tau estimate yet (first check)")
+    else:
+        change = np.abs(tau - tau_prev) / tau
+        idx = np.flatnonzero(~(change < settings.tau_rtol))
+        if idx.size:
+            failures.append(
+                f"tau not stable to {100 * settings.tau_rtol:g} %: changed since the last check "
+                "by " + ", ".join(f"{100 * change[i]:.1f} % for '{names[i]}'" for i in idx))
+    tau_max = float(np.max(tau)) if np.all(np.isfinite(tau)) else math.inf
+    if not n_post >= settings.tau_factor * tau_max:
+        i = int(np.nanargmax(np.where(np.isfinite(tau), tau, np.inf)))
+        failures.append(
+            f"chain too short: {n_post} post-burn-in steps < {settings.tau_factor:g} tau = "
+            f"{settings.tau_factor * tau_max:.0f} steps (tau('{names[i]}') = {tau[i]:.1f})")
+    idx = np.flatnonzero(~(rhat < settings.rhat_max))
+    if not run_ranks:
+        failures.append("split R-hat and bulk ESS not evaluated yet (the tau criteria fail)")
+    elif idx.size:
+        failures.append(f"split R-hat >= {settings.rhat_max:g} for "
+                        + _fmt_params(names, idx, rhat, ".4f"))
+    idx = np.flatnonzero(~(ess >= settings.target_ess))
+    if idx.size:
+        failures.append(f"ESS < {settings.target_ess:g} for " + _fmt_params(names, idx, ess, ".0f"))
+
+    tau_min = float(np.min(tau)) if np.all(np.isfinite(tau)) else 1.0
+    thin = max(1, int(0.5 * tau_min))
+    return Diagnosis(burn, tau, ess, rhat, thin, tuple(failures))
+
+
+def verdict(diag: Diagnosis, steps: int, settings: SamplerSettings, names) -> str:
+    if not diag.failures:
+        i_tau, i_ess, i_rhat = np.argmax(diag.tau), np.argmin(diag.ess), np.argmax(diag.rhat)
+        return (f"converged after {steps} steps (burn-in {diag.burn_in}): "
+                f"max tau = {diag.tau[i_tau]:.1f} ('{names[i_tau]}'), "
+                f"min ESS = {diag.ess[i_ess]:.0f} ('{names[i_ess]}'), "
+                f"max R-hat = {diag.rhat[i_rhat]:.4f} ('{names[i_rhat]}')")
+    return (f"NOT converged after {steps} steps (max_steps = {settings.max_steps}): "
+            + "; ".join(diag.failures))

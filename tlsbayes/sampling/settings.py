@@ -1,0 +1,144 @@
+"""Sampler settings: the knobs of a run, validated once, serialisable for provenance."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import SamplingError
+from .moves import MOVES
+
+__all__ = ["SamplerSettings", "ensemble_problem", "resolve_names"]
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Knobs of a sampling run; immutable, serialisable for provenance.
+
+    Parameters
+    ----------
+    nwalkers : int or None
+        Ensemble size.  ``None``: ``max(32, 4 * ndim)`` rounded up to an even number.
+    chunk : int
+        Steps between convergence checks and checkpoints.
+    max_steps : int
+        Hard cap on the number of steps (per walker).
+    target_ess : float
+        Required effective sample size of every parameter.
+    tau_rtol : float
+        Required relative stability of tau between two checks (0.02 = 2 %).
+    tau_factor : float
+        Required post-burn-in chain length in units of the largest tau.
+    rhat_max : float
+        Split R-hat must be below this for every parameter.
+    n_groups : int
+        Number of walker blocks forming the chains of the split R-hat.
+    burn_factor : float
+        Burn-in in units of tau (capped at half of the chain), see
+        :mod:`tlsbayes.sampling.convergence`.
+    moves : {"stretch", "de"}
+        ``"stretch"``: affine-invariant stretch move; ``"de"``: 0.8 differential evolution +
+        0.2 DE snooker, better for strongly curved or multi-modal posteriors.
+    ball_scale : float
+        Radius of the initial ball, relative to ``|theta0|`` (absolute when ``|theta0| < 1``).
+    map_starts : int
+        Number of prior draws :func:`tlsbayes.sampling.sample` starts the MAP search from.
+    seed : int or None
+        Seed of the sampler's random stream; ``None`` draws fresh entropy, which
+        :func:`~tlsbayes.sampling.runner.run` records in :attr:`SamplerRun.settings` so that
+        the run can be repeated.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+    """
+
+    nwalkers: int | None = None
+    chunk: int = 500
+    max_steps: int = 50_000
+    target_ess: float = 1000.0
+    tau_rtol: float = 0.02
+    tau_factor: float = 50.0
+    rhat_max: float = 1.01
+    n_groups: int = 4
+    burn_factor: float = 5.0
+    moves: str = "stretch"
+    ball_scale: float = 1.0e-4
+    map_starts: int = 8
+    seed: int | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        def bad(field, value, why):
+            raise SamplingError(f"sampler setting {field} = {value!r} is invalid: {why}")
+
+        if self.nwalkers is not None and (not _is_int(self.nwalkers) or self.nwalkers < 2):
+            bad("nwalkers", self.nwalkers, "must be an integer >= 2 or None")
+        for name in ("chunk", "max_steps", "n_groups", "map_starts"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                bad(name, value, "must be a positive integer")
+        for name in ("target_ess", "tau_rtol", "tau_factor", "burn_factor", "ball_scale"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                bad(name, value, "must be a positive finite number")
+        if not (isinstance(self.rhat_max, (int, float)) and self.rhat_max > 1.0):
+            bad("rhat_max", self.rhat_max, "must be a number > 1")
+        if self.moves not in MOVES:
+            bad("moves", self.moves, f"choose one of {', '.join(repr(k) for k in MOVES)}")
+        if self.seed is not None and (not _is_int(self.seed) or self.seed < 0):
+            bad("seed", self.seed, "must be a non-negative integer or None")
+        if not isinstance(self.progress, bool):
+            bad("progress", self.progress, "must be true or false")
+        for name in ("nwalkers", "chunk", "max_steps", "n_groups", "map_starts", "seed"):
+            # numpy integers would break the JSON written to checkpoints
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, int(getattr(self, name)))
+
+    def resolve_nwalkers(self, ndim: int) -> int:
+        """Ensemble size for ``ndim`` parameters (the explicit setting, or the default rule)."""
+        if self.nwalkers is not None:
+            return int(self.nwalkers)
+        n = max(32, 4 * int(ndim))
+        return n + (n % 2)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON dictionary of all settings (for provenance and checkpoints)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SamplerSettings":
+        """Inverse of :meth:`to_dict`; unknown keys are rejected."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SamplingError(f"unknown sampler setting(s): {', '.join(unknown)}")
+        return cls(**data)
+
+
+def ensemble_problem(nwalkers: int, ndim: int, n_groups: int) -> str | None:
+    """Why ``nwalkers`` walkers cannot sample ``ndim`` parameters, or None if they can."""
+    if nwalkers < 2 * ndim:
+        return (f"{nwalkers} walkers are too few for {ndim} parameters; emcee's ensemble moves "
+                f"need at least {2 * ndim}")
+    if nwalkers < n_groups:
+        return f"{nwalkers} walkers cannot form n_groups = {n_groups} R-hat chains"
+    return None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def resolve_names(names: Sequence[str] | None, ndim: int) -> tuple[str, ...]:
+    """Parameter names as a tuple (``theta[i]`` when not given); checks count and uniqueness."""
+    if names is None:
+        return tuple(f"theta[{i}]" for i in range(ndim))
+    names = tuple(str(n) for n in names)
+    if len(names) != ndim:
+        raise SamplingError(f"{len(names)} parameter names given for {ndim} parameters: {names}")
+    if len(set(names)) != len(names):
+        raise SamplingError(f"duplicate parameter names: {names}")
+    return names
