@@ -68,6 +68,7 @@ LAYERS = {
     "tlsbayes.simulate": PIPELINES,
     "tlsbayes.calibration": PIPELINES,
     "tlsbayes.bench": PIPELINES,
+    "tlsbayes.bench_startup": PIPELINES,
     "tlsbayes.s21": PIPELINES,
     "tlsbayes.cli": EDGES,
 }

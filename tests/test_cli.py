@@ -69,3 +69,32 @@ def test_models_lists_every_shipped_card(capsys):
     for card in MODELS.glob("*.toml"):
         assert card.name in out
     assert "INVALID" not in out
+
+
+def test_plots_flag_skips_figures_and_report_draws_them_later(tmp_path, capsys):
+    out = tmp_path / "run"
+    card = MODELS / "defrance_B2_809MHz_fshift.toml"
+    assert main(["fit", str(card), "--out", str(out), "--max-steps", "300", "--no-progress",
+                 "--allow-unconverged", "--plots", "none"]) == 0
+    assert (out / "posterior.nc").is_file() and (out / "summary.csv").is_file()
+    assert not list(out.glob("*.png"))
+    assert "tlsbayes report" in (out / "report.md").read_text()
+    assert main(["report", str(out), "--plots", "fit"]) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == ["fit.png"]
+    assert main(["report", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == ["corner.png", "fit.png", "trace.png"]
+
+
+def test_quick_commands_import_no_plotting_or_result_libraries():
+    """``--help``, ``models``, a rejected card: none of the libraries that take seconds."""
+    import subprocess
+    import sys
+
+    heavy = ("arviz", "corner", "matplotlib", "xarray")
+    code = ("import sys; from tlsbayes.cli import main\n"
+            "for argv in (['models'], ['fit', 'no/such/card.toml']):\n"
+            "    main(argv)\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr

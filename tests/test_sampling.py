@@ -61,7 +61,7 @@ def test_correlated_gaussian_converges_and_recovers_moments(tmp_path):
     rng = np.random.default_rng(settings.seed)
     target = Gaussian()
     starts = rng.uniform(-10, 10, size=(settings.map_starts, 3))
-    best = find_map(lambda t: target(t[None, :])[0][0], starts, names=NAMES)
+    best = find_map(target, starts, names=NAMES)
     np.testing.assert_allclose(best.theta, MU, atol=1e-4)
     p0 = initial_ball(best.theta, settings.resolve_nwalkers(3), rng, target,
                       settings.ball_scale, names=NAMES)
@@ -158,10 +158,9 @@ def test_settings_validation_and_round_trip():
 # MAP and initial ball
 # --------------------------------------------------------------------------------------------
 def _banana(theta):
-    x, y = theta
-    if x < -3:  # an impossible region, like outside a prior
-        return -np.inf
-    return -((x - 1.0) ** 2 / 0.2 + 5.0 * (y - x ** 2) ** 2)
+    x, y = np.atleast_2d(theta).T
+    lp = -((x - 1.0) ** 2 / 0.2 + 5.0 * (y - x ** 2) ** 2)
+    return np.where(x < -3, -np.inf, lp)  # x < -3: an impossible region, like outside a prior
 
 
 def test_find_map_finds_the_mode_from_several_starts():

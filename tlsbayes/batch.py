@@ -207,7 +207,7 @@ class _Task:
     run_dir: str
     info: dict
     resume: bool
-    plots: bool
+    plots: str | bool
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -375,7 +375,7 @@ def _progress_line(k: int, n: int, row: dict) -> str:
 
 
 def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
-              workers: int | None = None, plots: bool = True, print_fn=print,
+              workers: int | None = None, plots="all", print_fn=print,
               plans=None, task_fn=None) -> BatchResult:
     """Fit every group of the data; see the module docstring.
 
@@ -395,8 +395,9 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
         Engine (Dask's ``client.get_executor()``, ``MPIPoolExecutor``...), left open.  Default:
         local processes, ``workers`` of them (default: CPUs, at most the number of groups),
         restarted if a worker dies.
-    plots : bool
-        Write the figures of each run.
+    plots : {"none", "fit", "all"} or bool
+        Figures of each run, drawn after its result is saved (``tlsbayes.fit.PLOT_CHOICES``;
+        True: all, False: none); ``tlsbayes report`` draws skipped ones later.
     print_fn : callable
         Receives one line per finished group.
     plans : list of GroupPlan, optional
@@ -479,7 +480,7 @@ def _group_run_info(card, plan: GroupPlan, group_by: str, out: Path, settings, d
 
 def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=None,
                max_steps=None, progress=None, workers=None, scheduler=None, mpi=False,
-               plots=True, print_fn=None) -> BatchResult:
+               plots="all", print_fn=None) -> BatchResult:
     """``tlsbayes batch``: plan the groups, choose the engine, :func:`run_batch`, summarise.
 
     Parameters
@@ -497,8 +498,9 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
         Dask scheduler address (not with ``workers`` or ``mpi``).
     mpi : bool
         MPI workers via mpi4py.futures.
-    plots : bool
-        Write the figures of each run.
+    plots : {"none", "fit", "all"} or bool
+        Figures of each run, drawn after its result is saved (``tlsbayes.fit.PLOT_CHOICES``;
+        True: all, False: none); ``tlsbayes report`` draws skipped ones later.
     print_fn : callable, optional
         Receives the progress lines (default: print, flushed).
 

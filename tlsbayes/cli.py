@@ -97,7 +97,8 @@ def _cmd_check(args):
 def _cmd_fit(args):
     from .fit import fit_card
 
-    result = fit_card(args.card, out=args.out, data=args.data, overwrite=args.overwrite,
+    result = fit_card(args.card, out=args.out, data=args.data, plots=args.plots,
+                      overwrite=args.overwrite,
                       **_overrides(args))
     return _verdict_exit(result, args.allow_unconverged)
 
@@ -105,7 +106,7 @@ def _cmd_fit(args):
 def _cmd_resume(args):
     from .fit import resume_run
 
-    result = resume_run(args.run_dir, max_steps=args.max_steps)
+    result = resume_run(args.run_dir, max_steps=args.max_steps, plots=args.plots)
     if isinstance(result, str):  # nothing to do
         print(f"tlsbayes: {result}", file=sys.stderr)
         return 0
@@ -115,7 +116,7 @@ def _cmd_resume(args):
 def _cmd_report(args):
     from .fit import report_run
 
-    print(f"report written to {report_run(args.run_dir)}")
+    print(f"report written to {report_run(args.run_dir, plots=args.plots)}")
     return 0
 
 
@@ -143,7 +144,7 @@ def _cmd_batch(args):
 
     res = batch.batch_card(args.card, args.group_by, args.out, data=args.data,
                            workers=args.workers, scheduler=args.scheduler, mpi=args.mpi,
-                           plots=not args.no_plots, **_overrides(args))
+                           plots="none" if args.no_plots else args.plots, **_overrides(args))
     if res.exit_status == EXIT_NOT_CONVERGED and args.allow_unconverged:
         return 0
     return res.exit_status
@@ -203,8 +204,11 @@ def _cmd_compare(args):
 
 
 def _cmd_bench(args):
-    from . import bench
+    from . import bench, bench_startup
 
+    if args.startup:
+        bench_startup.run()
+        return 0
     bench.run(quick=args.quick)
     if not args.no_fits:
         print()
@@ -213,6 +217,8 @@ def _cmd_bench(args):
         except FileNotFoundError as exc:
             print(f"tlsbayes: error: {exc}", file=sys.stderr)
             return 2
+        print()
+        bench_startup.run()
     return 0
 
 
@@ -226,6 +232,13 @@ def _card_arguments(parser):
     parser.add_argument("--max-steps", type=_int_at_least(1), help="step cap")
 
 
+def _plots_argument(parser, text="figures drawn after the result is saved: none, fit (data "
+                   "and fit), all (also corner and trace; default); 'tlsbayes report' draws "
+                   "skipped ones later"):
+    # The choices are fit.PLOT_CHOICES, spelled out so that --help imports no pipeline.
+    parser.add_argument("--plots", choices=("none", "fit", "all"), default="all", help=text)
+
+
 def _add_fit(sub):
     p = sub.add_parser("fit", help="fit a model card: MAP, MCMC to convergence, report",
                        description="Fit a model card and write a run directory with "
@@ -235,6 +248,7 @@ def _add_fit(sub):
     p.add_argument("--overwrite", action="store_true",
                    help="replace a run of another card, data or seed in --out (else refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _plots_argument(p)
     p.add_argument("--allow-unconverged", action="store_true",
                    help="exit 0 even if the run hit its step cap without converging")
     p.set_defaults(func=_cmd_fit)
@@ -254,6 +268,7 @@ def _add_resume(sub):
                                    "result is identical to an uninterrupted run.")
     p.add_argument("run_dir", help="run directory written by 'tlsbayes fit'")
     p.add_argument("--max-steps", type=_int_at_least(1), help="raise the step cap")
+    _plots_argument(p)
     p.add_argument("--allow-unconverged", action="store_true")
     p.set_defaults(func=_cmd_resume)
 
@@ -263,6 +278,7 @@ def _add_report(sub):
                        description="Rebuild summary.csv, figures and report.md from the "
                                    "saved posterior.nc without resampling.")
     p.add_argument("run_dir")
+    _plots_argument(p, "figures to (re)draw (default all: any that 'fit --plots' skipped)")
     p.set_defaults(func=_cmd_report)
 
 
@@ -301,7 +317,8 @@ def _add_batch(sub):
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask distributed scheduler, e.g. tcp://host:8786")
     p.add_argument("--mpi", action="store_true", help="MPI workers via mpi4py.futures")
-    p.add_argument("--no-plots", action="store_true", help="no figures (faster)")
+    _plots_argument(p, "figures per group, drawn after its result is saved (default all)")
+    p.add_argument("--no-plots", action="store_true", help="same as --plots none")
     p.add_argument("--allow-unconverged", action="store_true",
                    help="exit 0 when no group failed even if some did not converge")
     p.set_defaults(func=_cmd_batch)
@@ -379,6 +396,9 @@ def _add_bench(sub):
     p.add_argument("--cards", nargs="+", metavar="PATH",
                    help="cards, or directories of cards, to time (default: every top-level "
                         "card in models/, the papers' fits)")
+    p.add_argument("--startup", action="store_true",
+                   help="only the fixed costs of a real fit (process start to report with "
+                        "figures) side by side with a curve_fit process, phase by phase")
     p.set_defaults(func=_cmd_bench)
 
 

@@ -20,8 +20,9 @@ only parses and dispatches:
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,10 @@ from . import rundir
 from .verdicts import report as V
 from .atomic import atomic_output, atomic_write_text
 from .errors import SamplingError, TLSBayesError
-from .sampling import SamplerSettings, sample
+
+# The sampler (emcee, scipy.optimize, h5py) and the results (ArviZ, xarray) are imported by
+# the functions that use them: ``check``, ``models``, a rejected card and a no-op ``resume``
+# must not pay seconds of imports.
 
 
 def atomic_savefig(plot_fn, path, *args, **kwargs) -> Path:
@@ -55,10 +59,13 @@ class FitResult:
     verdict: str
     #: Identification and misfit verdicts (:class:`tlsbayes.verdicts.Verdicts`).
     verdicts: object = None
+    #: Wall seconds per phase: ``map``, ``sampling``, ``results`` (InferenceData, NetCDF),
+    #: ``report`` (summary, checks, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
+    phases: dict = field(default_factory=dict)
 
 
-def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra_attrs=None,
-            resume=False, plots=True, truths=None, print_fn=print) -> FitResult:
+def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
+            resume=False, plots="all", truths=None, print_fn=print) -> FitResult:
     """Fit ``posterior`` and write the run directory; see the module docstring.
 
     Parameters
@@ -75,6 +82,8 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
     truths : dict, optional
         Known values to draw on the corner plot (simulation truth).
     """
+    from .sampling import SamplerSettings, sample
+
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     if settings.seed is None:
@@ -86,28 +95,57 @@ def run_fit(posterior, settings: SamplerSettings, outdir, *, card_text="", extra
         return {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
                 if n in names}
 
+    clock = [time.perf_counter()]
+    phases = {}
+
+    def lap():
+        clock.append(time.perf_counter())
+        return clock[-1] - clock[-2]
+
     def show_map(best):
+        phases["map"] = lap()
         print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_values(best).items()))
 
     sampled = sample(posterior, settings, rng=rng, checkpoint=outdir / rundir.CHECKPOINT_FILE,
                      resume=resume, on_map=show_map)
     run, map_params = sampled.run, map_values(sampled.map)
     print_fn(run.verdict)
+    phases["sampling"] = lap()
     idata = R.build_idata(posterior, run, map_params=map_params, card_text=card_text,
                           extra_attrs=extra_attrs, rng=rng)
     R.save(idata, outdir / rundir.POSTERIOR_FILE)
+    phases["results"] = lap()
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
                             burn=run.burn_in, print_fn=print_fn)
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
-                     verdict=run.verdict, verdicts=res["verdicts"])
+                     verdict=run.verdict, verdicts=res["verdicts"],
+                     phases={**phases, "report": lap() - res["plots_s"], "plots": res["plots_s"]})
 
 
-def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chain=None, burn=0,
-                      print_fn=print):
-    """Summary table, degeneracy report, figures and report.md from a saved result."""
-    from . import plotting
+#: ``--plots`` choices: which figures a fit (or ``report``) draws after the result is saved.
+PLOT_CHOICES = ("none", "fit", "all")
 
+
+def plot_level(plots) -> str:
+    """``--plots`` value from a flag or a bool (True: ``"all"``, False: ``"none"``)."""
+    if plots is True or plots is None:
+        return "all"
+    if plots is False:
+        return "none"
+    if plots not in PLOT_CHOICES:
+        raise TLSBayesError(f"--plots {plots!r}: expected one of {', '.join(PLOT_CHOICES)}")
+    return plots
+
+
+def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, chain=None,
+                      burn=0, print_fn=print):
+    """Summary table, degeneracy report, figures and report.md from a saved result.
+
+    The summary is written and printed before any figure is drawn (figures take longer than
+    everything else here); ``plots`` (:data:`PLOT_CHOICES`, or a bool) selects them, and
+    ``tlsbayes report`` draws the skipped ones later.  report.md is written last.
+    """
     outdir = Path(outdir)
     attrs = R.attrs_of(idata)
     extra = attrs.get("extra", {}) or {}
@@ -126,30 +164,47 @@ def report_from_idata(idata, posterior, outdir, *, plots=True, truths=None, chai
     atomic_write_text(outdir / rundir.SUMMARY_FILE, summary.to_csv(index_label="parameter"))
     atomic_write_text(outdir / rundir.CHECKS_FILE, V.checks_table(verd).to_csv(index=False))
     deg = R.degeneracy_report(idata, log_params=log_params)
+    guidance = noise_guidance(summary, posterior)
+    print_fn(R.format_summary(summary))
+    for s in deg["text"] + guidance + V.terminal_lines(verd):
+        print_fn(s)
+    start = time.perf_counter()
+    figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
+                           chain=chain, burn=burn, log_params=log_params)
+    plots_s = time.perf_counter() - start
+    md = _report_markdown(attrs, summary, deg, figures, guidance, V.markdown_section(verd))
+    atomic_write_text(outdir / rundir.REPORT_FILE, md)
+    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
+            "verdicts": verd, "plots_s": plots_s}
+
+
+def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=None, burn=0,
+                 log_params=()) -> list:
+    """Draw the figures of ``level`` (``"fit"``: the data with the posterior fit; ``"all"``:
+    also the corner plot and, given the chain, the trace); return their file names.
+
+    matplotlib is imported only here, so ``--plots none`` never loads it.
+    """
+    if level == "none":
+        return []
+    from . import plotting
+
     names = list(posterior.free_names)
-    figures = []
-    if plots:
-        post = idata.posterior
-        samples = np.column_stack([post[n].values.reshape(-1) for n in names])
-        theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
-        info = posterior.parameter_info()
+    post = idata.posterior
+    samples = np.column_stack([post[n].values.reshape(-1) for n in names])
+    theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
+    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta)
+    figures = [rundir.FIT_PLOT]
+    if level == "all":
         atomic_savefig(plotting.plot_corner, outdir / rundir.CORNER_PLOT, samples, names,
-                       param_info=info, log_params=log_params, truths=truths)
-        atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta)
-        figures += [rundir.FIT_PLOT, rundir.CORNER_PLOT]
+                       param_info=posterior.parameter_info(), log_params=log_params,
+                       truths=truths)
+        figures.append(rundir.CORNER_PLOT)
         if chain is not None:
             atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, chain, names,
                            burn=burn)
             figures.append(rundir.TRACE_PLOT)
-    guidance = noise_guidance(summary, posterior)
-    text = R.format_summary(summary)
-    print_fn(text)
-    for s in deg["text"] + guidance + V.terminal_lines(verd):
-        print_fn(s)
-    md = _report_markdown(attrs, summary, deg, figures, guidance, V.markdown_section(verd))
-    atomic_write_text(outdir / rundir.REPORT_FILE, md)
-    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
-            "verdicts": verd}
+    return figures
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +307,8 @@ def _data_info(loaded) -> list:
 
 
 def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_steps=None,
-             progress=None, overwrite=False, print_fn: Callable = print) -> FitResult:
+             progress=None, plots="all", overwrite=False,
+             print_fn: Callable = print) -> FitResult:
     """``tlsbayes fit``: prepare, write run.json and the card copy, :func:`run_fit`.
 
     Parameters
@@ -262,6 +318,8 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Run directory (default :func:`tlsbayes.rundir.default_run_dir` of the card's name).
     data, seed, walkers, max_steps, progress : optional
         Command-line overrides of the card.
+    plots : {"none", "fit", "all"}
+        Figures drawn once the result is saved (:data:`PLOT_CHOICES`).
     overwrite : bool
         Replace a run of another card, data or seed in ``out`` (else refused).
     print_fn : callable
@@ -287,28 +345,31 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         rundir.write_card_copy(out, card.text)
         rundir.write_run_info(out, info)
         return _fit_into(out, card, posterior, loaded, settings, info, fresh, created,
-                         print_fn)
+                         plots, print_fn)
 
 
-def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, print_fn):
+def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plots, print_fn):
     """The rest of :func:`fit_card`, with ``out`` locked, claimed and run.json written."""
     first, *rest = describe_fit(card, posterior, loaded, settings)
     for line in [f"tlsbayes fit: {first}", *rest, f"  -> {out}"]:
         print_fn(line)
     try:
         result = run_fit(posterior, settings, out, card_text=card.text, print_fn=print_fn,
-                         extra_attrs={"card_name": card.name, "card_path": str(card.path),
-                                      "data_files": info["data"]})
+                         plots=plots, extra_attrs={"card_name": card.name,
+                                                   "card_path": str(card.path),
+                                                   "data_files": info["data"]})
     except TLSBayesError:
         rundir.discard_unstarted(out, fresh, created)
         raise
     files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.CHECKS_FILE, rundir.REPORT_FILE,
-             *rundir.FIGURES)
+             *[f for f in rundir.FIGURES if (out / f).exists()])
     print_fn(f"\nresults in {out}: {', '.join(files)}")
+    if plot_level(plots) != "all":
+        print_fn(f"figures skipped (--plots {plots}): tlsbayes report {out} draws them")
     return result
 
 
-def resume_run(run_dir, *, max_steps=None, print_fn: Callable = print):
+def resume_run(run_dir, *, max_steps=None, plots="all", print_fn: Callable = print):
     """``tlsbayes resume``: continue the run in ``run_dir`` from its checkpoint.
 
     Parameters
@@ -316,6 +377,8 @@ def resume_run(run_dir, *, max_steps=None, print_fn: Callable = print):
     run_dir : path-like
     max_steps : int, optional
         New step cap.
+    plots : {"none", "fit", "all"}
+        Figures drawn once the result is saved.
 
     Returns
     -------
@@ -325,10 +388,10 @@ def resume_run(run_dir, *, max_steps=None, print_fn: Callable = print):
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        return _resume_locked(run_dir, max_steps, print_fn)
+        return _resume_locked(run_dir, max_steps, plots, print_fn)
 
 
-def _resume_locked(run_dir, max_steps, print_fn):
+def _resume_locked(run_dir, max_steps, plots, print_fn):
     card, posterior, settings = rundir.load_run(run_dir)
     rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
     note = rundir.resume_note(run_dir, posterior)
@@ -337,13 +400,14 @@ def _resume_locked(run_dir, max_steps, print_fn):
     if max_steps is not None:
         settings = type(settings).from_dict({**settings.to_dict(), "max_steps": max_steps})
     return run_fit(posterior, settings, run_dir, card_text=card.text, resume=True,
-                   print_fn=print_fn,
+                   print_fn=print_fn, plots=plots,
                    extra_attrs={"card_name": card.name, "card_path": str(card.path)})
 
 
-def report_run(run_dir) -> Path:
-    """``tlsbayes report``: summary, figures and report.md from the saved result; returns the
-    path of the report.  Nothing is resampled."""
+def report_run(run_dir, *, plots="all") -> Path:
+    """``tlsbayes report``: summary, figures (``plots``, default all: any a ``fit --plots``
+    skipped) and report.md from the saved result; returns the path of the report.  Nothing
+    is resampled."""
     from .sampling import read_checkpoint
 
     run_dir = Path(run_dir)
@@ -351,7 +415,7 @@ def report_run(run_dir) -> Path:
     with rundir.lock(run_dir, remove=True):
         card, posterior, settings = rundir.load_run(run_dir)
         idata = R.load(run_dir / rundir.POSTERIOR_FILE)
-        rundir.verify_result(run_dir, idata, card.text, posterior, settings)
+        rundir.verify_result(run_dir, R.attrs_of(idata), card.text, posterior, settings)
         chain, burn = None, 0
         if (run_dir / rundir.CHECKPOINT_FILE).is_file():
             ck = read_checkpoint(run_dir / rundir.CHECKPOINT_FILE)
@@ -359,7 +423,7 @@ def report_run(run_dir) -> Path:
             rundir.verify_checkpoint_seed(run_dir, ck)
             chain = ck.chain
             burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
-        report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn)
+        report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots)
     return run_dir / rundir.REPORT_FILE
 
 
@@ -509,4 +573,6 @@ def _report_markdown(attrs, summary, deg, figures, guidance=(), verdicts_md=""):
         lines += ["## Quoted uncertainties", ""] + [f"- {g}" for g in guidance] + [""]
     for f in figures:
         lines += [f"![{f}]({f})", ""]
+    if rundir.CORNER_PLOT not in figures:
+        lines += ["Figures skipped (`--plots`): `tlsbayes report <run dir>` draws them.", ""]
     return "\n".join(lines)

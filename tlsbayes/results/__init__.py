@@ -13,22 +13,37 @@ result class to keep in sync with ArviZ.
 The names below are the public interface; import them from ``tlsbayes.results``.
 """
 
+import importlib
+
 from tlsbayes.errors import ResultError
-from tlsbayes.results.convert import build_idata, build_inference_data, log_params
 from tlsbayes.results.provenance import (
     RESULT_FORMAT_NAME,
     RESULT_FORMAT_VERSION,
     attrs_of,
     data_sha256,
     provenance,
+    read_attrs,
 )
 from tlsbayes.results.store import load, save
-from tlsbayes.results.summary import (
-    degeneracy_report,
-    format_summary,
-    format_summary_markdown,
-    summarize,
-)
+
+# Imported on first use (PEP 562): ``tlsbayes.results`` is on the path of commands that never
+# build or summarise a result (``check``, ``models``, a no-op ``resume``), and ArviZ, xarray
+# and pandas take seconds to import.  (provenance and store import ArviZ only when called.)
+_LAZY = {
+    "build_idata": "convert", "build_inference_data": "convert", "log_params": "convert",
+    "degeneracy_report": "summary", "format_summary": "summary",
+    "format_summary_markdown": "summary", "summarize": "summary",
+}
+
+
+def __getattr__(name):
+    owner = _LAZY.get(name)
+    if owner is None:
+        raise AttributeError(f"module 'tlsbayes.results' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tlsbayes.results.{owner}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "RESULT_FORMAT_NAME",
@@ -44,6 +59,7 @@ __all__ = [
     "load",
     "log_params",
     "provenance",
+    "read_attrs",
     "save",
     "summarize",
 ]

@@ -13,12 +13,14 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz as az
 import numpy as np
 
 from tlsbayes.errors import ResultError
+
+if TYPE_CHECKING:  # ArviZ takes seconds to import; only the type is needed here
+    import arviz as az
 
 __all__ = [
     "READABLE_FORMAT_VERSIONS",
@@ -119,7 +121,30 @@ def attrs_of(idata: az.InferenceData) -> dict[str, Any]:
     ResultError
         If an attribute marked as JSON is not valid JSON.
     """
-    raw = dict(idata.attrs)
+    return decode_attrs(dict(idata.attrs))
+
+
+def read_attrs(path) -> dict[str, Any]:
+    """The provenance of a result file, read without ArviZ or xarray (see :func:`attrs_of`).
+
+    For the quick paths (a no-op ``resume``): the root attributes of the NetCDF-4 file are
+    HDF5 attributes of its root group, read here with ``h5py`` alone.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``posterior.nc`` written by :func:`tlsbayes.results.save`.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as fh:
+        raw = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in fh.attrs.items()
+               if not k.startswith("_NC")}
+    return decode_attrs(raw)
+
+
+def decode_attrs(raw: dict[str, Any]) -> dict[str, Any]:
+    """Decode raw root attributes (JSON-encoded values marked by :func:`encode_attrs`)."""
     json_keys: list[str] = []
     if _JSON_KEYS_ATTR in raw:
         try:

@@ -11,8 +11,7 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
-
-import arviz as az
+from typing import TYPE_CHECKING
 
 from tlsbayes.atomic import fsync_directory, new_temporary
 from tlsbayes.errors import ResultError, TLSBayesError
@@ -21,6 +20,9 @@ from tlsbayes.results.provenance import (
     RESULT_FORMAT_NAME,
     format_string,
 )
+
+if TYPE_CHECKING:  # ArviZ takes seconds to import: only when a result is read or written
+    import arviz as az
 
 __all__ = ["load", "save"]
 
@@ -58,6 +60,8 @@ def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
         raise ResultError(
             f"cannot write result file '{path}': directory '{directory}' does not exist"
         )
+
+    import arviz as az
 
     attrs = dict(idata.attrs)
     attrs.setdefault("format", format_string())
@@ -135,6 +139,8 @@ def load(path: str | os.PathLike) -> az.InferenceData:
             raise fail("is not a NetCDF file (no NetCDF-4/HDF5 signature)")
     except OSError as err:
         raise fail(f"cannot be read: {err.strerror or err}", err) from err
+
+    import arviz as az
 
     try:
         with warnings.catch_warnings():

@@ -11,15 +11,17 @@ import math
 import numbers
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from tlsbayes.errors import ResultError
 from tlsbayes.models.degeneracy import KNOWN_DEGENERACIES
+
+if TYPE_CHECKING:  # ArviZ and xarray take seconds to import: only where the statistics are
+    import arviz as az
+    import xarray as xr
 
 __all__ = ["degeneracy_report", "format_summary", "format_summary_markdown", "summarize"]
 
@@ -125,6 +127,8 @@ def summarize(
     """
     if not 0 < hdi_prob < 1:
         raise ResultError(f"hdi_prob must lie strictly between 0 and 1, got {hdi_prob}")
+    import arviz as az
+
     names = _resolve_var_names(idata, var_names)
     map_params = dict(map_params or {})
     posterior = idata.posterior

@@ -32,7 +32,6 @@ from typing import Callable
 import numpy as np
 
 from .checkpoint import Checkpoint, read_checkpoint
-from .logprob import log_prob_only
 from .moves import MOVES
 from .runner import SamplerRun, run, sampler_floor
 from .settings import SamplerSettings, ensemble_problem
@@ -125,11 +124,8 @@ def sample(target, settings: SamplerSettings, *, rng: np.random.Generator, start
     if support is None and hasattr(target, "priors"):
         support = support_bounds(target.priors)
 
-    def log_prob_one(theta):
-        return log_prob_only(log_prob(np.asarray(theta, dtype=float)[None, :]), 1)[0]
-
     t0 = time.perf_counter()
-    best = find_map(log_prob_one, starts, names=names)
+    best = find_map(log_prob, starts, names=names, bounds=support)
     map_seconds = time.perf_counter() - t0
     if on_map is not None:
         on_map(best)

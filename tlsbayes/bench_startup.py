@@ -1,0 +1,127 @@
+"""Fixed costs of a fit, side by side: ``tlsbayes fit`` against what any emcee fit pays.
+
+``tlsbayes bench`` runs, one after the other in the same session and with the same Python,
+
+* the **reference**: a fresh process that imports what any emcee fit of a resonator needs
+  (``numpy, scipy.optimize, numba, emcee``) and does one ``scipy.optimize.curve_fit`` of the
+  same points (the standard TLS loss tangent, ``1/Q = F delta0 / sqrt(1 + (P/Pc)^beta) +
+  1/Q_other``); and
+* **tlsbayes**: a fresh process that imports ``tlsbayes.fit`` and runs
+  :func:`tlsbayes.fit.fit_card` on the card (result, summary, report and figures),
+
+each timed from process start to exit (the numba cache is warmed by a first fit, not timed).
+It prints the phase breakdown of the fit (imports, MAP, sampling, results, report, plots,
+from :attr:`tlsbayes.fit.FitResult.phases`) and the ratio of the two wall times (target:
+at most 3x).  The default card is the real Ta resonator of issue 13.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CARD = ROOT / "models" / "real" / "ta_LGS1_5p70GHz_qpower.toml"
+PHASES = ("imports", "map", "sampling", "results", "report", "plots")
+
+# The child processes: kept as source text so that each starts from nothing.
+_REFERENCE = """
+import sys, time, json
+t0 = time.perf_counter()
+import numpy as np, scipy.optimize, numba, emcee
+t1 = time.perf_counter()
+x, y = np.load(sys.argv[1])
+def inv_q(logx, a, logxc, beta, b):
+    return a / np.sqrt(1.0 + np.exp(beta * (logx - logxc))) + b
+lx = np.log(x)
+p0 = [max(y.max() - y.min(), 1e-12), float(np.median(lx)), 1.0, max(y.min(), 1e-12)]
+try:
+    scipy.optimize.curve_fit(inv_q, lx, y, p0=p0, maxfev=20000)
+except RuntimeError:
+    pass  # the cost of trying is what is measured
+print(json.dumps({"imports": t1 - t0, "curve_fit": time.perf_counter() - t1}))
+"""
+
+_TLSBAYES = """
+import sys, time, json
+t0 = time.perf_counter()
+from tlsbayes.fit import fit_card
+t1 = time.perf_counter()
+res = fit_card(sys.argv[1], out=sys.argv[2], plots=sys.argv[3], print_fn=lambda *a, **k: None)
+print(json.dumps({"imports": t1 - t0, **res.phases}))
+"""
+
+
+def _points(card_path) -> tuple[np.ndarray, np.ndarray]:
+    """The (x, y) points of the card's first data set, as the reference fits them."""
+    from .fit import prepare_fit
+
+    _, posterior, _, _ = prepare_fit(card_path)
+    ds = posterior.datasets[0]
+    return np.asarray(ds.x, dtype=float), np.asarray(ds.y, dtype=float)
+
+
+def _child(code: str, *args) -> tuple[float, dict]:
+    """Run ``code`` in a fresh interpreter; return (wall seconds, its JSON line)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 3):
+        raise RuntimeError(f"bench child failed ({proc.returncode}): "
+                           f"{proc.stderr.strip().splitlines()[-1:]}")
+    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
+    """Time the reference and ``tlsbayes fit`` of ``card`` side by side (see module doc).
+
+    Returns
+    -------
+    dict
+        ``reference_s``, ``tlsbayes_s`` (wall, process start to exit), ``ratio``,
+        ``phases`` (seconds per phase of the fit) and ``reference`` (its imports and
+        curve_fit seconds).
+    """
+    with tempfile.TemporaryDirectory(prefix="tlsbayes-bench-") as tmp:
+        tmp = Path(tmp)
+        pts = tmp / "points.npy"
+        np.save(pts, np.vstack(_points(card)))
+        if warm:  # numba cache and the OS file cache, not timed
+            _child(_TLSBAYES, card, tmp / "warm", "none")
+        ref_wall, ref = _child(_REFERENCE, pts)
+        fit_wall, phases = _child(_TLSBAYES, card, tmp / "run", plots)
+    return {"reference_s": ref_wall, "tlsbayes_s": fit_wall, "ratio": fit_wall / ref_wall,
+            "phases": phases, "reference": ref}
+
+
+def report_lines(m: dict, card=DEFAULT_CARD) -> list:
+    """The side-by-side table of :func:`measure`."""
+    ph = m["phases"]
+    known = sum(ph.get(k, 0.0) for k in PHASES)
+    lines = [f"fixed costs, side by side: {Path(card).name} (process start to exit)",
+             f"  reference (import numpy, scipy.optimize, numba, emcee; one curve_fit): "
+             f"{m['reference_s']:.2f} s (imports {m['reference']['imports']:.2f} s, "
+             f"curve_fit {m['reference']['curve_fit'] * 1e3:.1f} ms)",
+             f"  tlsbayes fit with report and figures: {m['tlsbayes_s']:.2f} s = "
+             f"{m['ratio']:.1f}x the reference (target <= 3x)",
+             "  phase      s"]
+    lines += [f"  {k:<9} {ph.get(k, float('nan')):6.2f}" for k in PHASES]
+    lines.append(f"  {'other':<9} {m['tlsbayes_s'] - known:6.2f}  (interpreter start, card, "
+                 "data, exit)")
+    return lines
+
+
+def run(print_fn=print, card=DEFAULT_CARD) -> dict:
+    """Measure and print; see :func:`measure`."""
+    m = measure(card)
+    for line in report_lines(m, card):
+        print_fn(line)
+    return m
