@@ -384,11 +384,14 @@ def verify_result(run_dir, attrs: dict, card_text: str, posterior, settings) -> 
     from tlsbayes import results as R
 
     path = Path(run_dir) / POSTERIOR_FILE
+    seed = attrs.get("seed")
+    if isinstance(seed, (list, tuple)) and len(seed) == 1:  # read_attrs: a 1-element array
+        seed = seed[0]
     data_hash = R.data_sha256(*[a for ds in posterior.datasets for a in (ds.x, ds.y, ds.sigma)])
     differ = [what for what, ok in (
         (f"card text than {CARD_FILE}", attrs.get("model_card_text") == card_text),
         ("data than the card's data files", attrs.get("data_hash") == data_hash),
-        (f"seed than {RUN_JSON}", settings.seed is None or attrs.get("seed") == settings.seed),
+        (f"seed than {RUN_JSON}", settings.seed is None or seed == settings.seed),
     ) if not ok]
     if differ:
         raise RunDirError(f"{path}: written from another {' and '.join(differ)}, so it does not "
