@@ -11,12 +11,15 @@
     tlsbayes design CARD --plan PLAN [--out DIR] [--at RUN_DIR] [--no-check]
     tlsbayes population [RUN_DIR...] [--group NAME RUN_DIR...]... [--param delta0] [--out DIR]
     tlsbayes compare RUN_DIR RUN_DIR... [--names A,B,...] [--by observation|dataset] [--out DIR]
+    tlsbayes s21 PATH... --out DIR [--workers N | --scheduler ADDRESS] [--columns KIND]
+                 [--pattern REGEX] [--geometry G] [--noise estimate|free] [--seed N] [--no-plots]
     tlsbayes bench
 
 Exit status: 0 on success; 2 on bad input, with one line naming the file, column or parameter;
 3 when a run stopped at its step cap without converging (unless ``--allow-unconverged``);
 130 when interrupted.  ``batch``: 0 when every group converged, 3 when some did not (none
-failed), 4 when at least one group failed (see ``tlsbayes.batch``).  Warnings (e.g.
+failed), 4 when at least one group failed (see ``tlsbayes.batch``); ``s21``: 0, or 4 when at
+least one trace failed (its row says why).  Warnings (e.g.
 temperatures that look like mK in a K column) are one ``tlsbayes: warning: ...`` line each on
 stderr.  ``resume`` of a run that already converged
 changes nothing, says so in one line and exits 0.  Every bad input and its message:
@@ -297,6 +300,49 @@ def _add_simulate(sub):
     p.set_defaults(func=_cmd_simulate)
 
 
+def _cmd_s21(args):
+    from .s21.run import run_s21
+
+    res = run_s21(args.paths, args.out, workers=args.workers, scheduler=args.scheduler,
+                  columns=args.columns, pattern=args.pattern, geometry=args.geometry,
+                  noise=args.noise, seed=args.seed, progress=not args.quiet,
+                  plots=not args.no_plots)
+    counts = res.table["status"].value_counts()
+    print(f"{len(res.table)} traces ({res.fitted} files fitted, {res.reused} reused): "
+          + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "flagged", "failed"))
+          + f" -> {res.out / 'traces.csv'}")
+    return res.exit_status
+
+
+def _add_s21(sub):
+    p = sub.add_parser("s21", help="raw resonator traces (S21) to per-trace posteriors",
+                       description="Fit every trace file under PATH (files or folders) and "
+                                   "write DIR/traces.csv (one row per trace: f_res, Qi, Qc, "
+                                   "Ql with 16/84 %% quantiles, status, reason) and each "
+                                   "trace's posterior as NetCDF in DIR/posteriors/ and its "
+                                   "figure in DIR/figures/. Reruns "
+                                   "skip files already fitted with the same options. Exit 0: "
+                                   "no trace failed; 4: some failed.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="trace files or folders")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--workers", type=_int_at_least(1), default=1,
+                   help="local worker processes (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask distributed scheduler, e.g. tcp://host:8786")
+    p.add_argument("--columns", choices=("db_deg", "db_rad", "lin_deg", "reim", "iq"),
+                   help="column layout of text files (default: from header or numbers)")
+    p.add_argument("--pattern", metavar="REGEX",
+                   help="file-name pattern with groups power_dBm and temperature_mK/_K")
+    p.add_argument("--geometry", choices=("notch", "inverse", "reflection"),
+                   help="resonator geometry (default: notch; reflection for .s1p)")
+    p.add_argument("--noise", choices=("estimate", "free"), default="estimate",
+                   help="noise level estimated from the data (default) or sampled")
+    p.add_argument("--seed", type=int, default=0, help="seed of every trace's sampler")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-plots", action="store_true", help="no per-trace figures (faster)")
+    p.set_defaults(func=_cmd_s21)
+
+
 def _add_batch(sub):
     p = sub.add_parser("batch", help="fit every group of a table (resonator, film...)",
                        description="Fit the card to every group of rows of the data (one "
@@ -401,7 +447,7 @@ def _add_bench(sub):
 
 #: One function per subcommand, in the order ``tlsbayes --help`` lists them.
 _SUBCOMMANDS = (_add_fit, _add_check, _add_resume, _add_report, _add_models, _add_simulate,
-                _add_batch, _add_design, _add_population, _add_compare, _add_bench)
+                _add_batch, _add_design, _add_population, _add_compare, _add_s21, _add_bench)
 
 
 def build_parser():

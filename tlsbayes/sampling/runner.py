@@ -146,6 +146,7 @@ def run(
     names: Sequence[str] | None = None,
     resume: bool = False,
     blob_names: Sequence[str] = ("log_prior", "log_likelihood"),
+    proposal=None,
 ) -> SamplerRun:
     """Run emcee in chunks until converged or ``settings.max_steps``.
 
@@ -169,6 +170,9 @@ def run(
         state are restored, so the final chain is bit-identical to an uninterrupted run.
     blob_names : sequence of str
         Names of the extra arrays returned by ``log_prob_vec``.
+    proposal : tuple (mean, cov), optional
+        Proposal of the ``"independence"`` move set (mean of shape ``(ndim,)``, covariance
+        ``(ndim, ndim)`` in sampling coordinates); ignored by the other move sets.
 
     Returns
     -------
@@ -209,7 +213,8 @@ def run(
     if ck is not None:
         names = _check_resumable(ck, nwalkers, ndim, names, names_given, blob_names, settings)
     settings = _settings_used(settings, nwalkers, ck)
-    session = _Session(log_prob_vec, settings, names, blob_names, checkpoint, ck, ndim)
+    session = _Session(log_prob_vec, settings, names, blob_names, checkpoint, ck, ndim,
+                       proposal)
     return session.run(p0)
 
 
@@ -230,7 +235,8 @@ class _Session:
     """One sampling session: the emcee sampler on a checkpointing backend, the convergence
     history, and the chunk loop of :func:`run`."""
 
-    def __init__(self, log_prob_vec, settings, names, blob_names, checkpoint, ck, ndim):
+    def __init__(self, log_prob_vec, settings, names, blob_names, checkpoint, ck, ndim,
+                 proposal=None):
         self.settings, self.names, self.blob_names = settings, names, blob_names
         self.checkpoint, self.ck, self.ndim = checkpoint, ck, ndim
         self.adapter = LogProbAdapter(log_prob_vec, blob_names, names)
@@ -238,7 +244,7 @@ class _Session:
         if ck is not None:
             self.backend.restore(ck)
         self.sampler = emcee.EnsembleSampler(
-            settings.nwalkers, ndim, self.adapter, moves=build_moves(settings.moves),
+            settings.nwalkers, ndim, self.adapter, moves=build_moves(settings.moves, proposal),
             backend=self.backend, vectorize=True, blobs_dtype=self.adapter.blobs_dtype,
         )
         self.steps = 0 if ck is None else ck.steps

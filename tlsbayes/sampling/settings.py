@@ -42,9 +42,12 @@ class SamplerSettings:
     burn_factor : float
         Burn-in in units of tau (capped at half of the chain), see
         :mod:`tlsbayes.sampling.convergence`.
-    moves : {"stretch", "de"}
+    moves : {"stretch", "de", "independence"}
         ``"stretch"``: affine-invariant stretch move; ``"de"``: 0.8 differential evolution +
-        0.2 DE snooker, better for strongly curved or multi-modal posteriors.
+        0.2 DE snooker, better for strongly curved or multi-modal posteriors;
+        ``"independence"``: 0.9 independence Metropolis from a Student-t at a given optimum
+        and covariance + 0.1 DE (near-Gaussian posteriors such as one S21 trace; the caller
+        passes the proposal to :func:`tlsbayes.sampling.runner.run`).
     ball_scale : float
         Radius of the initial ball, relative to ``|theta0|`` (absolute when ``|theta0| < 1``).
     map_starts : int
