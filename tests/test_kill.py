@@ -30,7 +30,8 @@ import pytest
 
 import _batch_data as BD
 from tlsbayes import results as R
-from tlsbayes.rundir import LOCK_FILE, RUN_FILES
+from tlsbayes.atomic import file_sha256
+from tlsbayes.rundir import CHECKSUM_FILE, LOCK_FILE, RUN_FILES
 from tlsbayes.sampling import read_checkpoint
 
 try:
@@ -62,6 +63,10 @@ def _check_file(p: Path) -> None:
         backend = emcee.backends.HDFBackend(str(p), read_only=True)
         assert backend.iteration == ck.steps
         assert backend.get_chain().shape == (ck.steps, ck.nwalkers, ck.ndim)
+    elif name == CHECKSUM_FILE:
+        # replaced just before the checkpoint: it vouches for the checkpoint beside it
+        ck = p.with_name("checkpoint.h5")
+        assert not ck.exists() or file_sha256(ck) in p.read_text().split(), p
     elif p.suffix == ".csv":
         text = p.read_text(encoding="utf-8")
         assert text.endswith("\n"), p

@@ -76,11 +76,14 @@ def test_posterior_netcdf_holds_the_draws(first_run):
     # The table's median is the posterior's: 1/median(1/Qi) = median(Qi) for the draws.
     assert np.median(qi) == pytest.approx(match["Qi"], rel=1e-3)
     assert qi.size > 1000
+    figures = sorted((out / "figures").glob("*.png"))
+    assert [p.stem for p in figures] == [p.stem for p in files]
+    assert all(p.stat().st_size > 10_000 for p in figures)
 
 
 def test_workers_give_the_same_table(first_run, tmp_path):
     data, out, _ = first_run
-    res = run_s21([data], tmp_path / "par", workers=2, progress=False)
+    res = run_s21([data], tmp_path / "par", workers=2, progress=False, plots=False)
     a = pd.read_csv(out / "traces.csv").drop(columns=["cpu_seconds"])
     b = pd.read_csv(tmp_path / "par" / "traces.csv").drop(columns=["cpu_seconds"])
     assert res.fitted == len(CASES)
@@ -94,7 +97,7 @@ def test_rerun_reuses_and_changed_file_is_refitted(first_run, tmp_path):
     assert (res.fitted, res.reused) == (0, len(CASES))
     pd.testing.assert_frame_equal(pd.read_csv(out / "traces.csv"), before)
     # Another seed is another option set: everything is refitted.
-    res = run_s21([data], out, progress=False, seed=1)
+    res = run_s21([data], out, progress=False, seed=1, plots=False)
     assert (res.fitted, res.reused) == (len(CASES), 0)
 
 

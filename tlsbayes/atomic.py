@@ -91,3 +91,35 @@ def atomic_write_text(path, text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def file_sha256(path) -> str:
+    """SHA-256 (hex) of a whole file, read in blocks of 1 MiB."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checksum_path(path) -> Path:
+    """``<path>.sha256``: where :func:`record_checksum` keeps the digests of ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def record_checksum(path, new_file) -> None:
+    """Before ``new_file`` (a complete temporary) replaces ``path``: record its SHA-256.
+
+    ``<path>.sha256`` is replaced atomically with two lines, the digest of ``new_file`` and
+    the newest digest it held, so that a kill between this and the rename of ``new_file``
+    leaves a checksum file that still vouches for the old ``path``.
+    """
+    sums = checksum_path(path)
+    try:
+        previous = sums.read_text(encoding="ascii").split()[:1]
+    except (OSError, ValueError):
+        previous = []
+    atomic_write_text(sums, "\n".join([file_sha256(new_file), *previous]) + "\n")

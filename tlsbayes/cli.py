@@ -12,7 +12,7 @@
     tlsbayes population [RUN_DIR...] [--group NAME RUN_DIR...]... [--param delta0] [--out DIR]
     tlsbayes compare RUN_DIR RUN_DIR... [--names A,B,...] [--by observation|dataset] [--out DIR]
     tlsbayes s21 PATH... --out DIR [--workers N | --scheduler ADDRESS] [--columns KIND]
-                 [--pattern REGEX] [--geometry G] [--noise estimate|free] [--seed N]
+                 [--pattern REGEX] [--geometry G] [--noise estimate|free] [--seed N] [--no-plots]
     tlsbayes bench
 
 Exit status: 0 on success; 2 on bad input, with one line naming the file, column or parameter;
@@ -101,6 +101,7 @@ def _cmd_fit(args):
     from .fit import fit_card
 
     result = fit_card(args.card, out=args.out, data=args.data, plots=args.plots,
+                      overwrite=args.overwrite,
                       **_overrides(args))
     return _verdict_exit(result, args.allow_unconverged)
 
@@ -247,6 +248,8 @@ def _add_fit(sub):
                                    "posterior.nc, summary.csv, report.md and figures.")
     _card_arguments(p)
     p.add_argument("--out", help="run directory (default results/runs/<card name>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a run of another card, data or seed in --out (else refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _plots_argument(p)
     p.add_argument("--allow-unconverged", action="store_true",
@@ -305,7 +308,8 @@ def _cmd_s21(args):
 
     res = run_s21(args.paths, args.out, workers=args.workers, scheduler=args.scheduler,
                   columns=args.columns, pattern=args.pattern, geometry=args.geometry,
-                  noise=args.noise, seed=args.seed, progress=not args.quiet)
+                  noise=args.noise, seed=args.seed, progress=not args.quiet,
+                  plots=not args.no_plots)
     counts = res.table["status"].value_counts()
     print(f"{len(res.table)} traces ({res.fitted} files fitted, {res.reused} reused): "
           + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "flagged", "failed"))
@@ -318,7 +322,8 @@ def _add_s21(sub):
                        description="Fit every trace file under PATH (files or folders) and "
                                    "write DIR/traces.csv (one row per trace: f_res, Qi, Qc, "
                                    "Ql with 16/84 %% quantiles, status, reason) and each "
-                                   "trace's posterior as NetCDF in DIR/posteriors/. Reruns "
+                                   "trace's posterior as NetCDF in DIR/posteriors/ and its "
+                                   "figure in DIR/figures/. Reruns "
                                    "skip files already fitted with the same options. Exit 0: "
                                    "no trace failed; 4: some failed.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="trace files or folders")
@@ -337,6 +342,7 @@ def _add_s21(sub):
                    help="noise level estimated from the data (default) or sampled")
     p.add_argument("--seed", type=int, default=0, help="seed of every trace's sampler")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-plots", action="store_true", help="no per-trace figures (faster)")
     p.set_defaults(func=_cmd_s21)
 
 

@@ -235,10 +235,36 @@ def card_settings(card, ndim: int, *, seed=None, walkers=None, max_steps=None, p
     nw = settings.resolve_nwalkers(ndim)
     where = (f"--walkers {walkers}" if walkers is not None
              else f"{card.path}: [sampler] nwalkers = {nw}")
-    problem = ensemble_problem(nw, ndim, settings.n_groups)
+    problem = ensemble_problem(nw, ndim, settings.n_groups) or _size_problem(nw, settings, ndim)
     if problem:
         raise SamplingError(f"{where}: {problem}")
+    if not 0 <= settings.seed < 2**64:
+        where = f"--seed {seed}" if seed is not None else f"{card.path}: [sampler] seed"
+        raise SamplingError(f"{where}: the seed must be below 2**64 (it is stored as an "
+                            "unsigned 64-bit integer)")
     return settings
+
+
+#: Limits checked before a run directory is written: walkers, steps and the memory the chain
+#: (steps x walkers x parameters, float64) and its log-probabilities take.
+MAX_WALKERS = 100_000
+MAX_STEPS = 100_000_000
+MAX_CHAIN_BYTES = 8 * 2**30
+
+
+def _size_problem(nwalkers: int, settings, ndim: int) -> str | None:
+    """Why the chain of ``nwalkers`` walkers cannot be held in memory, or None."""
+    if nwalkers > MAX_WALKERS:
+        return f"{nwalkers} walkers are above the limit of {MAX_WALKERS}"
+    if settings.max_steps > MAX_STEPS:
+        return (f"max_steps {settings.max_steps} is above the limit of {MAX_STEPS} (--max-steps "
+                "or [sampler] max_steps)")
+    size = settings.max_steps * nwalkers * (ndim + 1) * 8
+    if size > MAX_CHAIN_BYTES:
+        return (f"a chain of {settings.max_steps} steps x {nwalkers} walkers x {ndim} "
+                f"parameters takes {size / 2**30:.3g} GiB, above the limit of "
+                f"{MAX_CHAIN_BYTES / 2**30:g} GiB; lower the walkers or max_steps")
+    return None
 
 
 def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None,
@@ -254,6 +280,9 @@ def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None
 
     card = tcard.load_card(card_path)
     posterior, loaded = tcard.build_posterior(card, data_override=data)
+    if posterior.ndim == 0:
+        raise SamplingError(f"{card.path}: every parameter is fixed, so there is nothing to "
+                            "sample; give at least one a prior in [priors]")
     settings = card_settings(card, posterior.ndim, seed=seed, walkers=walkers,
                              max_steps=max_steps, progress=progress)
     return card, posterior, loaded, settings
@@ -278,7 +307,8 @@ def _data_info(loaded) -> list:
 
 
 def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_steps=None,
-             progress=None, plots="all", print_fn: Callable = print) -> FitResult:
+             progress=None, plots="all", overwrite=False,
+             print_fn: Callable = print) -> FitResult:
     """``tlsbayes fit``: prepare, write run.json and the card copy, :func:`run_fit`.
 
     Parameters
@@ -290,6 +320,8 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Command-line overrides of the card.
     plots : {"none", "fit", "all"}
         Figures drawn once the result is saved (:data:`PLOT_CHOICES`).
+    overwrite : bool
+        Replace a run of another card, data or seed in ``out`` (else refused).
     print_fn : callable
         Receives the progress lines.
 
@@ -304,18 +336,28 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
                                                     progress=progress)
     out = Path(out) if out else rundir.default_run_dir(card.name)
     created = rundir.make_run_dir(out)
-    fresh = [n for n in (rundir.CARD_FILE, rundir.RUN_JSON) if not (out / n).exists()]
-    rundir.write_card_copy(out, card.text)
     info = rundir.new_run_info(card_path=card.path, card_name=card.name, data_override=data,
+                               card_sha256=rundir.text_sha256(card.text),
                                settings=settings.to_dict(), data=_data_info(loaded))
-    rundir.write_run_info(out, info)
+    with rundir.lock(out, holder="another tlsbayes process", remove=True):
+        rundir.claim(out, info, overwrite=overwrite)
+        fresh = [n for n in (rundir.CARD_FILE, rundir.RUN_JSON) if not (out / n).exists()]
+        rundir.write_card_copy(out, card.text)
+        rundir.write_run_info(out, info)
+        return _fit_into(out, card, posterior, loaded, settings, info, fresh, created,
+                         plots, print_fn)
+
+
+def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plots, print_fn):
+    """The rest of :func:`fit_card`, with ``out`` locked, claimed and run.json written."""
     first, *rest = describe_fit(card, posterior, loaded, settings)
     for line in [f"tlsbayes fit: {first}", *rest, f"  -> {out}"]:
         print_fn(line)
     try:
         result = run_fit(posterior, settings, out, card_text=card.text, print_fn=print_fn,
-                         plots=plots, extra_attrs={"card_name": card.name, "card_path": str(card.path),
-                                      "data_files": info["data"]})
+                         plots=plots, extra_attrs={"card_name": card.name,
+                                                   "card_path": str(card.path),
+                                                   "data_files": info["data"]})
     except TLSBayesError:
         rundir.discard_unstarted(out, fresh, created)
         raise
@@ -344,6 +386,12 @@ def resume_run(run_dir, *, max_steps=None, plots="all", print_fn: Callable = pri
         The continued fit, or (nothing done) the note saying why the run need not continue.
     """
     run_dir = Path(run_dir)
+    rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
+    with rundir.lock(run_dir, remove=True):
+        return _resume_locked(run_dir, max_steps, plots, print_fn)
+
+
+def _resume_locked(run_dir, max_steps, plots, print_fn):
     card, posterior, settings = rundir.load_run(run_dir)
     rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
     note = rundir.resume_note(run_dir, posterior)
@@ -363,14 +411,19 @@ def report_run(run_dir, *, plots="all") -> Path:
     from .sampling import read_checkpoint
 
     run_dir = Path(run_dir)
-    _, posterior, _ = rundir.load_run(run_dir)
-    idata = R.load(run_dir / rundir.POSTERIOR_FILE)
-    chain, burn = None, 0
-    if (run_dir / rundir.CHECKPOINT_FILE).is_file():
-        ck = read_checkpoint(run_dir / rundir.CHECKPOINT_FILE)
-        chain = ck.chain
-        burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
-    report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots)
+    rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
+    with rundir.lock(run_dir, remove=True):
+        card, posterior, settings = rundir.load_run(run_dir)
+        idata = R.load(run_dir / rundir.POSTERIOR_FILE)
+        rundir.verify_result(run_dir, R.attrs_of(idata), card.text, posterior, settings)
+        chain, burn = None, 0
+        if (run_dir / rundir.CHECKPOINT_FILE).is_file():
+            ck = read_checkpoint(run_dir / rundir.CHECKPOINT_FILE)
+            rundir.verify_checkpoint(run_dir)
+            rundir.verify_checkpoint_seed(run_dir, ck)
+            chain = ck.chain
+            burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
+        report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots)
     return run_dir / rundir.REPORT_FILE
 
 

@@ -23,17 +23,20 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import hashlib
 import json
+import os
 from pathlib import Path
 
 from tlsbayes import __version__
-from tlsbayes.atomic import atomic_write_text
+from tlsbayes.atomic import atomic_write_text, file_sha256
 from tlsbayes.atomic import remove_temporaries as _remove_atomic_temporaries
 from tlsbayes.errors import CardError, RunDirError, SamplingError, TLSBayesError
 
 __all__ = [
     "CARD_FILE",
     "CHECKPOINT_FILE",
+    "CHECKSUM_FILE",
     "CHECKS_FILE",
     "CORNER_PLOT",
     "FIGURES",
@@ -47,6 +50,7 @@ __all__ = [
     "SUMMARY_FILE",
     "TRACE_PLOT",
     "card_for_group",
+    "claim",
     "verdict_cells",
     "default_run_dir",
     "discard_unstarted",
@@ -58,6 +62,11 @@ __all__ = [
     "read_run_info",
     "remove_temporaries",
     "resume_note",
+    "text_sha256",
+    "verify_checkpoint",
+    "verify_checkpoint_seed",
+    "verify_data",
+    "verify_result",
     "write_card_copy",
     "write_run_info",
 ]
@@ -72,11 +81,13 @@ REPORT_FILE = "report.md"
 FIT_PLOT = "fit.png"
 CORNER_PLOT = "corner.png"
 TRACE_PLOT = "trace.png"
+#: Checksums (sha256) of the newest and previous checkpoint.h5, written with it.
+CHECKSUM_FILE = "checkpoint.h5.sha256"
 #: Figures of a run, in the order the report shows them.
 FIGURES = (FIT_PLOT, CORNER_PLOT, TRACE_PLOT)
 #: Files of a run directory (their temporaries are cleaned before a run continues).
-RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, SUMMARY_FILE, CHECKS_FILE, REPORT_FILE, FIT_PLOT,
-             CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
+RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, CHECKSUM_FILE, SUMMARY_FILE, CHECKS_FILE,
+             REPORT_FILE, FIT_PLOT, CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
 #: Lock file held by the process writing into a directory (``tlsbayes batch``).
 LOCK_FILE = ".batch.lock"
 #: Layout version of run.json; bump it when resume/report can no longer read older ones.
@@ -120,9 +131,10 @@ def discard_unstarted(out, fresh, created: bool) -> None:
     out = Path(out)
     if (out / CHECKPOINT_FILE).exists():
         return
-    for name in fresh:
+    for name in (*fresh, CHECKSUM_FILE):
         (out / name).unlink(missing_ok=True)
-    if created and not any(out.iterdir()):
+    if created and {p.name for p in out.iterdir()} <= {LOCK_FILE}:
+        (out / LOCK_FILE).unlink(missing_ok=True)  # held by this process: see lock()
         out.rmdir()
 
 
@@ -195,6 +207,8 @@ def read_run_info(run_dir) -> dict:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RunDirError(f"{info_path}: damaged, not readable JSON ({exc})") from None
+    except RecursionError:
+        raise RunDirError(f"{info_path}: damaged, JSON nested too deeply to read") from None
     if not isinstance(info, dict):
         raise RunDirError(f"{info_path}: damaged, expected a JSON object")
     fmt = info.get("run_format", 1)  # run directories from before run_format was recorded
@@ -277,7 +291,8 @@ def load_run(run_dir):
     card = tcard.parse_card(read_card_copy(run_dir), Path(info["card"]))
     if isinstance(info.get("group"), dict):  # a run directory of 'tlsbayes batch'
         card = card_for_group(card, info["group"]["column"], info["group"]["value"])
-    posterior, _ = tcard.build_posterior(card, data_override=info.get("data_override"))
+    posterior, loaded = tcard.build_posterior(card, data_override=info.get("data_override"))
+    verify_data(run_dir, info, loaded)
     try:
         settings = SamplerSettings.from_dict(info["settings"])
     except (SamplingError, TypeError) as exc:
@@ -286,11 +301,155 @@ def load_run(run_dir):
 
 
 # --------------------------------------------------------------------------------------------
+# ownership: whose run a directory holds, and do its files belong together
+# --------------------------------------------------------------------------------------------
+def text_sha256(text: str) -> str:
+    """SHA-256 (hex) of a card's text, as ``run.json`` records it under ``card_sha256``."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _identity(info: dict, card_text: str | None = None) -> dict:
+    """What makes a run the same run: card text, data files, group, seed."""
+    data = info.get("data") if isinstance(info.get("data"), list) else []
+    card = info.get("card_sha256") or (text_sha256(card_text) if card_text is not None
+                                       else None)
+    return {"card": card, "data": [d.get("sha256") for d in data if isinstance(d, dict)],
+            "group": info.get("group"), "seed": (info.get("settings") or {}).get("seed")}
+
+
+def claim(out, info: dict, *, overwrite: bool = False) -> None:
+    """Before ``fit`` writes the run ``info`` into ``out`` (with its :func:`lock` held).
+
+    A directory holding the same run (same card text, data, group and seed) is written over;
+    one holding another run, or run files without a readable ``run.json``, is refused unless
+    ``overwrite``, which deletes the old run's files first.
+
+    Raises
+    ------
+    RunDirError
+        One line naming ``out`` and what differs.
+    """
+    out = Path(out)
+    present = [n for n in RUN_FILES if (out / n).exists()]
+    if not present:
+        return
+    if overwrite:
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+        return
+    hint = "choose another --out, or pass --overwrite to replace it"
+    try:
+        old = read_run_info(out)
+        copy = (out / CARD_FILE).read_text(encoding="utf-8")
+    except (RunDirError, OSError, ValueError):
+        raise RunDirError(f"--out {out}: holds files of a run ({', '.join(present)}) without a "
+                          f"readable {RUN_JSON} and {CARD_FILE}; {hint}") from None
+    mine, theirs = _identity(info), _identity(old, copy)
+    labels = {"card": "card text", "data": "data (sha256)", "group": "group", "seed": "seed"}
+    differ = [f"{labels[k]} {theirs[k]!r} != {mine[k]!r}" if k in ("group", "seed")
+              else labels[k] for k in labels if theirs[k] != mine[k]]
+    if differ:
+        raise RunDirError(f"--out {out}: holds a run of card {old.get('card_name', '?')!r} "
+                          f"with another {', '.join(differ)}; {hint}")
+
+
+def verify_data(run_dir, info: dict, loaded) -> None:
+    """The data a run directory's card reads now are the data it was fitted to.
+
+    Raises
+    ------
+    RunDirError
+        A data file changed since the fit (its SHA-256 is not the one in ``run.json``).
+    """
+    recorded = info.get("data")
+    if not isinstance(recorded, list):
+        return  # run directories from before the data were recorded
+    for rec, d in zip(recorded, loaded):
+        want = rec.get("sha256") if isinstance(rec, dict) else None
+        if want is not None and want != d.sha256:
+            raise RunDirError(f"{Path(run_dir)}: data file {d.source} changed since the fit "
+                              f"(sha256 {d.sha256[:12]}..., {RUN_JSON} records "
+                              f"{str(want)[:12]}...); restore it, or fit again")
+
+
+def verify_result(run_dir, attrs: dict, card_text: str, posterior, settings) -> None:
+    """``posterior.nc`` was written by this run: same card text, data and seed.
+
+    Raises
+    ------
+    RunDirError
+        Naming posterior.nc and what differs (a result copied in from another run, a card copy
+        edited since the result was written, data changed since the fit).
+    """
+    from tlsbayes import results as R
+
+    path = Path(run_dir) / POSTERIOR_FILE
+    seed = attrs.get("seed")
+    if isinstance(seed, (list, tuple)) and len(seed) == 1:  # read_attrs: a 1-element array
+        seed = seed[0]
+    data_hash = R.data_sha256(*[a for ds in posterior.datasets for a in (ds.x, ds.y, ds.sigma)])
+    differ = [what for what, ok in (
+        (f"card text than {CARD_FILE}", attrs.get("model_card_text") == card_text),
+        ("data than the card's data files", attrs.get("data_hash") == data_hash),
+        (f"seed than {RUN_JSON}", settings.seed is None or seed == settings.seed),
+    ) if not ok]
+    if differ:
+        raise RunDirError(f"{path}: written from another {' and '.join(differ)}, so it does not "
+                          "belong to this run directory; resume the run or fit it again")
+
+
+# --------------------------------------------------------------------------------------------
+# checkpoint checksum
+# --------------------------------------------------------------------------------------------
+def verify_checkpoint(run_dir) -> None:
+    """The checkpoint is the file its checksum (``checkpoint.h5.sha256``) was written for.
+
+    The checksum file holds the digests of the newest and the previous checkpoint (it is
+    replaced just before the checkpoint is, so a kill between the two leaves both valid).
+    A run directory from before checksums were written has none and is not checked.
+
+    Raises
+    ------
+    SamplingError
+        The checkpoint does not match (flipped bits, a file copied in), naming what to do.
+    """
+    run_dir = Path(run_dir)
+    ck, sums = run_dir / CHECKPOINT_FILE, run_dir / CHECKSUM_FILE
+    if not ck.is_file() or not sums.is_file():
+        return
+    try:
+        known = sums.read_text(encoding="ascii").split()
+    except (OSError, ValueError):
+        known = []
+    if file_sha256(ck) not in known:
+        raise SamplingError(f"{ck}: corrupt or not this run's checkpoint (its sha256 is not "
+                            f"the one in {CHECKSUM_FILE}); delete the run directory and fit "
+                            "again (tlsbayes fit --overwrite)")
+
+
+def verify_checkpoint_seed(run_dir, ck) -> None:
+    """The checkpoint ``ck`` was sampled with the seed ``run.json`` records.
+
+    Raises
+    ------
+    RunDirError
+        A checkpoint of another run (another seed) copied into this directory.
+    """
+    want = (read_run_info(run_dir)["settings"]).get("seed")
+    got = (ck.settings or {}).get("seed")
+    if want is not None and got is not None and want != got:
+        raise RunDirError(f"{ck.path}: sampled with seed {got!r}, but {RUN_JSON} records seed "
+                          f"{want!r}: not this run's checkpoint; fit again (tlsbayes fit "
+                          "--overwrite)")
+
+
+# --------------------------------------------------------------------------------------------
 # resume decision
 # --------------------------------------------------------------------------------------------
-def _finished_note(run_dir: Path, steps: int) -> str | None:
+def _finished_note(run_dir: Path, steps: int, posterior) -> str | None:
     """The note for a run whose results are complete and converged at ``steps``, else None."""
     from tlsbayes import results as R
+    from tlsbayes.sampling import SamplerSettings
 
     post, report = run_dir / POSTERIOR_FILE, run_dir / REPORT_FILE
     # report.md is written last: older than posterior.nc (or absent), the run was stopped
@@ -300,6 +459,8 @@ def _finished_note(run_dir: Path, steps: int) -> str | None:
         # Its root attributes alone (h5py), not the whole result through ArviZ: a no-op
         # resume must answer in well under a second.
         attrs = R.read_attrs(post)
+        settings = SamplerSettings.from_dict(read_run_info(run_dir)["settings"])
+        verify_result(run_dir, attrs, read_card_copy(run_dir), posterior, settings)
         done = (attrs.get("extra") or {}).get("steps")
         if attrs.get("converged") is True and done == steps:
             return (f"{run_dir}: this run already converged after {steps} steps; nothing "
@@ -350,8 +511,10 @@ def resume_note(run_dir, posterior) -> str | None:
         raise SamplingError(f"{ck_path}: missing, so there is nothing to resume (the run "
                             f"stopped before its first checkpoint); start again with: "
                             "tlsbayes fit")
-    ck = read_checkpoint(ck_path)
-    note = _finished_note(run_dir, ck.steps)
+    ck = read_checkpoint(ck_path)  # its own messages for a file that is not a checkpoint
+    verify_checkpoint(run_dir)
+    verify_checkpoint_seed(run_dir, ck)
+    note = _finished_note(run_dir, ck.steps, posterior)
     if note:
         return note
     if tuple(ck.names) == tuple(posterior.free_names):
@@ -364,7 +527,7 @@ def resume_note(run_dir, posterior) -> str | None:
 # --------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def lock(directory, *, holder: str = "another tlsbayes process",
-         error: type[TLSBayesError] = RunDirError):
+         error: type[TLSBayesError] = RunDirError, remove: bool = False):
     """Hold ``directory/.batch.lock`` (an exclusive ``flock``) for the block.
 
     Parameters
@@ -374,8 +537,13 @@ def lock(directory, *, holder: str = "another tlsbayes process",
     holder : str
         Who holds the lock when it is taken, for the message.
     error : type
-        Raised (with a one-line message naming the lock file) when another process holds it.
-        No lock on platforms without ``fcntl``.
+        Raised (with a one-line message naming the lock file) when another process holds it,
+        or the lock file cannot be created (a read-only directory).  No lock on platforms
+        without ``fcntl``.
+    remove : bool
+        Delete the lock file on release (``fit``, ``resume``, ``report``: a finished run
+        directory holds no lock file).  Safe because a process that took the lock checks that
+        the file it locked is still the one at the path.
     """
     try:
         import fcntl
@@ -383,14 +551,27 @@ def lock(directory, *, holder: str = "another tlsbayes process",
         yield
         return
     directory = Path(directory)
-    fh = open(directory / LOCK_FILE, "a")
+    path = directory / LOCK_FILE
+    try:
+        fh = open(path, "a")
+    except OSError as exc:
+        raise error(f"{directory}: cannot write into this directory "
+                    f"({exc.strerror or exc})") from None
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # The holder we waited on may have removed the file it locked (remove=True):
+            # then another process may hold a new file at the path.
+            if os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino:
+                raise OSError
         except OSError:
             raise error(f"{directory}: {holder} is writing into this directory "
-                        f"(it holds {directory / LOCK_FILE})") from None
-        yield
+                        f"(it holds {path})") from None
+        try:
+            yield
+        finally:
+            if remove:
+                path.unlink(missing_ok=True)
     finally:
         fh.close()
 

@@ -128,9 +128,9 @@ def load_card(path) -> Card:
         A ``[priors]`` entry is invalid (unknown parameter, bad bounds, outside the
         parameter's physical range).
     """
-    p = Path(path)
+    p = Path(path).expanduser()  # "~/cards/x.toml" as typed where no shell expands it
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is not TOML
     except FileNotFoundError:
         raise CardError(f"{path}: card file not found") from None
     except UnicodeDecodeError:
@@ -144,6 +144,7 @@ def parse_card(text: str, path) -> Card:
     """Validate a card given as text; ``path`` names it and anchors relative data paths."""
     ctx = Context(path)
     base = Path(path).absolute().parent
+    text = text.removeprefix("\ufeff")  # byte-order mark
     doc, meta, name = toml_document(text, ctx, TOP_KEYS, "card", CARD_KEYS)
     for key in ("title", "description", "reference", "attribution"):
         if key in meta and not isinstance(meta[key], str):

@@ -144,6 +144,9 @@ def toml_document(text: str, ctx: Context, top_keys, head: str, head_keys):
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CardError(f"{ctx.path}: malformed TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise CardError(f"{ctx.path}: malformed TOML: arrays or tables nested too deeply "
+                        "to parse") from None
     for key in doc:
         if key not in top_keys:
             raise CardError(f"{ctx.path}: unknown top-level table or key {key!r} (allowed: "

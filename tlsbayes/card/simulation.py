@@ -44,6 +44,8 @@ from .schema import (SIM_NOISE_KEYS, SIM_X_KEYS, SIMULATION_DATASET_KEYS, SIMULA
 __all__ = ["SimulatedTable", "parse_simulation", "simulation_parameters", "simulate_card",
            "write_simulated_csv"]
 
+#: Most points ``[simulation.datasets.NAME] x.n`` may ask for (checked before any allocation).
+MAX_SIM_POINTS = 1_000_000
 _DEFAULT_N = 30
 
 
@@ -93,6 +95,9 @@ def parse_simulation(ctx: Context, raw, specs, infos) -> dict:
                 raise ctx.err(where, f"x.min = {x['min']!r} must be below x.max = {x['max']!r}")
             if not (isinstance(x["n"], int) and not isinstance(x["n"], bool) and x["n"] >= 2):
                 raise ctx.err(where, f"x.n must be an integer >= 2, got {show(x['n'])}")
+            if x["n"] > MAX_SIM_POINTS:
+                raise ctx.err(where, f"x.n = {x['n']} is above the limit of {MAX_SIM_POINTS} "
+                              "simulated points per data set")
             x.setdefault("scale", "linear")
             if x["scale"] not in ("linear", "log"):
                 raise ctx.err(where, f"x.scale must be \"linear\" or \"log\", got "

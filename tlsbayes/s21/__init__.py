@@ -6,7 +6,8 @@
 * :mod:`.quality` — status (ok/flagged/failed) and a one-line reason per trace;
 * :mod:`.trace` — the posterior of one trace (named parameters, priors, log-probability);
 * :mod:`.simulate` — simulated traces with known truth;
-* :mod:`.run` — ``tlsbayes s21``: many trace files to ``traces.csv`` and NetCDF posteriors.
+* :mod:`.run` — ``tlsbayes s21``: many trace files to ``traces.csv`` and NetCDF posteriors;
+* :mod:`.figures` — the figure of one fitted trace.
 
 The models themselves are in :mod:`tlsbayes.physics.s21`.
 """

@@ -26,7 +26,7 @@ from .lsq import refine
 from .readers import Trace, read_trace
 from .trace import TracePosterior
 
-__all__ = ["TraceResult", "fit_trace", "fit_file", "trace_settings", "SUMMARY_COLUMNS"]
+__all__ = ["TraceResult", "fit_trace", "fit_file", "fit_file_traces", "trace_settings", "SUMMARY_COLUMNS"]
 
 #: Quantities summarised per trace (columns ``<name>``, ``<name>_q16``, ``<name>_q84``).
 SUMMARY_COLUMNS = ("f_res_Hz", "Qi", "Qc", "Ql", "Qc_abs", "phi")
@@ -167,11 +167,20 @@ def fit_trace(trace: Trace, *, geometry: str | None = None, noise: str = "estima
     return res
 
 
-def fit_file(path, *, columns=None, pattern=None, **kwargs) -> list[TraceResult]:
-    """Read a file and fit each of its traces; an unreadable file gives one failed result."""
+def fit_file_traces(path, *, columns=None, pattern=None,
+                    **kwargs) -> list[tuple[Trace | None, TraceResult]]:
+    """Read a file and fit each of its traces: ``[(trace, result), ...]``.
+
+    An unreadable file gives one ``(None, failed result)`` naming the file.
+    """
     try:
         traces = read_trace(path, columns=columns, pattern=pattern)
     except DataError as exc:
         power, temp = math.nan, math.nan
-        return [TraceResult(str(path), power, temp, quality.FAILED, str(exc))]
-    return [fit_trace(t, **kwargs) for t in traces]
+        return [(None, TraceResult(str(path), power, temp, quality.FAILED, str(exc)))]
+    return [(t, fit_trace(t, **kwargs)) for t in traces]
+
+
+def fit_file(path, *, columns=None, pattern=None, **kwargs) -> list[TraceResult]:
+    """Read a file and fit each of its traces; an unreadable file gives one failed result."""
+    return [r for _, r in fit_file_traces(path, columns=columns, pattern=pattern, **kwargs)]

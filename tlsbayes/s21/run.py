@@ -15,6 +15,9 @@ Output directory
     (failed).  Attributes: ``row`` (the table row, JSON), ``source_sha256`` (of the trace
     file), ``options`` (JSON of the fit options), ``n_traces`` (traces in the file).  Written
     atomically by the worker that fitted the trace, so a killed run keeps every finished file.
+``DIR/figures/<name>-<hash>_t<k>.png``
+    Unless ``plots=False``: each sampled trace's circle, |S21| and phase with the posterior band,
+    and residuals (:func:`tlsbayes.s21.figures.plot_trace_fit`).
 
 Resuming
 --------
@@ -51,11 +54,11 @@ from tqdm import tqdm
 from ..atomic import atomic_output
 from ..errors import DataError
 from ..physics import s21 as k
-from .fit import TraceResult, fit_file
+from .fit import TraceResult, fit_file_traces
 from .quality import FAILED
 from .readers import COLUMN_KINDS, find_trace_files
 
-__all__ = ["FIRST_COLUMNS", "S21Run", "run_s21", "posterior_path"]
+__all__ = ["FIRST_COLUMNS", "S21Run", "run_s21", "posterior_path", "figure_path"]
 
 #: Leading columns of ``traces.csv`` (the issue's minimum set, plus the trace index).
 FIRST_COLUMNS = ("file", "trace", "power_dBm", "temperature_K", "f_res_Hz", "Qi", "Qi_q16",
@@ -71,7 +74,8 @@ class _Task:
     path: str
     stem: str
     sha256: str
-    options: str  # JSON of the keyword arguments of fit_file
+    options: str  # JSON of the keyword arguments of fit_file_traces
+    plots: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,6 +125,11 @@ def posterior_path(out, stem: str, index: int) -> Path:
     return Path(out) / "posteriors" / f"{stem}_t{index}.nc"
 
 
+def figure_path(out, stem: str, index: int) -> Path:
+    """Figure of trace ``index`` of the file with output name ``stem``."""
+    return Path(out) / "figures" / f"{stem}_t{index}.png"
+
+
 def _jsonable(value):
     if isinstance(value, (np.floating, float)):
         return None if math.isnan(value) else float(value)
@@ -152,10 +161,15 @@ def _write_posterior(path: Path, res: TraceResult, row: dict, task: _Task, n_tra
 
 def _fit_task(task: _Task, out: str) -> list[dict]:
     """Worker: fit every trace of one file, write their NetCDFs, return their rows."""
-    results = fit_file(task.path, **json.loads(task.options))
+    results = fit_file_traces(task.path, **json.loads(task.options))
     rows = []
-    for i, res in enumerate(results):
+    for i, (trace, res) in enumerate(results):
         row = {"trace": i, **res.row()}
+        if task.plots and trace is not None and res.samples is not None:
+            from .figures import plot_trace_fit
+
+            with atomic_output(figure_path(out, task.stem, i)) as tmp:
+                plot_trace_fit(trace, res, tmp)
         _write_posterior(posterior_path(out, task.stem, i), res, row, task, len(results))
         rows.append(row)
     return rows
@@ -224,7 +238,8 @@ def _execute(tasks, out: Path, workers: int, executor, progress: bool) -> list[d
 def run_s21(paths, out, *, workers: int = 1, executor=None, scheduler: str | None = None,
             columns: str | None = None,
             pattern: str | None = None, geometry: str | None = None,
-            noise: str = "estimate", seed: int = 0, progress: bool = True) -> S21Run:
+            noise: str = "estimate", seed: int = 0, progress: bool = True,
+            plots: bool = True) -> S21Run:
     """Fit every trace under ``paths`` and write ``out`` (module docstring).
 
     Parameters
@@ -250,6 +265,8 @@ def run_s21(paths, out, *, workers: int = 1, executor=None, scheduler: str | Non
         Seed of every trace's sampler.
     progress : bool
         Progress bar (files) on stderr.
+    plots : bool
+        One figure per sampled trace in ``out/figures`` (files fitted in this run).
 
     Returns
     -------
@@ -272,11 +289,13 @@ def run_s21(paths, out, *, workers: int = 1, executor=None, scheduler: str | Non
     files, skipped = find_trace_files(paths, pattern)
     out = Path(out)
     (out / "posteriors").mkdir(parents=True, exist_ok=True)
+    if plots:
+        (out / "figures").mkdir(exist_ok=True)
     options = json.dumps({"columns": columns, "pattern": pattern, "geometry": geometry,
                           "noise": noise, "seed": int(seed)}, sort_keys=True)
     rows, todo = [], []
     for f in files:
-        task = _Task(str(f), _stem(f), _sha256(f), options)
+        task = _Task(str(f), _stem(f), _sha256(f), options, bool(plots))
         old = _reuse(task, out)
         if old is None:
             todo.append(task)

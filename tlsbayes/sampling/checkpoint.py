@@ -37,7 +37,7 @@ import emcee
 import h5py
 import numpy as np
 
-from ..atomic import fsync_directory
+from ..atomic import fsync_directory, record_checksum
 from ..errors import SamplingError
 
 __all__ = ["EMCEE_GROUP", "STATE_GROUP", "CHECKPOINT_FORMAT", "Checkpoint", "read_checkpoint",
@@ -216,6 +216,8 @@ class AtomicHDFBackend(emcee.backends.Backend):
                     tau_history_steps=tau_history_steps, wall_time=wall_time)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+            # Its digest, verified by resume and report (tlsbayes.rundir.verify_checkpoint).
+            record_checksum(path, tmp)
             os.replace(tmp, path)
         except BaseException:
             # Includes KeyboardInterrupt mid-write: the previous checkpoint is still in place.

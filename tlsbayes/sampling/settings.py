@@ -29,8 +29,10 @@ class SamplerSettings:
         Hard cap on the number of steps (per walker).
     target_ess : float
         Required effective sample size of every parameter.
-    tau_rtol : float
-        Required relative stability of tau between two checks (0.02 = 2 %).
+    tau_rtol : float or None
+        Optional: required relative stability of tau between two checks (0.02 = 2 %).
+        ``None`` (default): not checked; the length criterion already makes tau reliable, see
+        :mod:`tlsbayes.sampling.convergence`.
     tau_factor : float
         Required post-burn-in chain length in units of the largest tau.
     rhat_max : float
@@ -62,7 +64,7 @@ class SamplerSettings:
     chunk: int = 500
     max_steps: int = 50_000
     target_ess: float = 1000.0
-    tau_rtol: float = 0.02
+    tau_rtol: float | None = None
     tau_factor: float = 50.0
     rhat_max: float = 1.01
     n_groups: int = 4
@@ -85,6 +87,8 @@ class SamplerSettings:
                 bad(name, value, "must be a positive integer")
         for name in ("target_ess", "tau_rtol", "tau_factor", "burn_factor", "ball_scale"):
             value = getattr(self, name)
+            if name == "tau_rtol" and value is None:
+                continue
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 bad(name, value, "must be a positive finite number")
         if not (isinstance(self.rhat_max, (int, float)) and self.rhat_max > 1.0):
