@@ -13,9 +13,8 @@ result class to keep in sync with ArviZ.
 The names below are the public interface; import them from ``tlsbayes.results``.
 """
 
-import importlib
-
 from tlsbayes.errors import ResultError
+from tlsbayes.lazy import lazy_getattr
 from tlsbayes.results.provenance import (
     RESULT_FORMAT_NAME,
     RESULT_FORMAT_VERSION,
@@ -36,13 +35,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    owner = _LAZY.get(name)
-    if owner is None:
-        raise AttributeError(f"module 'tlsbayes.results' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tlsbayes.results.{owner}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -424,5 +424,5 @@ def read_trace(path, columns: str | None = None, pattern: str | None = None) -> 
     if suffix in DB_SUFFIXES:
         from .readers_db import read_qcodes_db
 
-        return read_qcodes_db(path, pattern)
+        return read_qcodes_db(path, traces_from_dataset, pattern)
     return [read_text(path, columns, pattern)]

@@ -2,7 +2,8 @@
 
 Every run of every experiment in the database is converted with
 ``DataSet.to_xarray_dataset()`` and read like a NetCDF file
-(:func:`tlsbayes.s21.readers.traces_from_dataset`): the frequency setpoint is the one whose
+(by the ``convert`` function the caller passes, :func:`tlsbayes.s21.readers.traces_from_dataset`,
+so that this module does not import the readers that import it): the frequency setpoint is the one whose
 name contains ``freq``, S21 a complex parameter or a real/imag, i/q or dB/phase pair; a
 setpoint named ``*power*`` splits a run into one trace per power.  Power and temperature come
 from the run's metadata ``power_dBm`` and ``temperature_K`` (``DataSet.add_metadata``), else
@@ -15,15 +16,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError
-from .readers import Trace, traces_from_dataset
 
 __all__ = ["read_qcodes_db"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def read_qcodes_db(path, pattern: str | None = None) -> list[Trace]:
+def read_qcodes_db(path, convert, pattern: str | None = None) -> list:
     """All traces of a QCoDeS database.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.db`` file.
+    convert : callable
+        ``convert(xarray_dataset, source, run_name, pattern) -> list[Trace]``
+        (:func:`tlsbayes.s21.readers.traces_from_dataset`).
+    pattern : str, optional
+        File-name pattern for power and temperature (:func:`tlsbayes.s21.readers.parse_name`).
 
     Raises
     ------
@@ -50,7 +60,7 @@ def read_qcodes_db(path, pattern: str | None = None) -> list[Trace]:
     except Exception as exc:  # sqlite3.DatabaseError, RuntimeError for unknown versions...
         raise DataError(f"'{path}': not a readable QCoDeS database ({type(exc).__name__})"
                         ) from None
-    traces: list[Trace] = []
+    traces: list = []
     problems: list[str] = []
     try:
         try:
@@ -68,7 +78,7 @@ def read_qcodes_db(path, pattern: str | None = None) -> list[Trace]:
             xds.attrs.update({k: v for k, v in (ds.metadata or {}).items()
                               if k in ("power_dBm", "temperature_K")})
             try:
-                traces.extend(traces_from_dataset(xds, src, ds.name or "", pattern))
+                traces.extend(convert(xds, src, ds.name or "", pattern))
             except DataError as exc:
                 problems.append(str(exc))
     finally:

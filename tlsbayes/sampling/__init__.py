@@ -27,15 +27,29 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .checkpoint import Checkpoint, read_checkpoint
+from ..lazy import lazy_getattr
 from .moves import MOVES
-from .runner import SamplerRun, run, sampler_floor
 from .settings import SamplerSettings, ensemble_problem
-from .start import MapResult, MapStart, find_map, initial_ball, support_bounds
+
+if TYPE_CHECKING:
+    from .runner import SamplerRun
+    from .start import MapResult
+
+# Imported on first use (PEP 562): emcee (runner, checkpoint) and scipy.optimize (start) take
+# seconds to import, and ``tlsbayes check`` or ``models`` need only the settings.
+_LAZY = {
+    "Checkpoint": "checkpoint", "read_checkpoint": "checkpoint",
+    "SamplerRun": "runner", "run": "runner", "sampler_floor": "runner",
+    "MapResult": "start", "MapStart": "start", "find_map": "start",
+    "initial_ball": "start", "support_bounds": "start",
+}
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 __all__ = [
     "Sampled",
@@ -117,6 +131,9 @@ def sample(target, settings: SamplerSettings, *, rng: np.random.Generator, start
     -------
     Sampled
     """
+    from .runner import run
+    from .start import find_map, initial_ball, support_bounds
+
     names = tuple(target.free_names)
     log_prob = target.log_prob
     if starts is None:

@@ -8,21 +8,31 @@ The ``"independence"`` set (:mod:`tlsbayes.sampling.independence`) also needs a 
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
-import emcee
-
 from ..errors import SamplingError
-from .independence import independence_moves
 
 __all__ = ["MOVES", "NEEDS_PROPOSAL", "build_moves"]
+
+def _moves():
+    # emcee (1-2 s: its KDE move imports scipy.stats) is imported when a sampler is built,
+    # not when a setting is checked (``tlsbayes check`` validates the move name only).
+    return importlib.import_module("emcee.moves")
+
+
+def _independence_moves(*args, **kwargs):
+    from .independence import independence_moves  # imports emcee: only when used
+
+    return independence_moves(*args, **kwargs)
+
 
 #: ``name -> factory`` of an emcee move list ``[(move, weight), ...]``.
 #: The factories take no argument except ``"independence"``, which takes ``(mean, cov)``.
 MOVES: dict[str, Callable[..., list]] = {
-    "stretch": lambda: [(emcee.moves.StretchMove(), 1.0)],
-    "de": lambda: [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
-    "independence": independence_moves,
+    "stretch": lambda: [(_moves().StretchMove(), 1.0)],
+    "de": lambda: [(_moves().DEMove(), 0.8), (_moves().DESnookerMove(), 0.2)],
+    "independence": _independence_moves,
 }
 
 #: Move sets that need a proposal ``(mean, cov)``.
