@@ -72,7 +72,7 @@ def _check_file(p: Path) -> None:
         assert text.endswith("\n"), p
         rows = list(csv.reader(text.splitlines()))
         assert len(rows) >= 2 and len({len(r) for r in rows}) == 1, p
-        assert rows[0][0] in ("parameter", "group"), p
+        assert rows[0][0] in ("parameter", "group", "dataset"), p  # summary, index, checks
     elif p.suffix == ".json":
         assert isinstance(json.loads(p.read_text(encoding="utf-8")), dict)
     elif p.suffix == ".toml":
