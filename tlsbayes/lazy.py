@@ -8,11 +8,12 @@ card); each package maps its slow names to the module that owns them and gets a 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
+from types import ModuleType
 
 
-def lazy_getattr(package: str, owners: Mapping[str, str], namespace: dict) -> Callable:
+def lazy_getattr(package: str, owners: Mapping[str, str], namespace: dict,
+                 load: Callable[[str], ModuleType]) -> Callable:
     """A module ``__getattr__`` importing ``package.<owners[name]>`` when ``name`` is first used.
 
     Parameters
@@ -23,13 +24,17 @@ def lazy_getattr(package: str, owners: Mapping[str, str], namespace: dict) -> Ca
         Public name -> submodule (relative to ``package``) that defines it.
     namespace : dict
         The package's ``globals()``: the value is cached there, so the import runs once.
+    load : callable
+        ``load(owner) -> module``, written by the package with static ``from . import x``
+        statements: nothing is imported by a computed name (no importlib; the package is
+        checked for that in tests/test_bad_inputs.py).
     """
 
     def __getattr__(name):
         owner = owners.get(name)
         if owner is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{owner}"), name)
+        value = getattr(load(owner), name)
         namespace[name] = value
         return value
 

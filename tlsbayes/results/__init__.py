@@ -35,7 +35,15 @@ _LAZY = {
 }
 
 
-__getattr__ = lazy_getattr(__name__, _LAZY, globals())
+def _load(owner):
+    if owner == "convert":
+        from tlsbayes.results import convert as module
+    else:
+        from tlsbayes.results import summary as module
+    return module
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals(), _load)
 
 
 __all__ = [

@@ -49,7 +49,17 @@ _LAZY = {
 }
 
 
-__getattr__ = lazy_getattr(__name__, _LAZY, globals())
+def _load(owner):
+    if owner == "checkpoint":
+        from . import checkpoint as module
+    elif owner == "runner":
+        from . import runner as module
+    else:
+        from . import start as module
+    return module
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals(), _load)
 
 __all__ = [
     "Sampled",

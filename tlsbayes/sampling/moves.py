@@ -8,7 +8,6 @@ The ``"independence"`` set (:mod:`tlsbayes.sampling.independence`) also needs a 
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable
 
 from ..errors import SamplingError
@@ -18,7 +17,9 @@ __all__ = ["MOVES", "NEEDS_PROPOSAL", "build_moves"]
 def _moves():
     # emcee (1-2 s: its KDE move imports scipy.stats) is imported when a sampler is built,
     # not when a setting is checked (``tlsbayes check`` validates the move name only).
-    return importlib.import_module("emcee.moves")
+    import emcee.moves
+
+    return emcee.moves
 
 
 def _independence_moves(*args, **kwargs):
