@@ -202,20 +202,22 @@ def defrance_runs(tmp_path_factory):
 def test_two_stage_agrees_with_direct_joint_fit(defrance_runs):
     """Hyper-posterior quantiles (16/50/84 %) of μ and σ agree within 0.2 posterior sd.
 
-    Both are MCMC estimates with ESS >= 1000: each quantile has a Monte-Carlo standard error
-    of about 0.05 sd (more in the long upper tail of σ), so the difference of two has ~0.07;
-    0.2 sd is about 3 of those.  Measured: differences below 0.09 sd.
+    Both are MCMC estimates run to ESS >= 3000: each quantile has a Monte-Carlo standard error
+    of about 0.03 sd (more in the long upper tail of σ), so the difference of two has ~0.04;
+    0.2 sd is about 5 of those.  (With ESS >= 1000 and the gate that stops as soon as its
+    criteria hold, the 84 % quantile of σ differed by 0.25 sd once: Monte-Carlo noise of the
+    tail, not a disagreement, hence the longer runs.)
     """
     posts, dirs = defrance_runs
     members = [load_member(d, "delta0", "B") for d in dirs]
     pop = Population(members)
-    two = fit_population(pop, SamplerSettings(seed=3, progress=False), **QUIET)
+    two = fit_population(pop, SamplerSettings(seed=3, target_ess=3000, progress=False), **QUIET)
     assert two.converged, two.verdict
 
     joint = JointPopulation(posts, ["B"] * 4, hyperpriors=pop.priors, noncentered=True)
     rng = np.random.default_rng(0)
     starts = np.hstack([rng.normal(size=(8, 1)) for _ in posts] + [pop.priors.sample(8, rng)])
-    run = joint.sample(SamplerSettings(seed=4, progress=False), starts, **QUIET)
+    run = joint.sample(SamplerSettings(seed=4, target_ess=3000, progress=False), starts, **QUIET)
     assert run.converged, run.verdict
     hs = joint.hyper_samples(run)
     for name in ("mu_B", "sigma_B"):
