@@ -111,12 +111,23 @@ def test_rerun_skips_finished_groups_and_rewrites_the_same_index(local_run):
 
 
 def test_results_do_not_depend_on_worker_count_or_group_order(local_run, tmp_path):
-    # R2 before R1, no R0, no bad group, one worker: same seeds, bit-identical posteriors
+    # R2 before R1, no R0, no bad group, one worker: same seeds, bit-identical posteriors;
+    # with figures, which are drawn after the fits and change nothing in the results
     BD.write_csv(tmp_path / "two.csv", groups=("R2", "R1"), bad=False)
-    code, _, _ = _run(["batch", str(local_run["card"]), "--data", str(tmp_path / "two.csv"),
-                       "--group-by", "resonator", "--workers", "1", "--out",
-                       str(tmp_path / "out"), "--no-plots"])
+    code, stdout, _ = _run(["batch", str(local_run["card"]), "--data",
+                            str(tmp_path / "two.csv"), "--group-by", "resonator", "--workers",
+                            "1", "--out", str(tmp_path / "out"), "--plots", "fit"])
     assert code == 0
+    assert "figures (--plots fit) drawn for 2 group(s), after the fits" in stdout
+    runs = tmp_path / "out" / "runs"
+    first, second = [ln.split(": ")[0].split("] ")[1] for ln in stdout.splitlines()
+                     if ln.startswith("[")]
+    for g in (first, second):
+        assert (runs / g / "fit.png").is_file() and not (runs / g / "corner.png").exists()
+        assert "fit.png" in (runs / g / "report.md").read_text()
+    # one worker: the first group's figure waited for the second group's fit
+    assert (runs / first / "fit.png").stat().st_mtime_ns > \
+        (runs / second / "posterior.nc").stat().st_mtime_ns
     for g in ("R1", "R2"):
         a, b = _draws(local_run["out"] / "runs" / g), _draws(tmp_path / "out" / "runs" / g)
         assert all(np.array_equal(a[k], b[k]) for k in a)

@@ -61,14 +61,13 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import rundir
-from .engines import dask_executor, local_executor, mpi_executor
+from .engines import dask_executor, mpi_executor, run_tasks
 from .errors import BatchError, TLSBayesError, one_line
 from .rundir import CHECKPOINT_FILE, POSTERIOR_FILE, RUN_JSON, card_for_group
 
@@ -396,8 +395,9 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
         local processes, ``workers`` of them (default: CPUs, at most the number of groups),
         restarted if a worker dies.
     plots : {"none", "fit", "all"} or bool
-        Figures of each run, drawn after its result is saved (``tlsbayes.fit.PLOT_CHOICES``;
-        True: all, False: none); ``tlsbayes report`` draws skipped ones later.
+        Figures of each run (``tlsbayes.fit.PLOT_CHOICES``; True: all, False: none), drawn by
+        :func:`plot_group` once the group's result is saved and queued behind the fits not
+        yet started, so figures never hold up a fit; ``tlsbayes report`` draws skipped ones.
     print_fn : callable
         Receives one line per finished group.
     plans : list of GroupPlan, optional
@@ -414,8 +414,11 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
     CardError, DataError, BatchError
         Before any fit: unusable card, table or group column; ``out`` locked by another batch.
     """
+    from .fit import plot_level
+
     task_fn = fit_group if task_fn is None else task_fn
     out = Path(out)
+    figures = _Figures(plot_level(plots), out=out, print_fn=print_fn)
     plans = plan_groups(card, group_by, data=data) if plans is None else plans
     params = next((list(p.free_names) for p in plans if p.free_names), [])
     data_abs = str(Path(data).resolve()) if data is not None else None
@@ -454,10 +457,20 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
             else:
                 tasks.append(_Task(p.group, group_by, str(Path(card.path).resolve()),
                                    card.text, data_abs, str(out.resolve()), p.run_dir, info,
-                                   state == "resume", plots))
+                                   state == "resume", "none"))
         _write_index(index, list(rows.values()), params)
+        # Longest first (cost ~ points): the last fits to start are the short ones, so the
+        # workers finish together.  Results do not depend on the order (group_seed).
+        size = {p.group: p.n_points or 0 for p in plans}
+        tasks.sort(key=lambda t: -size[t.group])
         if tasks:
-            _run_tasks(tasks, task_fn, executor, workers, finish, print_fn)
+            run_tasks(tasks, task_fn, lambda t, row: finish(row),
+                      lambda t, why: finish({"group": t.group, "status": FAILED, "error": why}),
+                      executor=executor, workers=workers, print_fn=print_fn,
+                      follow=figures if figures.level != "none" else None)
+            if figures.level != "none":
+                print_fn(f"figures (--plots {figures.level}) drawn for {figures.drawn} "
+                         f"group(s), after the fits")
 
     final = [rows[p.group] for p in plans]
     statuses = {r["status"] for r in final}
@@ -538,56 +551,44 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
     return res
 
 
-def _drain(executor, tasks, task_fn, finish) -> list:
-    """Run ``tasks`` on ``executor``; return those lost to a broken (dead-worker) pool."""
-    futures = {executor.submit(task_fn, t): t for t in tasks}
-    broken = []
+def plot_group(out: str, run_dir: str, level: str) -> str:
+    """Draw the figures (``level``: ``"fit"`` or ``"all"``) of one finished group with
+    ``tlsbayes report``; return "" or why they could not be drawn (never raises: the result
+    is already saved, figures are an extra)."""
+    from .fit import report_run
+
     try:
-        for fut in cf.as_completed(futures):
-            t = futures[fut]
-            try:
-                row = fut.result()
-            except cf.BrokenExecutor:
-                broken.append(t)
-                continue
-            except Exception as exc:  # noqa: BLE001 - e.g. Dask's KilledWorker
-                row = {"group": t.group, "status": FAILED, "error": one_line(exc)}
-            finish(row)
-    except BaseException:
-        for f in futures:
-            f.cancel()
-        raise
-    return broken
+        report_run(Path(out) / run_dir, plots=level)
+    except Exception as exc:  # noqa: BLE001 - a figure must not fail a saved fit
+        return one_line(exc)
+    return ""
 
 
-def _run_tasks(tasks, task_fn, executor, workers, finish, print_fn) -> None:
-    if executor is not None:
-        for t in _drain(executor, tasks, task_fn, finish):
-            finish({"group": t.group, "status": FAILED,
-                    "error": "the engine lost this group (its worker died)"})
-        return
-    workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks)))
-    pending = tasks
-    for attempt in range(2):
-        pending = _drain_local(workers, pending, task_fn, finish)
-        if not pending:
-            return
-        how = "restarting the pool" if attempt == 0 else "retrying them one at a time"
-        print_fn(f"a worker process died; {how} for the {len(pending)} unfinished group(s)")
-    for t in pending:  # isolation: only the group that kills its worker fails
-        for lost in _drain_local(1, [t], task_fn, finish):
-            finish({"group": lost.group, "status": FAILED,
-                    "error": "its worker process died (crashed or was killed) in three "
-                             "attempts"})
+@dataclass
+class _Figures:
+    """Figures drawn after the fits: a group's figures are queued behind every fit still
+    waiting, so drawing never holds up the next fit (the engine runs tasks in order)."""
 
+    level: str
+    out: Path
+    print_fn: object
+    drawn: int = 0
 
-def _drain_local(workers, tasks, task_fn, finish) -> list:
-    pool = local_executor(workers)
-    try:
-        broken = _drain(pool, tasks, task_fn, finish)
-    except BaseException:
-        # Do not wait for running fits on Ctrl-C; the workers die with this process.
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return broken
+    def job(self, task: _Task, row: dict):
+        if self.level == "none" or row.get("status") not in (CONVERGED, NOT_CONVERGED):
+            return None
+        return plot_group, str(self.out.resolve()), task.run_dir, self.level
+
+    def failed(self, task: _Task, why: str) -> None:
+        self.print_fn(f"{task.group}: figures not drawn ({why}); 'tlsbayes report "
+                      f"{self.out / task.run_dir}' draws them")
+
+    def done(self, task: _Task, fut) -> None:
+        try:
+            why = fut.result()
+        except Exception as exc:  # noqa: BLE001 - dead worker, Dask error: report, go on
+            why = one_line(exc) or type(exc).__name__
+        if why:
+            self.failed(task, why)
+        else:
+            self.drawn += 1

@@ -2,7 +2,9 @@
 
 * :func:`local_executor`: local processes (``spawn``), each dying with the batch process;
 * :func:`dask_executor`: a Dask distributed scheduler (``pip install 'tlsbayes[dask]'``);
-* :func:`mpi_executor`: :class:`mpi4py.futures.MPIPoolExecutor` (``pip install mpi4py``).
+* :func:`mpi_executor`: :class:`mpi4py.futures.MPIPoolExecutor` (``pip install mpi4py``);
+* :func:`run_tasks`: every task through an engine, follow-up jobs (figures) queued behind the
+  tasks still waiting, a dead local worker survived (pool restarted, then one task at a time).
 
 An engine that is not installed or cannot be reached raises :class:`~tlsbayes.errors.BatchError`
 with the command that installs or starts it.
@@ -16,7 +18,7 @@ import sys
 
 from .errors import BatchError, one_line
 
-__all__ = ["dask_executor", "local_executor", "mpi_executor"]
+__all__ = ["dask_executor", "local_executor", "mpi_executor", "run_tasks"]
 
 
 def _worker_init(parent_pid: int) -> None:
@@ -85,3 +87,94 @@ def mpi_executor(workers: int | None = None):
                          "'mpiexec -n 1 tlsbayes batch ... --mpi --workers 8'; or use --workers "
                          "N (local processes) or --scheduler ADDRESS (Dask)") from None
     return MPIPoolExecutor(max_workers=workers)
+
+
+# --------------------------------------------------------------------------------------------
+# running tasks
+# --------------------------------------------------------------------------------------------
+def run_tasks(tasks, task_fn, on_result, on_error, *, executor=None, workers=None,
+              print_fn=print, follow=None) -> None:
+    """Run ``task_fn(task)`` for every task; report each outcome as it comes.
+
+    Parameters
+    ----------
+    tasks : list
+        Picklable task objects, submitted in this order (the local engine starts them in
+        order, so put the longest first).
+    task_fn : callable
+        Picklable; its exceptions are reported through ``on_error``.
+    on_result, on_error : callable
+        ``on_result(task, result)``; ``on_error(task, why)`` (``why``: one line) for a task
+        that raised or whose worker died for good.
+    executor : concurrent.futures.Executor, optional
+        Engine left open; default: a local pool of ``workers`` processes (default: CPUs, at
+        most the number of tasks), restarted once if a worker dies, then the unfinished
+        tasks one at a time, so only a task that kills its worker fails.
+    follow : object, optional
+        Follow-up jobs: ``follow.job(task, result)`` returns ``(fn, *args)`` or None; the job
+        is submitted when the task's result arrives, so it queues behind every task not yet
+        started; ``follow.done(task, future)`` receives it and ``follow.failed(task, why)``
+        a job that could not be submitted.
+    """
+    if executor is not None:
+        for t in _drain(executor, tasks, task_fn, on_result, on_error, follow):
+            on_error(t, "the engine lost this group (its worker died)")
+        return
+    workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks)))
+    pending = tasks
+    for attempt in range(2):
+        pending = _drain_local(workers, pending, task_fn, on_result, on_error, follow)
+        if not pending:
+            return
+        how = "restarting the pool" if attempt == 0 else "retrying them one at a time"
+        print_fn(f"a worker process died; {how} for the {len(pending)} unfinished group(s)")
+    for t in pending:  # isolation: only the task that kills its worker fails
+        for lost in _drain_local(1, [t], task_fn, on_result, on_error, follow):
+            on_error(lost, "its worker process died (crashed or was killed) in three attempts")
+
+
+def _drain(executor, tasks, task_fn, on_result, on_error, follow) -> list:
+    """Run ``tasks`` (and their follow-up jobs) on ``executor``; return the tasks lost to a
+    broken (dead-worker) pool."""
+    futures = {executor.submit(task_fn, t): (False, t) for t in tasks}
+    broken = []
+    try:
+        while futures:
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                is_follow_up, t = futures.pop(fut)
+                if is_follow_up:
+                    follow.done(t, fut)
+                    continue
+                try:
+                    result = fut.result()
+                except cf.BrokenExecutor:
+                    broken.append(t)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - e.g. Dask's KilledWorker
+                    on_error(t, one_line(exc))
+                    continue
+                on_result(t, result)
+                job = follow.job(t, result) if follow is not None else None
+                if job is not None:
+                    try:
+                        futures[executor.submit(*job)] = (True, t)
+                    except (cf.BrokenExecutor, RuntimeError) as exc:
+                        follow.failed(t, one_line(exc) or "the engine stopped")
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+    return broken
+
+
+def _drain_local(workers, tasks, task_fn, on_result, on_error, follow) -> list:
+    pool = local_executor(workers)
+    try:
+        broken = _drain(pool, tasks, task_fn, on_result, on_error, follow)
+    except BaseException:
+        # Do not wait for running fits on Ctrl-C; the workers die with this process.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return broken
