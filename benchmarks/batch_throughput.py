@@ -1,6 +1,15 @@
 """Throughput of ``tlsbayes batch`` against the worker count, and the per-task cost of the engines.
 
-    python benchmarks/batch_throughput.py [--groups 6] [--plots]
+    python benchmarks/batch_throughput.py --ta [--plots none|fit|all]     # the real Ta cards
+    python benchmarks/batch_throughput.py [--groups 6] [--plots]          # simulated groups
+
+0. ``--ta`` (real data; TLSBAYES_REAL_DATA): the three shipped Ta batch cards
+   (``models/real/ta_*_batch.toml``, ``--group-by resonator``: the 11 groups their cooldown
+   filters keep), run one after the other as three ``tlsbayes batch`` commands would be
+   (planning, a fresh local pool each), with 1 and then 2 workers, side by side: wall time,
+   fits per minute and their ratio, CPU seconds used, and the posteriors of the two runs
+   compared bit for bit.  Then one group fitted in a fresh process, twice, with its phases:
+   what a worker pays once (imports, numba cache loading, first calls) against each fit.
 
 1. Fits per minute: one simulated table of ``--groups`` resonators (frequency_shift model,
    15 points each, simulated by tlsbayes.simulate), fitted by ``tlsbayes.batch.run_batch`` with
@@ -92,12 +101,132 @@ def _overheads(executor, n):
     return pipelined, serial
 
 
+TA_CARDS = ("ta_LGS1_H3A3_cooldown1_batch", "ta_LGS1_H3A3_cooldown3_batch",
+            "ta_SGS1_H2A2_wIRfilters_cooldown4_batch")
+MODELS = Path(__file__).resolve().parents[1] / "models" / "real"
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _ta_batches(out: Path, workers: int, plots: str) -> dict:
+    """The three Ta cards as three batch commands; wall, CPU, per-group rows."""
+    from tlsbayes import batch
+    from tlsbayes.card import load_card
+    from tlsbayes.fit import card_settings
+
+    rows, t0, c0 = [], time.perf_counter(), _cpu()
+    for name in TA_CARDS:
+        card = load_card(MODELS / f"{name}.toml")
+        plans = [p for p in batch.plan_groups(card, "resonator") if not p.error]
+        settings = card_settings(card, len(plans[0].free_names), progress=False)
+        res = batch.run_batch(card, "resonator", out / name, settings=settings, plans=plans,
+                              workers=workers, plots=plots, print_fn=lambda line: None)
+        rows += [dict(r, card=name) for r in res.rows]
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    bad = [r["group"] for r in rows if r["status"] != batch.CONVERGED]
+    return {"wall": wall, "cpu": cpu, "rows": rows, "not_converged": bad}
+
+
+def _profile_one(card_name: str, group: str, out: str) -> None:
+    """In a fresh process: import costs, then the same group fitted twice (phases)."""
+    import json
+
+    t0 = time.perf_counter()
+    steps = {}
+    for mod in ("numpy", "tlsbayes.batch", "tlsbayes.card", "tlsbayes.fit",
+                "tlsbayes.sampling.runner", "tlsbayes.results.convert"):
+        t = time.perf_counter()
+        __import__(mod)
+        steps[mod] = time.perf_counter() - t
+    from tlsbayes import batch
+    from tlsbayes.card import load_card
+    from tlsbayes.fit import card_settings
+
+    card = load_card(MODELS / f"{card_name}.toml")
+    plan = next(p for p in batch.plan_groups(card, "resonator") if p.group == group)
+    settings = card_settings(card, len(plan.free_names), progress=False)
+    fits = []
+    for k in range(2):
+        info = batch._group_run_info(card, plan, "resonator", Path(out) / str(k), settings, None)
+        task = batch._Task(group, "resonator", str(card.path), card.text, None,
+                           str(Path(out) / str(k)), plan.run_dir, info, False, "none")
+        row = batch.fit_group(task)
+        fits.append({"seconds": row["seconds"], "steps": row.get("steps"),
+                     "phases": row.get("phases", {})})
+    print(json.dumps({"imports": steps, "import_total": sum(steps.values()),
+                      "process_to_first_fit": time.perf_counter() - t0 - sum(
+                          f["seconds"] for f in fits), "fits": fits}))
+
+
+def _ta(a) -> None:
+    import json
+    import subprocess
+
+    from tlsbayes.io import real_data_dir
+
+    if not (real_data_dir() / "ta_grainsize_Qi_vs_power_LGS1_SGS1.csv").is_file():
+        raise SystemExit(f"real data not found in {real_data_dir()} (set TLSBAYES_REAL_DATA)")
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        runs = {w: _ta_batches(d / f"w{w}", w, a.plots) for w in (1, 2)}
+        same = all(_same(d / "w1" / n, d / "w2" / n) for n in TA_CARDS)
+        rows = runs[1]["rows"]
+        slowest = max(rows, key=lambda r: r.get("seconds", 0))
+        prof = subprocess.run([sys.executable, __file__, "--profile-one", slowest["card"],
+                               slowest["group"], str(d / "prof")], capture_output=True,
+                              text=True, check=True)
+        profile = json.loads(prof.stdout.strip().splitlines()[-1])
+    n = len(rows)
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in load0)}, after: "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    print(f"\nThree Ta batch cards, {n} groups, figures: {a.plots}")
+    print(f"{'workers':>7s} {'wall [s]':>9s} {'fits/min':>9s} {'ratio':>6s} {'CPU [s]':>8s} "
+          f"{'not converged':>14s}")
+    for w, r in runs.items():
+        print(f"{w:7d} {r['wall']:9.1f} {60 * n / r['wall']:9.1f} "
+              f"{runs[1]['wall'] / r['wall']:6.2f} {r['cpu']:8.1f} "
+              f"{len(r['not_converged']):14d}")
+    print(f"posteriors identical with 1 and 2 workers: {same}")
+    fit_s = sum(r.get("seconds", 0) for r in rows)
+    print(f"sum of the group fits (1 worker): {fit_s:.1f} s; the rest of the 1-worker wall "
+          f"({runs[1]['wall'] - fit_s:.1f} s) is planning, pool start-up and index writing")
+    print(f"\nOne group ({slowest['card']} / {slowest['group']}) in a fresh process:")
+    print("  imports: " + ", ".join(f"{k} {v:.2f} s" for k, v in profile["imports"].items()))
+    for k, f in enumerate(profile["fits"]):
+        ph = ", ".join(f"{p} {v:.2f}" for p, v in f["phases"].items())
+        print(f"  fit {k + 1}: {f['seconds']:.2f} s ({f['steps']} steps; {ph})")
+    print(f"  first fit minus second: {profile['fits'][0]['seconds'] - profile['fits'][1]['seconds']:.2f} s"
+          " (first calls: numba cache loading, lazy imports)")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"runs": {w: {k: v for k, v in r.items()
+                                                         if k != "rows"}
+                                                     for w, r in runs.items()},
+                                            "groups": n, "profile": profile,
+                                            "identical": same, "load_before": load0}, indent=1,
+                                           default=str))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--groups", type=int, default=6)
     ap.add_argument("--tasks", type=int, default=200)
-    ap.add_argument("--plots", action="store_true", help="write the figures of every run")
+    ap.add_argument("--plots", nargs="?", const="all", default=None,
+                    help="figures of every run: none, fit or all (bare --plots: all)")
+    ap.add_argument("--ta", action="store_true", help="the three real Ta batch cards")
+    ap.add_argument("--json", help="--ta: write the figures to this JSON file")
+    ap.add_argument("--profile-one", nargs=3, metavar=("CARD", "GROUP", "OUT"),
+                    help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.profile_one:
+        return _profile_one(*a.profile_one)
+    if a.ta:
+        a.plots = a.plots or "none"
+        return _ta(a)
+    a.plots = a.plots not in (None, "none")
 
     from distributed import Client, LocalCluster
 

@@ -238,7 +238,8 @@ def fit_group(task: _Task) -> dict:
     """Fit one group and write its run directory; never raises for a problem of the group.
 
     Returns the group's index row (``status = failed`` and ``error`` if it failed) plus
-    ``seconds``, the wall time spent.
+    ``seconds``, the wall time spent, and ``phases``, that of each phase of the fit
+    (:attr:`tlsbayes.fit.FitResult.phases`).
     """
     t0 = time.perf_counter()
     row = {"group": task.group, "run_dir": task.run_dir}
@@ -269,7 +270,8 @@ def _fit_group(task: _Task) -> dict:
                      plots=task.plots, print_fn=_quiet,
                      extra_attrs={"card_name": card.name, "card_path": str(card.path),
                                   "data_files": info["data"], "group": info["group"]})
-    row = {**_posterior_row(result.idata), **rundir.verdict_cells(run_dir)}
+    row = {**_posterior_row(result.idata), **rundir.verdict_cells(run_dir),
+           "phases": result.phases}
     # Written last: it marks the run directory finished for reruns of the batch.
     info["finished"] = {"status": row["status"],
                         "utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
