@@ -23,7 +23,7 @@ from typing import ClassVar
 import numba
 import numpy as np
 
-from ..models.base import Parameter
+from ..models.base import Parameter, kernel_array
 
 __all__ = ["Likelihood", "KINDS", "pointwise_log_likelihood", "total_log_likelihood"]
 
@@ -189,15 +189,13 @@ class Likelihood:
             Values of :attr:`parameters`, in order.
         """
         mu2 = np.atleast_2d(np.asarray(mu, dtype=np.float64))
-        return pointwise_log_likelihood(self.code, mu2, np.asarray(y, np.float64),
-                                        np.asarray(sigma, np.float64),
+        return pointwise_log_likelihood(self.code, mu2, kernel_array(y), kernel_array(sigma),
                                         self.extra_matrix(extra, mu2.shape[0]))
 
     def total(self, mu, y, sigma, extra=None) -> np.ndarray:
         """Summed log-likelihood, shape ``(nwalkers,)``."""
         mu2 = np.atleast_2d(np.asarray(mu, dtype=np.float64))
-        return total_log_likelihood(self.code, mu2, np.asarray(y, np.float64),
-                                    np.asarray(sigma, np.float64),
+        return total_log_likelihood(self.code, mu2, kernel_array(y), kernel_array(sigma),
                                     self.extra_matrix(extra, mu2.shape[0]))
 
     def sample(self, mu, sigma, extra=None, rng=None) -> np.ndarray:

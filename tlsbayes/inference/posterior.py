@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import TLSBayesError
+from ..models.base import kernel_array
 from .likelihood import Likelihood, pointwise_log_likelihood, total_log_likelihood
 from .prior_set import PriorSet, prior_and_params
 
@@ -69,9 +70,9 @@ class Dataset:
         else:
             s = np.ascontiguousarray(np.broadcast_to(
                 np.asarray(self.sigma, dtype=np.float64), y.shape)).copy()
-        object.__setattr__(self, "x", x)
-        object.__setattr__(self, "y", y)
-        object.__setattr__(self, "sigma", s)
+        object.__setattr__(self, "x", kernel_array(x))
+        object.__setattr__(self, "y", kernel_array(y))
+        object.__setattr__(self, "sigma", kernel_array(s))
 
     @property
     def n(self) -> int:
@@ -172,7 +173,9 @@ class Posterior:
         f = pointwise_log_likelihood if pointwise else total_log_likelihood
         out = []
         for kernel, consts, x, mcols, lcols, code, y, sigma in self._hot:
-            mu = kernel(params[:, mcols], x, consts)
+            # C order as everywhere else (params[:, cols] is F-ordered): one compiled
+            # specialisation of the kernel, not two (see models.base.kernel_array)
+            mu = kernel(np.ascontiguousarray(params[:, mcols]), x, consts)
             if lcols is None:
                 extra = self._no_extra.get(nw)
                 if extra is None:  # shared by every call with nw walkers; nothing writes it

@@ -27,7 +27,7 @@ from typing import Callable, ClassVar, Mapping
 
 import numpy as np
 
-__all__ = ["Parameter", "Model", "MODELS", "register", "model_from_dict"]
+__all__ = ["Parameter", "Model", "MODELS", "register", "model_from_dict", "kernel_array"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,18 @@ class Parameter:
     latex: str
     prior: dict
     physical_range: tuple = (-math.inf, math.inf)
+
+
+def kernel_array(a) -> np.ndarray:
+    """``a`` as a read-only, C-contiguous float64 array (a view; a copy only if needed).
+
+    Every compiled kernel and likelihood receives its data arrays (x, y, sigma) in this one
+    form: numba compiles one specialisation per array type (layout and read-only flag), and
+    on a fresh install (empty numba cache) each costs about a second.
+    """
+    v = np.ascontiguousarray(a, dtype=np.float64).view()
+    v.flags.writeable = False
+    return v
 
 
 def _stack(params: Mapping, names):
@@ -124,13 +136,14 @@ class Model:
             Shape ``(n,)`` for scalar params, ``(nwalkers, n)`` otherwise.
         """
         P, scalar = _stack(params, self.param_names)
-        x = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1))
+        x = kernel_array(np.asarray(x, dtype=np.float64).reshape(-1))
         out = self.kernel(P, x, self.kernel_consts())
         return out[0] if scalar else out
 
     def predict_matrix(self, P: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """``predict`` on a ready ``(nwalkers, k)`` matrix in ``param_names`` order (hot path)."""
-        return self.kernel(P, x, self.kernel_consts())
+        """``predict`` on a ready ``(nwalkers, k)`` C-contiguous matrix in ``param_names``
+        order."""
+        return self.kernel(P, kernel_array(x), self.kernel_consts())
 
 
 MODELS: dict = {}
