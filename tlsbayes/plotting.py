@@ -134,7 +134,7 @@ def plot_fit(posterior, theta, path, *, max_draws=400, rng=None):
                              for n in model.param_names])
         xg = _grid(ds.x, logx)
         pred_g = model.predict_matrix(np.ascontiguousarray(P), xg)
-        pred_d = model.predict_matrix(np.ascontiguousarray(P), ds.x)
+        pred_d = ds.predict_matrix(P)  # each point at its own constants (e.g. T)
         offset = 0.0
         if model.y_kind == "frequency":
             offset = float(np.median(ds.y))

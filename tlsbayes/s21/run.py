@@ -53,6 +53,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_output
 from ..errors import DataError
+from ..io.traces import POSTERIOR_COLUMN, TRACES_TABLE
 from ..physics import s21 as k
 from .fit import TraceResult, fit_file_traces
 from .quality import FAILED
@@ -125,6 +126,11 @@ def posterior_path(out, stem: str, index: int) -> Path:
     return Path(out) / "posteriors" / f"{stem}_t{index}.nc"
 
 
+def _relative_posterior(stem: str, index: int) -> str:
+    """The ``posterior`` cell of a row: its NetCDF relative to the output folder."""
+    return posterior_path(".", stem, index).as_posix().removeprefix("./")
+
+
 def figure_path(out, stem: str, index: int) -> Path:
     """Figure of trace ``index`` of the file with output name ``stem``."""
     return Path(out) / "figures" / f"{stem}_t{index}.png"
@@ -164,7 +170,7 @@ def _fit_task(task: _Task, out: str) -> list[dict]:
     results = fit_file_traces(task.path, **json.loads(task.options))
     rows = []
     for i, (trace, res) in enumerate(results):
-        row = {"trace": i, **res.row()}
+        row = {"trace": i, **res.row(), POSTERIOR_COLUMN: _relative_posterior(task.stem, i)}
         if task.plots and trace is not None and res.samples is not None:
             from .figures import plot_trace_fit
 
@@ -192,7 +198,9 @@ def _reuse(task: _Task, out: Path) -> list[dict] | None:
         if attrs.get("source_sha256") != task.sha256 or attrs.get("options") != task.options:
             return None
         n = int(attrs["n_traces"])
-        rows.append(json.loads(attrs["row"]))
+        row = json.loads(attrs["row"])
+        row.setdefault(POSTERIOR_COLUMN, _relative_posterior(task.stem, i))
+        rows.append(row)
         i += 1
     return rows
 
@@ -313,6 +321,6 @@ def run_s21(paths, out, *, workers: int = 1, executor=None, scheduler: str | Non
         if client is not None:
             client.close()
     table = _table(rows)
-    with atomic_output(out / "traces.csv") as tmp:
+    with atomic_output(out / TRACES_TABLE) as tmp:
         table.to_csv(tmp, index=False)
     return S21Run(table, out, len(todo), reused, skipped)
