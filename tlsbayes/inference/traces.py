@@ -7,7 +7,7 @@ prior ``π_k(z)``, a model value ``m_k(θ)`` and an excess scatter ``σ_x`` betw
 (``ln y_k ~ N(ln m_k, σ_x)`` around the model), trace ``k`` contributes
 
     L_k(θ, σ_x) = ∫ N(z; ln m_k, σ_x) p(z | d_k) / π_k(z) dz
-               ≈ (1/S) Σ_s N(z_ks; ln m_k, sqrt(σ_x² + h_k²)) / π_k(z_ks)
+               ≈ (1/S) Σ_s ∫ N(z; ln m_k, σ_x) N(z; z_ks, h_k) / π_k(z) dz
 
 (importance reweighting: Hogg, Myers & Bovy, ApJ 725, 2166 (2010); Thrane & Talbot, PASA 36,
 e010 (2019); the same estimator as :mod:`tlsbayes.population`, here with one draw set per data
@@ -17,7 +17,9 @@ spread; the draws are first pulled towards their mean by ``sqrt(1 - h_k²/sd_k²
 smoothed density keeps the draws' mean and variance (West 1993, kernel shrinkage).  For a
 Gaussian posterior the smoothed density is then that Gaussian exactly, whatever ``h_k``; a
 wide kernel gives up detail of a non-Gaussian shape (finer than ``h_k``) for a likelihood
-whose tails do not depend on a few extreme draws.  ``σ_x`` is a fraction of the model
+whose tails do not depend on a few extreme draws.  The traces' priors are powers of y (flat in
+1/Q_i or in f_r: ``π(ln y) ∝ y``), so each kernel's integral is done exactly
+(:func:`trace_pointwise`).  ``σ_x`` is a fraction of the model
 value (``ln y`` is the coordinate), so one definition serves Q_i and f_res alike.
 
 Only draws within ``10 sqrt(σ_x² + h_k²)`` of ``ln m_k`` are summed (they are sorted); a model
@@ -40,7 +42,7 @@ __all__ = ["TraceDraws", "trace_pointwise", "EXCESS_SCATTER", "DEFAULT_MAX_DRAWS
 #: Name of the excess-scatter parameter (fraction of the model value; ``σ_x``).
 EXCESS_SCATTER = "excess_scatter"
 #: Draws kept per trace (evenly spaced): the cost of one likelihood call is proportional to it.
-DEFAULT_MAX_DRAWS = 512
+DEFAULT_MAX_DRAWS = 256
 #: Draws farther than this many kernel widths from the model value are left out of the sum.
 _REACH = 10.0
 #: Kernel width as a fraction of each trace's own standard deviation of ``ln y``.
@@ -49,17 +51,23 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @numba.njit(cache=True)
-def trace_pointwise(mu, z, neg_log_prior, width, scatter):
+def trace_pointwise(mu, z, prior_power, width, scatter):
     """Two-stage log-likelihood of each trace, shape ``(nwalkers, n)`` (module docstring).
+
+    With the trace prior ``π(z) ∝ e^{p z}`` (``p = 1``: flat in y; ``p = 0``: flat in ln y)
+    each kernel's integral is exact: for a draw ``z'`` (shrunk), ``v = σ_x² + h²``,
+
+        ∫ N(z; m, σ_x) N(z; z', h) e^{-p z} dz
+            = N(z'; m, √v) exp(-p (m h² + z' σ_x²)/v + p² σ_x² h² / (2v)).
 
     Parameters
     ----------
     mu : ndarray, shape (nwalkers, n)
         Model values ``m_k`` (SI unit of y, > 0).
     z : ndarray, shape (n, S)
-        ``ln y`` draws of each trace, sorted increasing along each row (shrunk).
-    neg_log_prior : ndarray, shape (n, S)
-        ``-ln π_k(z)`` at the (unshrunk) draws, same order as ``z``.
+        ``ln y`` draws of each trace, shrunk, sorted increasing along each row.
+    prior_power : float
+        ``p`` of the traces' prior ``π(ln y) ∝ y^p``.
     width : ndarray, shape (n,)
         Kernel width ``h_k`` (in ``ln y``).
     scatter : ndarray, shape (nwalkers,)
@@ -74,6 +82,7 @@ def trace_pointwise(mu, z, neg_log_prior, width, scatter):
     S = z.shape[1]
     out = np.empty((nw, n))
     log_S = math.log(S)
+    p = prior_power
     for w in range(nw):
         sx = scatter[w]
         for i in range(n):
@@ -82,24 +91,37 @@ def trace_pointwise(mu, z, neg_log_prior, width, scatter):
                 out[w, i] = -np.inf
                 continue
             m = math.log(m_lin)
-            sd = math.sqrt(sx * sx + width[i] * width[i])
-            half_prec = 0.5 / (sd * sd)
+            h2 = width[i] * width[i]
+            v = sx * sx + h2
+            sd = math.sqrt(v)
+            half_prec = 0.5 / v
+            slope = -p * sx * sx / v  # the prior term's dependence on z'
+            const = -p * m * h2 / v + 0.5 * p * p * sx * sx * h2 / v
             row = z[i]
             lo = np.searchsorted(row, m - _REACH * sd)
             hi = np.searchsorted(row, m + _REACH * sd)
-            if lo >= hi:  # beyond every draw's reach: all draws, exact maximum
+            if lo >= hi:  # beyond every draw's reach: all draws
                 lo, hi = 0, S
-            top = -np.inf
-            for s in range(lo, hi):
-                d = row[s] - m
-                t = neg_log_prior[i, s] - half_prec * d * d
-                if t > top:
-                    top = t
+            # shifted by the prior term at the middle draw (|slope| <= |p|, and the draws of
+            # one trace span a few of its sd, so nothing overflows); if every term underflows
+            # the sum is redone with the exact maximum
+            top = slope * row[(lo + hi) // 2]
             acc = 0.0
             for s in range(lo, hi):
                 d = row[s] - m
-                acc += math.exp(neg_log_prior[i, s] - half_prec * d * d - top)
-            out[w, i] = top + math.log(acc) - log_S - math.log(sd) - _LOG_SQRT_2PI
+                acc += math.exp(slope * row[s] - top - half_prec * d * d)
+            if not acc > 0.0:
+                top = -np.inf
+                for s in range(lo, hi):
+                    d = row[s] - m
+                    t = slope * row[s] - half_prec * d * d
+                    if t > top:
+                        top = t
+                acc = 0.0
+                for s in range(lo, hi):
+                    d = row[s] - m
+                    acc += math.exp(slope * row[s] - half_prec * d * d - top)
+            out[w, i] = const + top + math.log(acc) - log_S - math.log(sd) - _LOG_SQRT_2PI
     return out
 
 
@@ -111,8 +133,8 @@ class TraceDraws:
     ----------
     z : ndarray, shape (n, S)
         ``ln y`` draws per trace, shrunk towards the trace's mean and sorted.
-    neg_log_prior : ndarray, shape (n, S)
-        ``-ln π_k(ln y)`` at the original draws, in the order of ``z``.
+    prior_power : float
+        ``p`` of the traces' prior ``π(ln y) ∝ y^p`` (1: flat in y; 0: flat in ln y).
     width : ndarray, shape (n,)
         Kernel width per trace (``ln y``).
     sd : ndarray, shape (n,)
@@ -120,7 +142,7 @@ class TraceDraws:
     """
 
     z: np.ndarray
-    neg_log_prior: np.ndarray
+    prior_power: float
     width: np.ndarray
     sd: np.ndarray
 
@@ -167,7 +189,6 @@ class TraceDraws:
         S = int(min(max_draws, min(a.size for a in arrays)))
         n = len(arrays)
         z = np.empty((n, S))
-        nlp = np.empty((n, S))
         width = np.empty(n)
         sd = np.empty(n)
         for i, y in enumerate(arrays):
@@ -179,12 +200,11 @@ class TraceDraws:
             shrunk = mean + math.sqrt(max(1.0 - (h / s) ** 2, 0.0)) * (lz - mean)
             order = np.argsort(shrunk, kind="stable")
             z[i] = shrunk[order]
-            nlp[i] = -lz[order] if uniform_in_y else 0.0
             width[i], sd[i] = h, s
-        return cls(np.ascontiguousarray(z), np.ascontiguousarray(nlp), width, sd)
+        return cls(np.ascontiguousarray(z), 1.0 if uniform_in_y else 0.0, width, sd)
 
     def pointwise(self, mu, scatter) -> np.ndarray:
         """:func:`trace_pointwise` of model values ``mu`` (nwalkers, n), ``scatter`` (nwalkers,)."""
         return trace_pointwise(np.ascontiguousarray(mu, dtype=np.float64), self.z,
-                               self.neg_log_prior, self.width,
+                               float(self.prior_power), self.width,
                                np.ascontiguousarray(scatter, dtype=np.float64))

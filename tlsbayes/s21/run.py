@@ -324,3 +324,32 @@ def run_s21(paths, out, *, workers: int = 1, executor=None, scheduler: str | Non
     with atomic_output(out / TRACES_TABLE) as tmp:
         table.to_csv(tmp, index=False)
     return S21Run(table, out, len(todo), reused, skipped)
+
+
+def fit_card_traces(card, *, progress: bool = True, print_fn=print) -> list:
+    """Run :func:`run_s21` on every raw trace folder a card names as data.
+
+    A ``trace_posterior`` data set whose ``file`` is a folder of raw traces (no
+    ``traces.csv``) is fitted into :func:`tlsbayes.io.s21_cache_dir` of that folder; a rerun
+    reuses every trace fitted before (same files, same options), so this is cheap once done.
+
+    Returns
+    -------
+    list of S21Run
+        One per raw folder fitted or checked.
+    """
+    from ..io import is_raw_trace_folder, s21_cache_dir
+
+    runs = []
+    for spec in card.datasets:
+        if spec.likelihood != "trace_posterior" or not is_raw_trace_folder(spec.path):
+            continue
+        out = s21_cache_dir(spec.path)
+        res = run_s21([spec.path], out, progress=progress, plots=False)
+        counts = res.table["status"].value_counts()
+        print_fn(f"s21: {spec.path}: {len(res.table)} traces ({res.fitted} files fitted, "
+                 f"{res.reused} reused): " + ", ".join(
+                     f"{counts.get(s, 0)} {s}" for s in ("ok", "flagged", "failed"))
+                 + f" -> {out / TRACES_TABLE}")
+        runs.append(res)
+    return runs
