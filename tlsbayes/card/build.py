@@ -97,13 +97,17 @@ def _load_datasets(ctx: Context, originals, specs, data_override) -> tuple:
         dtab = f"[dataset.data] of dataset {s.name!r}" if multi else "[dataset.data]"
         where = "(--data)" if data_override is not None else f"file = {s.data['file']!r}"
         traces = s.likelihood == "trace_posterior"
-        if not (s.path.is_file() or (traces and s.path.is_dir())):
+        problem = tio.file_problem(s.path)
+        if traces and s.path.is_dir():
+            problem = None  # a tlsbayes s21 output folder, or raw traces fitted into the cache
+        if problem:
             hint = ""
             if s.data["file"].startswith(REAL_PLACEHOLDER + "/") and data_override is None \
                     and not tio.real_data_dir().is_dir():
                 hint = (f"; the shared real-data directory {tio.real_data_dir()} does not "
                         "exist (set TLSBAYES_REAL_DATA)")
-            raise ctx.err(dtab, f"{where}: data file {str(s.path)!r} not found{hint}")
+            what = problem.replace("data file not found", "not found")
+            raise ctx.err(dtab, f"{where}: data file {str(s.path)!r} {what}{hint}")
         try:
             d, draws, point_T = _load_traces(s) if traces else _load_table(s, tables)
         except (DataError, TLSBayesError) as exc:
