@@ -474,11 +474,12 @@ def main(argv=None):
     except SystemExit as exc:  # argparse: bad flags exit 2 with one line, --help exits 0
         return int(exc.code or 0)
     try:
+        from .errors import foreign_output_silenced
         from .io import DataWarning
 
-        with warnings.catch_warnings():
+        # Library warnings and log lines are hidden; ours are shown once per data set, every run.
+        with foreign_output_silenced(DataWarning):
             warnings.showwarning = _warn_line
-            warnings.simplefilter("always", DataWarning)  # once per data set, every run
             return args.func(args)
     except TLSBayesError as exc:
         _err(exc)
@@ -486,6 +487,18 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("tlsbayes: interrupted", file=sys.stderr)
         return 130
+    except (OSError, MemoryError) as exc:  # a full or read-only disk, no permission, no memory
+        _err(_system_error(exc))
+        return EXIT_BAD_INPUT
+
+
+def _system_error(exc) -> str:
+    """One line for an error of the system rather than of the input: the file and the reason."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (lower the walkers, max_steps or the data size)"
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {reason}" if names else reason
 
 
 if __name__ == "__main__":

@@ -376,6 +376,7 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
                                settings=settings.to_dict(), data=_data_info(loaded))
     with rundir.lock(out, holder="another tlsbayes process", remove=True):
         rundir.claim(out, info, overwrite=overwrite)
+        rundir.remove_temporaries(out)  # left by a kill in mid-write (before any checkpoint)
         fresh = [n for n in (rundir.CARD_FILE, rundir.RUN_JSON) if not (out / n).exists()]
         rundir.write_card_copy(out, card.text)
         rundir.write_run_info(out, info)

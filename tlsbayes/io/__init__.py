@@ -66,12 +66,13 @@ from __future__ import annotations
 
 from .filters import Filter, parse_filter
 from .suggest import did_you_mean
-from .tables import Table, as_table, groups, read_table, real_data_dir
+from .tables import Table, as_table, file_problem, groups, read_table, real_data_dir
 from .units import (LOG_UNITS, UNITS, X_KINDS, Y_KINDS, ColumnSpec, from_si, resolve_spec,
                     to_si, unit_from_column)
 from .xy import DataWarning, XYData, load_xy
 
 __all__ = [
+    "file_problem",
     "UNITS",
     "LOG_UNITS",
     "X_KINDS",
