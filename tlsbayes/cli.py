@@ -3,7 +3,7 @@
     tlsbayes fit CARD [--data CSV] [--out DIR] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes check CARD [--data CSV] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes resume DIR
-    tlsbayes report DIR
+    tlsbayes report DIR [--html]
     tlsbayes models
     tlsbayes simulate CARD --out CSV [--seed N] [--dataset NAME]
     tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDRESS]
@@ -120,7 +120,7 @@ def _cmd_resume(args):
 def _cmd_report(args):
     from .fit import report_run
 
-    print(f"report written to {report_run(args.run_dir, plots=args.plots)}")
+    print(f"report written to {report_run(args.run_dir, plots=args.plots, html=args.html)}")
     return 0
 
 
@@ -283,6 +283,9 @@ def _add_report(sub):
                                    "saved posterior.nc without resampling.")
     p.add_argument("run_dir")
     _plots_argument(p, "figures to (re)draw (default all: any that 'fit --plots' skipped)")
+    p.add_argument("--html", action="store_true",
+                   help="also write report.html: one self-contained page, figures embedded "
+                        "(for a lab notebook or an email)")
     p.set_defaults(func=_cmd_report)
 
 
