@@ -3,7 +3,7 @@
     tlsbayes fit CARD [--data CSV] [--out DIR] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes check CARD [--data CSV] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes resume DIR
-    tlsbayes report DIR
+    tlsbayes report DIR [--html]
     tlsbayes models
     tlsbayes simulate CARD --out CSV [--seed N] [--dataset NAME]
     tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDRESS]
@@ -29,6 +29,7 @@ changes nothing, says so in one line and exits 0.  Every bad input and its messa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -119,7 +120,7 @@ def _cmd_resume(args):
 def _cmd_report(args):
     from .fit import report_run
 
-    print(f"report written to {report_run(args.run_dir, plots=args.plots)}")
+    print(f"report written to {report_run(args.run_dir, plots=args.plots, html=args.html)}")
     return 0
 
 
@@ -282,6 +283,9 @@ def _add_report(sub):
                                    "saved posterior.nc without resampling.")
     p.add_argument("run_dir")
     _plots_argument(p, "figures to (re)draw (default all: any that 'fit --plots' skipped)")
+    p.add_argument("--html", action="store_true",
+                   help="also write report.html: one self-contained page, figures embedded "
+                        "(for a lab notebook or an email)")
     p.set_defaults(func=_cmd_report)
 
 
@@ -484,6 +488,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("tlsbayes: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout has gone (tlsbayes models | head -1)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing left to flush at exit
+        return 0
     except (OSError, MemoryError) as exc:  # a full or read-only disk, no permission, no memory
         _err(_system_error(exc))
         return EXIT_BAD_INPUT
