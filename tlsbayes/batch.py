@@ -559,9 +559,8 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
 
 
 def plot_group(out: str, run_dir: str, level: str) -> str:
-    """Draw the figures (``level``: ``"fit"`` or ``"all"``) of one finished group with
-    ``tlsbayes report``; return "" or why they could not be drawn (never raises: the result
-    is already saved, figures are an extra)."""
+    """Figures (``level`` fit or all) of a finished group by ``tlsbayes report``; "" or why
+    not (never raises: the result is saved, figures are an extra)."""
     from .fit import report_run
 
     try:
@@ -573,9 +572,7 @@ def plot_group(out: str, run_dir: str, level: str) -> str:
 
 @dataclass
 class _Figures:
-    """Figures drawn after the fits: a group's figures are queued behind every fit still
-    waiting, so drawing never holds up the next fit (the engine runs tasks in order)."""
-
+    """A group's figures, queued behind every fit still waiting (never holding one up)."""
     level: str
     out: Path
     print_fn: object
