@@ -68,6 +68,7 @@ LAYERS = {
     "tlsbayes.calibration": PIPELINES,
     "tlsbayes.bench": PIPELINES,
     "tlsbayes.bench_startup": PIPELINES,
+    "tlsbayes.bench_s21": PIPELINES,
     "tlsbayes.s21": PIPELINES,
     "tlsbayes.cli": EDGES,
 }

@@ -126,3 +126,26 @@ def test_quality_distorted_lineshape_is_flagged():
     z = s + 1e-3 * (np.random.default_rng(5).normal(size=f.size) * (1 + 1j))
     q = _fit(f, z)
     assert q.status != quality.OK and "residuals" in q.reason
+
+
+def test_circle_traversed_the_other_way_is_conjugated(tmp_path):
+    # the opposite time convention conjugates S21: same resonance, circle run clockwise
+    from tlsbayes.s21 import fit, readers
+
+    Qi, Qc, phi = 4e5, 2e5, 0.3
+    f = grid(12, 1.0 / (1 / Qi + np.cos(phi) / Qc))
+    z = simulate_trace(f, theta_from_q(F0, Qi, Qc, phi, 0.6, 1e-9, 1.0, 4e-8), 2e-3,
+                       np.random.default_rng(6))
+    want = fit.fit_trace(readers.make_trace("a_-30dB.csv", f, z, -30, np.nan), sample=False)
+    assert want.status == quality.OK and not want.values["conjugated"]
+    # written conjugated and with the frequency column descending
+    p = tmp_path / "b_-30dB_10mK.csv"
+    zc = np.conj(z)[::-1]
+    np.savetxt(p, np.column_stack([f[::-1], 20 * np.log10(np.abs(zc)), np.rad2deg(np.angle(zc))]),
+               delimiter=",")
+    (tr,) = readers.read_trace(p)
+    got = fit.fit_trace(tr, sample=False)
+    assert got.status == quality.OK and got.values["conjugated"]
+    for key in ("Qi", "Qc", "Ql", "f_res_Hz"):
+        assert got.values[key] == pytest.approx(want.values[key], rel=1e-6)
+    assert got.values["Qi"] == pytest.approx(Qi, rel=0.1)

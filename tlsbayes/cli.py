@@ -209,6 +209,19 @@ def _cmd_compare(args):
 def _cmd_bench(args):
     from . import bench, bench_startup
 
+    if args.s21 is not None:
+        from . import bench_s21
+
+        res = bench_s21.main_s21(args.s21, workers=args.workers, out=args.out,
+                                 quick=args.quick)
+        if args.json:
+            import json
+
+            from .atomic import atomic_output
+
+            with atomic_output(args.json) as tmp:
+                Path(tmp).write_text(json.dumps(res, indent=1, default=float))
+        return 0
     if args.startup:
         bench_startup.run()
         return 0
@@ -445,6 +458,16 @@ def _add_bench(sub):
     p.add_argument("--startup", action="store_true",
                    help="only the fixed costs of a real fit (process start to report with "
                         "figures) side by side with a curve_fit process, phase by phase")
+    p.add_argument("--s21", nargs="*", metavar="PATH",
+                   help="only raw S21 traces: one simulated 1001-point trace phase by phase, "
+                        "then 'tlsbayes s21' on PATH (default: the shared Ta traces, "
+                        "$TLSBAYES_REAL_DATA/s21/ta_grainsize) beside the circle fit + least "
+                        "squares of resonator_tools; with --quick the single trace only")
+    p.add_argument("--workers", type=_int_at_least(1), default=2,
+                   help="worker processes of the --s21 folder run (default 2)")
+    p.add_argument("--out", metavar="DIR",
+                   help="keep the --s21 folder run here (default: a temporary directory)")
+    p.add_argument("--json", metavar="FILE", help="also write the --s21 figures as JSON")
     p.set_defaults(func=_cmd_bench)
 
 

@@ -44,6 +44,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,8 @@ from .fit import TraceResult, fit_file_traces
 from .quality import FAILED
 from .readers import COLUMN_KINDS, find_trace_files
 
-__all__ = ["FIRST_COLUMNS", "S21Run", "run_s21", "posterior_path", "figure_path"]
+__all__ = ["FIRST_COLUMNS", "S21Run", "run_s21", "posterior_path", "figure_path",
+           "write_posterior"]
 
 #: Leading columns of ``traces.csv`` (the issue's minimum set, plus the trace index).
 FIRST_COLUMNS = ("file", "trace", "power_dBm", "temperature_K", "f_res_Hz", "Qi", "Qi_q16",
@@ -140,7 +142,21 @@ def _jsonable(value):
     return value
 
 
-def _write_posterior(path: Path, res: TraceResult, row: dict, task: _Task, n_traces: int):
+def write_posterior(path: Path, res: TraceResult, row: dict, *, source: str, sha256: str,
+                    options: str, n_traces: int) -> None:
+    """Write one trace's posterior NetCDF atomically (layout in the module docstring).
+
+    Parameters
+    ----------
+    path : Path
+    res : TraceResult
+    row : dict
+        The table row (stored as the JSON attribute ``row``).
+    source, sha256, options : str
+        Trace file, its sha256 and the JSON of the fit options (the resume key).
+    n_traces : int
+        Traces in the file.
+    """
     import xarray as xr
 
     data = {}
@@ -153,8 +169,8 @@ def _write_posterior(path: Path, res: TraceResult, row: dict, task: _Task, n_tra
             data[name] = ("draw", np.asarray(derived[key], dtype=float))
     ds = xr.Dataset(data, attrs={
         "row": json.dumps({key: _jsonable(v) for key, v in row.items()}),
-        "source_sha256": task.sha256, "options": task.options, "n_traces": n_traces,
-        "file": task.path})
+        "source_sha256": sha256, "options": options, "n_traces": n_traces,
+        "file": source})
     with atomic_output(path) as tmp:
         ds.to_netcdf(tmp)
 
@@ -164,13 +180,16 @@ def _fit_task(task: _Task, out: str) -> list[dict]:
     results = fit_file_traces(task.path, **json.loads(task.options))
     rows = []
     for i, (trace, res) in enumerate(results):
-        row = {"trace": i, **res.row()}
         if task.plots and trace is not None and res.samples is not None:
             from .figures import plot_trace_fit
 
+            cpu0 = time.process_time()
             with atomic_output(figure_path(out, task.stem, i)) as tmp:
                 plot_trace_fit(trace, res, tmp)
-        _write_posterior(posterior_path(out, task.stem, i), res, row, task, len(results))
+            res.values["cpu_figure_s"] = time.process_time() - cpu0
+        row = {"trace": i, **res.row()}
+        write_posterior(posterior_path(out, task.stem, i), res, row, source=task.path,
+                        sha256=task.sha256, options=task.options, n_traces=len(results))
         rows.append(row)
     return rows
 
