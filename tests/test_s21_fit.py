@@ -149,3 +149,31 @@ def test_circle_traversed_the_other_way_is_conjugated(tmp_path):
     for key in ("Qi", "Qc", "Ql", "f_res_Hz"):
         assert got.values[key] == pytest.approx(want.values[key], rel=1e-6)
     assert got.values["Qi"] == pytest.approx(Qi, rel=0.1)
+
+
+def test_curved_background_is_chosen_only_when_the_data_need_it():
+    # the NYU traces' case: background phase and amplitude bend across the span
+    from tlsbayes.s21 import fit, readers
+
+    Qi, Qc, phi = 3e5, 1.5e5, 0.2
+    f = grid(10, 1.0 / (1 / Qi + np.cos(phi) / Qc))
+    theta = theta_from_q(F0, Qi, Qc, phi, 0.5, 0.0, 0.4, 3e-8)
+    h = 0.5 * (f[-1] - f[0])
+    f_ref = 0.5 * (f[0] + f[-1])
+    rng = np.random.default_rng(7)
+    plain = simulate_trace(f, theta, 2e-3, rng)
+    curved = plain * (1 + complex(0.02, 0.03) * ((f - f_ref) / h) ** 2)
+    got = {}
+    for name, z in (("plain", plain), ("curved", curved)):
+        got[name] = fit.fit_trace(readers.make_trace(f"{name}_-30dB.csv", f, z, -30, np.nan),
+                                  sample=False)
+    assert got["plain"].values["background"] == "linear"
+    c = got["curved"]
+    assert c.values["background"] == "curved" and c.names[8:10] == k.BG_PARAMS
+    assert c.status == quality.OK and c.values["sigma_fit"] < 1.2 * c.values["sigma_diff"]
+    half = 0.5 * (c.values["Qi_q84"] - c.values["Qi_q16"])
+    assert abs(c.values["Qi"] - Qi) < 4 * half
+    # without the curvature the same trace is misfit (the residuals carry the bend)
+    start = circle.circle_start(f, curved)
+    lin = lsq.refine(f, curved, start.theta, start.f_ref)
+    assert lin.sigma_fit > 1.5 * lin.sigma_diff

@@ -67,12 +67,14 @@ def _write_sim_trace(folder: Path, n_points: int, seed: int) -> tuple[Path, dict
     return path, p
 
 
-def _cold_process_s(path: Path, out: Path) -> float:
+def _cold_process(path: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of a fresh ``tlsbayes s21 FILE`` process."""
     cmd = [sys.executable, "-c", "import sys; from tlsbayes.cli import main; sys.exit(main())",
            "s21", str(path), "--out", str(out), "--quiet", "--no-plots"]
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     subprocess.run(cmd, check=False, capture_output=True)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _children_cpu() - cpu0
 
 
 def single_trace(n_points: int = 1001, repeats: int = 5, cold: bool = True,
@@ -93,7 +95,7 @@ def single_trace(n_points: int = 1001, repeats: int = 5, cold: bool = True,
     dict
         Median CPU seconds per phase (``read``, ``start``, ``lsq``, ``sample``, ``write``,
         ``figure``, ``total_to_posterior`` = read to write), the baseline's CPU, the truth and
-        both Q_i, and ``cold_process_s`` (wall).
+        both Q_i, and ``cold_process_s``/``cold_process_cpu_s`` (wall and CPU).
     """
     from .s21.figures import plot_trace_fit
 
@@ -121,11 +123,12 @@ def single_trace(n_points: int = 1001, repeats: int = 5, cold: bool = True,
             c0 = time.process_time()
             base = baseline.circle_lsq_fit(trace.f, trace.z)
             phases["baseline"].append(time.process_time() - c0)
-        cold_s = _cold_process_s(path, tmp / "cold") if cold else float("nan")
+        cold_s, cold_cpu = _cold_process(path, tmp / "cold") if cold else (np.nan, np.nan)
     med = {key: statistics.median(v) for key, v in phases.items()}
     med["total_to_posterior"] = sum(med[key] for key in ("read", "start", "lsq", "sample",
                                                          "write"))
     out = {"n_points": n_points, "repeats": repeats, "cpu_s": med, "cold_process_s": cold_s,
+           "cold_process_cpu_s": cold_cpu,
            "steps": v.get("steps"), "converged": v.get("converged"),
            "Qi_truth": truth["Qi"], "Qi_ours": v["Qi"], "Qi_q16": v["Qi_q16"],
            "Qi_q84": v["Qi_q84"], "Qi_baseline": base.Qi, "Qi_baseline_err": base.Qi_err,
@@ -142,7 +145,8 @@ def _print_single(r: dict, print_fn) -> None:
                               ("read", "start", "lsq", "sample", "write", "figure")))
     print_fn(f"  read -> converged posterior -> NetCDF: {c['total_to_posterior']:.3f} s "
              f"({r['steps']} steps, converged {r['converged']}); target <= 1 s")
-    print_fn(f"  cold process 'tlsbayes s21 FILE --no-plots': {r['cold_process_s']:.2f} s wall")
+    print_fn(f"  cold process 'tlsbayes s21 FILE --no-plots': {r['cold_process_s']:.2f} s wall, "
+             f"{r['cold_process_cpu_s']:.2f} s CPU (interpreter, imports, numba cache, fit)")
     print_fn(f"  baseline (circle fit + least squares): {c['baseline']:.3f} s "
              f"= {c['baseline'] / c['total_to_posterior']:.2f} x ours")
     print_fn(f"  Qi: truth {r['Qi_truth']:.4g}; ours {r['Qi_ours']:.4g} "

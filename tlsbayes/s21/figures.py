@@ -37,15 +37,15 @@ def plot_trace_fit(trace, res, path, *, seed: int = 0) -> None:
 
     code = k.geometry_code(res.values["geometry"])
     f_ref = float(res.values["f_ref_Hz"])
-    draws = res.samples[:, : k.NPARAMS]
+    # PARAMS and, when it was fitted, the background curvature (s21.lsq.choose_background)
+    draws = res.samples[:, : k.NPARAMS + (k.NBG if k.BG_PARAMS[0] in res.names else 0)]
     pick = np.random.default_rng(seed).choice(draws.shape[0], min(N_BAND, draws.shape[0]),
                                               replace=False)
     f = trace.f
     # the data as fitted: conjugated when the circle ran the other way (s21.fit)
     z = np.conj(trace.z) if res.values.get("conjugated") else trace.z
-    model = k.s21_batch(f, np.ascontiguousarray(draws[pick]), f_ref, code)  # (N_BAND, m)
-    median_theta = np.ascontiguousarray(np.median(draws, axis=0)[None, :])
-    mid = k.s21_batch(f, median_theta, f_ref, code)[0]
+    model = k.model_batch(f, draws[pick], f_ref, code)  # (N_BAND, m)
+    mid = k.model_batch(f, np.median(draws, axis=0)[None, :], f_ref, code)[0]
     db = 20 * np.log10(np.abs(model))
     # Unwrap every curve from the data's first phase so that all sit on the same branch.
     ph_data = np.unwrap(np.angle(z))

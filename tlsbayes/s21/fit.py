@@ -22,7 +22,7 @@ from ..physics import s21 as k
 from ..sampling import SamplerSettings, run
 from . import quality
 from .circle import circle_start
-from .lsq import refine
+from .lsq import choose_background, refine
 from .readers import Trace, read_trace
 from .trace import TracePosterior
 
@@ -144,7 +144,8 @@ def fit_trace(trace: Trace, *, geometry: str | None = None, noise: str = "estima
         start, z = _oriented_start(trace.f, trace.z, code)
         res.values["conjugated"] = z is not trace.z
         cpu1 = time.process_time()
-        fit = refine(trace.f, z, start.theta, start.f_ref, code)
+        fit = choose_background(trace.f, z, refine(trace.f, z, start.theta, start.f_ref, code),
+                                start.f_ref, code)
         verdict = quality.assess(trace.f, z, fit, start.f_ref, code, trace.n_dropped)
         res.values.update(cpu_start_s=cpu1 - cpu0, cpu_lsq_s=time.process_time() - cpu1)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
@@ -154,6 +155,7 @@ def fit_trace(trace: Trace, *, geometry: str | None = None, noise: str = "estima
     res.values.update({"f_res_Hz_lsq": float(fit.theta[k.I_FR]), "Qi_lsq": float(lsq_q["Qi"]),
                        "Qc_lsq": float(lsq_q["Qc"]), "Ql_lsq": float(lsq_q["Ql"]),
                        "sigma_fit": fit.sigma_fit, "sigma_diff": fit.sigma_diff,
+                       "background": "curved" if fit.background else "linear",
                        "n_points": int(trace.f.size), "f_ref_Hz": start.f_ref})
     res.status, res.reason = verdict.status, verdict.reason
     if verdict.status == quality.FAILED:

@@ -117,7 +117,7 @@ def assess(f, z, fit, f_ref, geometry="notch", n_dropped: int = 0) -> Quality:
     excess = fit.sigma_fit / fit.sigma_diff if fit.sigma_diff > 0 else 1.0
     if excess > MAX_EXCESS:
         flags.append(f"residuals {excess:.2g} x the noise (distorted lineshape?)")
-    model = k.s21_batch(np.ascontiguousarray(f), th[None, :], f_ref, code)[0]
+    model = k.model_batch(f, th[None, :], f_ref, code)[0]
     env = (th[k.I_A] + th[k.I_A1] * (f - f_ref)) * np.exp(
         1j * (th[k.I_ALPHA] - 2 * np.pi * (f - f_ref) * th[k.I_TAU]))
     with np.errstate(divide="ignore", invalid="ignore"):

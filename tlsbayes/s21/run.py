@@ -18,6 +18,10 @@ Output directory
 ``DIR/figures/<name>-<hash>_t<k>.png``
     Unless ``plots=False``: each sampled trace's circle, |S21| and phase with the posterior band,
     and residuals (:func:`tlsbayes.s21.figures.plot_trace_fit`).
+``DIR/overview.html``, ``DIR/overview.png``
+    One page over the run (:mod:`tlsbayes.s21.overview`): Q_i vs power per temperature,
+    f_res vs temperature, status counts, the flagged and failed traces with their reasons
+    and thumbnails; the PNG (and the thumbnails) only with ``plots``.
 
 Resuming
 --------
@@ -334,4 +338,16 @@ def run_s21(paths, out, *, workers: int = 1, executor=None, scheduler: str | Non
     table = _table(rows)
     with atomic_output(out / "traces.csv") as tmp:
         table.to_csv(tmp, index=False)
+    _overview(table, out, png=plots)
     return S21Run(table, out, len(todo), reused, skipped)
+
+
+def _overview(table: pd.DataFrame, out: Path, png: bool) -> None:
+    from .overview import write_overview
+
+    figure_of = {}
+    for file, trace in zip(table["file"], table["trace"]):
+        fig = figure_path(out, _stem(Path(str(file))), int(trace))
+        if fig.is_file():
+            figure_of[(str(file), int(trace))] = str(fig.relative_to(out))
+    write_overview(table, out, figure_of, png=png)
