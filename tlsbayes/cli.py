@@ -324,6 +324,10 @@ def _cmd_s21(args):
                   noise=args.noise, seed=args.seed, progress=not args.quiet,
                   plots=not args.no_plots)
     counts = res.table["status"].value_counts()
+    if res.skipped:
+        n = len(res.skipped)
+        print(f"skipped {n} file{'s' if n > 1 else ''} without a power in "
+              f"{'their names' if n > 1 else 'its name'} (not traces), e.g. '{res.skipped[0]}'")
     print(f"{len(res.table)} traces ({res.fitted} files fitted, {res.reused} reused): "
           + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "flagged", "failed"))
           + f" -> {res.out / 'traces.csv'}")
