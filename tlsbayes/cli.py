@@ -3,7 +3,7 @@
     tlsbayes fit CARD [--data CSV] [--out DIR] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes check CARD [--data CSV] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes resume DIR
-    tlsbayes report DIR
+    tlsbayes report DIR [--html]
     tlsbayes models
     tlsbayes simulate CARD --out CSV [--seed N] [--dataset NAME]
     tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDRESS]
@@ -29,6 +29,7 @@ changes nothing, says so in one line and exits 0.  Every bad input and its messa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -119,7 +120,7 @@ def _cmd_resume(args):
 def _cmd_report(args):
     from .fit import report_run
 
-    print(f"report written to {report_run(args.run_dir, plots=args.plots)}")
+    print(f"report written to {report_run(args.run_dir, plots=args.plots, html=args.html)}")
     return 0
 
 
@@ -229,10 +230,15 @@ def _cmd_bench(args):
     if not args.no_fits:
         print()
         try:
-            bench.run_fits(cards=args.cards)
+            rows = bench.run_fits(cards=args.cards, quick=args.quick)
         except FileNotFoundError as exc:
             print(f"tlsbayes: error: {exc}", file=sys.stderr)
             return 2
+        if args.markdown:
+            from .bench_fits import markdown_table
+
+            Path(args.markdown).write_text("\n".join(markdown_table(rows)) + "\n")
+            print(f"\nwritten: {args.markdown}")
         print()
         bench_startup.run()
     return 0
@@ -295,6 +301,9 @@ def _add_report(sub):
                                    "saved posterior.nc without resampling.")
     p.add_argument("run_dir")
     _plots_argument(p, "figures to (re)draw (default all: any that 'fit --plots' skipped)")
+    p.add_argument("--html", action="store_true",
+                   help="also write report.html: one self-contained page, figures embedded "
+                        "(for a lab notebook or an email)")
     p.set_defaults(func=_cmd_report)
 
 
@@ -453,12 +462,16 @@ def _add_bench(sub):
                                    "the baseline a user would write, and the time to a "
                                    "converged posterior against emcee's own floor, measured "
                                    "side by side in one run.")
-    p.add_argument("--quick", action="store_true", help="shorter timing runs")
+    p.add_argument("--quick", action="store_true",
+                   help="a few minutes: shorter kernel timings; each card once, to ESS 400, "
+                        "fit figure only")
     p.add_argument("--no-fits", action="store_true",
                    help="kernels only; skip the time-to-converged-posterior section")
     p.add_argument("--cards", nargs="+", metavar="PATH",
-                   help="cards, or directories of cards, to time (default: every top-level "
-                        "card in models/, the papers' fits)")
+                   help="cards, or directories of cards, to time (default: every shipped "
+                        "card, models/*.toml and models/real/*.toml)")
+    p.add_argument("--markdown", metavar="FILE",
+                   help="also write the per-card table as Markdown (the README's bench table)")
     p.add_argument("--startup", action="store_true",
                    help="only the fixed costs of a real fit (process start to report with "
                         "figures) side by side with a curve_fit process, phase by phase")
@@ -498,11 +511,12 @@ def main(argv=None):
     except SystemExit as exc:  # argparse: bad flags exit 2 with one line, --help exits 0
         return int(exc.code or 0)
     try:
+        from .errors import foreign_output_silenced
         from .io import DataWarning
 
-        with warnings.catch_warnings():
+        # Library warnings and log lines are hidden; ours are shown once per data set, every run.
+        with foreign_output_silenced(DataWarning):
             warnings.showwarning = _warn_line
-            warnings.simplefilter("always", DataWarning)  # once per data set, every run
             return args.func(args)
     except TLSBayesError as exc:
         _err(exc)
@@ -510,6 +524,21 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("tlsbayes: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout has gone (tlsbayes models | head -1)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing left to flush at exit
+        return 0
+    except (OSError, MemoryError) as exc:  # a full or read-only disk, no permission, no memory
+        _err(_system_error(exc))
+        return EXIT_BAD_INPUT
+
+
+def _system_error(exc) -> str:
+    """One line for an error of the system rather than of the input: the file and the reason."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (lower the walkers, max_steps or the data size)"
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {reason}" if names else reason
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ Qi, inverse_q, damping_rate, fractional_shift.  A column spec is ``{"column": na
   power, ``Hz_2pi`` -> damping_rate, ...); a dimensionless ``y`` needs an explicit kind.
 * ``sigma`` inherits the kind of ``y``, and its unit unless it states one (explicitly or in
   its name, e.g. ``f_res_sigma_Hz``).  For ``Qi`` the uncertainty of 1/Qi is σ_Qi / Qi².
+* ``label`` (optional text): what the column measures, for axes and reports (e.g.
+  ``"VNA output power"``); it changes no value.
 
 Row selection, in this order: ``group`` (one value of one column), ``filter`` (a tiny
 whitelisted comparison grammar, see :func:`parse_filter`; never ``eval``), ``window``
@@ -57,19 +59,23 @@ validated.
 Modules: :mod:`~tlsbayes.io.units` (unit tokens, kinds, column specs, SI conversion),
 :mod:`~tlsbayes.io.tables` (reading CSV/HDF5/NetCDF into text cells),
 :mod:`~tlsbayes.io.filters` (the row-filter grammar), :mod:`~tlsbayes.io.xy` (one curve in SI),
-:mod:`~tlsbayes.io.suggest` ("did you mean" for messages).
+:mod:`~tlsbayes.io.suggest` ("did you mean" for messages), :mod:`~tlsbayes.io.traces` (the
+output of ``tlsbayes s21`` as data: per-trace posterior draws, per-point temperatures).
 """
 
 from __future__ import annotations
 
 from .filters import Filter, parse_filter
 from .suggest import did_you_mean
-from .tables import Table, as_table, groups, read_table, real_data_dir
+from .tables import Table, as_table, file_problem, groups, read_table, real_data_dir
 from .units import (LOG_UNITS, UNITS, X_KINDS, Y_KINDS, ColumnSpec, from_si, resolve_spec,
                     to_si, unit_from_column)
 from .xy import DataWarning, XYData, load_xy
+from .traces import (DEFAULT_STATUS, STATUSES, TRACES_TABLE, TraceData, is_raw_trace_folder,
+                     load_traces, point_values, s21_cache_dir, traces_table)
 
 __all__ = [
+    "file_problem",
     "UNITS",
     "LOG_UNITS",
     "X_KINDS",
@@ -90,4 +96,13 @@ __all__ = [
     "to_si",
     "from_si",
     "unit_from_column",
+    "DEFAULT_STATUS",
+    "STATUSES",
+    "TRACES_TABLE",
+    "TraceData",
+    "is_raw_trace_folder",
+    "load_traces",
+    "point_values",
+    "s21_cache_dir",
+    "traces_table",
 ]
