@@ -177,3 +177,19 @@ def test_curved_background_is_chosen_only_when_the_data_need_it():
     start = circle.circle_start(f, curved)
     lin = lsq.refine(f, curved, start.theta, start.f_ref)
     assert lin.sigma_fit > 1.5 * lin.sigma_diff
+
+
+def test_phi_is_returned_on_the_branch_with_positive_qc():
+    # S21 depends on φ only through tan φ: a start on another branch must come back to
+    # (-π/2, π/2], where |Q_c| = cos φ/inv_Qc > 0 and the prior of the posterior lives
+    f = grid()
+    theta = theta_from_q(F0, 5e5, 2e5, -1.3, 0.7, 0.0, 0.5, 2e-8)
+    z = simulate_trace(f, theta, 1e-3, np.random.default_rng(8))
+    start = circle.circle_start(f, z)
+    shifted = start.theta.copy()
+    shifted[k.I_PHI] += 2 * np.pi
+    a = lsq.refine(f, z, start.theta, start.f_ref)
+    b = lsq.refine(f, z, shifted, start.f_ref)
+    assert -np.pi / 2 < b.theta[k.I_PHI] <= np.pi / 2
+    assert b.theta[k.I_PHI] == pytest.approx(a.theta[k.I_PHI], abs=1e-6)
+    assert k.derived_q(b.theta)["Qc_abs"] > 0

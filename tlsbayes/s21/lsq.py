@@ -142,6 +142,10 @@ def refine(f, z, theta0, f_ref, geometry="notch", background=False) -> LsqFit:
         nan = np.full((npar, npar), np.nan)
         return LsqFit(theta0, nan, np.nan, np.nan, False, str(exc), 0, background)
     theta = to_theta(res.x)
+    # the model depends on φ only through tan φ (with cos φ/|Q_c| a parameter of its own), so
+    # φ is defined modulo π; the branch (-π/2, π/2] is the one with |Q_c| = cos φ/inv_Qc > 0
+    if not -0.5 * np.pi < theta[k.I_PHI] <= 0.5 * np.pi:
+        theta[k.I_PHI] = -((-theta[k.I_PHI] + 0.5 * np.pi) % np.pi - 0.5 * np.pi)
     m = f.size
     rss = 2.0 * res.cost
     sigma_fit = float(np.sqrt(rss / max(2 * m - npar, 1)))
@@ -160,7 +164,8 @@ def choose_background(f, z, fit: LsqFit, f_ref, geometry="notch") -> LsqFit:
     """``fit``, or the fit with the background curvature when the data ask for it.
 
     Tried when ``sigma_fit > TRY_BACKGROUND * sigma_diff``; kept when it lowers the residual
-    sum of squares by more than ``NBG ln(2m) sigma_diff²`` (module docstring).
+    sum of squares by more than ``NBG ln(2m) sigma_diff²`` (module docstring) and bends the
+    background by less than 100 % at the edges (``|b2| (span/2)² < 1``, the prior's box).
 
     Parameters
     ----------
@@ -177,7 +182,11 @@ def choose_background(f, z, fit: LsqFit, f_ref, geometry="notch") -> LsqFit:
     if fit.background or not fit.success or not fit.sigma_fit > TRY_BACKGROUND * fit.sigma_diff:
         return fit
     alt = refine(f, z, fit.theta, f_ref, geometry, background=True)
-    if not alt.success or not np.all(np.isfinite(alt.theta)):
+    span = float(np.asarray(f)[-1] - np.asarray(f)[0])
+    if not alt.success or not np.all(np.isfinite(alt.theta)) or np.any(
+            np.abs(alt.theta[k.NPARAMS:]) * (0.5 * span) ** 2 >= 1.0):
+        # a bend of the background by 100 % or more at the edges of the span is no
+        # background: the curvature is standing in for the resonance (short spans, low SNR)
         return fit
     m = np.asarray(f).size
     rss0 = fit.sigma_fit ** 2 * (2 * m - k.NPARAMS)

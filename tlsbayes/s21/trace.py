@@ -195,7 +195,10 @@ class TracePosterior:
             out = np.vstack([out, draw[self.in_support(draw)]])
             if out.shape[0] >= nwalkers:
                 return out[:nwalkers]
-        raise ValueError("cannot draw start points inside the prior support")
+        outside = [f"{n} = {v:.4g} (allowed {lo:.4g} .. {hi:.4g})" for n, v, lo, hi in
+                   zip(self.names, mean, self.lower, self.upper) if not lo < v < hi]
+        raise ValueError("cannot draw start points inside the prior support; least-squares "
+                         "optimum: " + (", ".join(outside) or "|a1| (span/2) >= a"))
 
     def derived(self, theta) -> dict:
         """Q_i, Q_c, |Q_c|, Q_l and f_r of sampling points, each of shape (n,)."""
