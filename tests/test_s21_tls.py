@@ -177,6 +177,14 @@ def test_card_names_traces_table_and_uses_each_points_T(sim_s21):
     assert ds.n == 6 and ds.draws.n == 6
     notes = " ".join(loaded[0].notes)
     assert "1 traces left out" in notes and "sim_-100dB_20mK.csv failed" in notes
+    # ... and run.json / the report list them
+    from tlsbayes.fit import _data_info
+    from tlsbayes.reporting.context import _dataset_info
+
+    info = _data_info(loaded)[0]
+    assert any("sim_-100dB_20mK.csv failed" in t for t in info["traces"])
+    shown = _dataset_info(card.datasets[0], ds, info)
+    assert any("left out" in t for t in shown.traces)
     # the two temperatures are two groups of constants; the model draws its curve at the median
     assert sorted(set(ds.point_constants["T"])) == [0.02, 0.25]
     assert ds.model.T == pytest.approx(0.135)
@@ -196,6 +204,20 @@ def test_flagged_traces_only_on_request_and_bad_status_is_one_line(sim_s21, tmp_
                        'T = { column = "temperature_K" }\nstatus = ["ok", "failed"]')
     with pytest.raises(TLSBayesError, match="status must be"):
         tcard.parse_card(bad, tmp_path / "c.toml")
+    # a y column without per-trace draws, and a missing posterior: one line naming them
+    qc = text.replace('y = { column = "Qi", kind = "Qi" }', 'y = { column = "Qc", kind = "Qi" }')
+    with pytest.raises(DataError, match="y column 'Qc' has no per-trace draws"):
+        tcard.build_posterior(tcard.parse_card(qc, tmp_path / "c.toml"))
+    import shutil
+
+    shutil.copytree(root / "out", tmp_path / "out")
+    victim = sorted((tmp_path / "out" / "posteriors").glob("sim_-80dB_250mK*.nc"))[0]
+    victim.unlink()
+    gone = text.replace((root / "out" / "traces.csv").as_posix(),
+                        (tmp_path / "out").as_posix())
+    with pytest.raises(DataError, match="sim_-80dB_250mK.csv.*posterior NetCDF is missing") as ei:
+        tcard.build_posterior(tcard.parse_card(gone, tmp_path / "c.toml"))
+    assert "\n" not in str(ei.value)
     raw = text.replace((root / "out" / "traces.csv").as_posix(), (root / "raw").as_posix())
     card = tcard.parse_card(raw, tmp_path / "c.toml")
     os.environ["TLSBAYES_S21_CACHE"] = str(tmp_path / "empty-cache")
