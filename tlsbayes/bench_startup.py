@@ -13,6 +13,12 @@ each timed from process start to exit (the numba cache is warmed by a first fit,
 It prints the phase breakdown of the fit (imports, MAP, sampling, results, report, plots,
 from :attr:`tlsbayes.fit.FitResult.phases`) and the ratio of the two wall times (target:
 at most 3x).  The default card is the real Ta resonator of issue 13.
+
+Then, to show what the fixed costs are made of: the same fit with ``--plots none``, a process
+that only imports matplotlib's Agg canvas (what drawing figures costs before the first line),
+and the commands that do little (targets: ``report`` under 2 s, the others well under 1 s):
+``tlsbayes report`` of the run (all figures redrawn), a ``resume`` with nothing to do, a card
+with a typo, ``tlsbayes models`` and ``tlsbayes --help``, each a fresh ``tlsbayes`` process.
 """
 
 from __future__ import annotations
@@ -49,6 +55,11 @@ except RuntimeError:
 print(json.dumps({"imports": t1 - t0, "curve_fit": time.perf_counter() - t1}))
 """
 
+_MATPLOTLIB = """
+import numpy, matplotlib.figure, matplotlib.backends.backend_agg
+print("{}")
+"""
+
 _TLSBAYES = """
 import sys, time, json
 t0 = time.perf_counter()
@@ -68,16 +79,38 @@ def _points(card_path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ds.x, dtype=float), np.asarray(ds.y, dtype=float)
 
 
+def _timed(argv: list, ok=(0, 3)) -> tuple[float, str]:
+    """Run ``argv`` (a fresh interpreter); return (wall seconds, its stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    wall = time.perf_counter() - start
+    if proc.returncode not in ok:
+        raise RuntimeError(f"bench child {argv[1:3]} failed ({proc.returncode}): "
+                           f"{proc.stderr.strip().splitlines()[-1:]}")
+    return wall, proc.stdout
+
+
 def _child(code: str, *args) -> tuple[float, dict]:
     """Run ``code`` in a fresh interpreter; return (wall seconds, its JSON line)."""
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                          text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    wall = time.perf_counter() - start
-    if proc.returncode not in (0, 3):
-        raise RuntimeError(f"bench child failed ({proc.returncode}): "
-                           f"{proc.stderr.strip().splitlines()[-1:]}")
-    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
+    wall, out = _timed([sys.executable, "-c", code, *map(str, args)])
+    return wall, json.loads(out.strip().splitlines()[-1])
+
+
+def _quick_commands(card, run_dir: Path, tmp: Path) -> dict:
+    """Wall seconds of the commands that do little, each a fresh ``tlsbayes`` process."""
+    cli = [sys.executable, "-m", "tlsbayes.cli"]
+    typo = tmp / "typo.toml"
+    typo.write_text(Path(card).read_text(encoding="utf-8").replace("[sampler]", "[sampler]\n"
+                    "nwalker = 32", 1), encoding="utf-8")
+    return {
+        "report (re-plot, all figures)": _timed([*cli, "report", str(run_dir)])[0],
+        "resume, nothing to do": _timed([*cli, "resume", str(run_dir)])[0],
+        "fit of a card with a typo": _timed([*cli, "fit", str(typo), "--out",
+                                             str(tmp / "typo_run")], ok=(2,))[0],
+        "models": _timed([*cli, "models", str(ROOT / "models")])[0],
+        "--help": _timed([*cli, "--help"])[0],
+    }
 
 
 def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
@@ -87,8 +120,10 @@ def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
     -------
     dict
         ``reference_s``, ``tlsbayes_s`` (wall, process start to exit), ``ratio``,
-        ``phases`` (seconds per phase of the fit) and ``reference`` (its imports and
-        curve_fit seconds).
+        ``phases`` (seconds per phase of the fit), ``reference`` (its imports and
+        curve_fit seconds), ``no_plots_s`` and ``no_plots_phases`` (the fit with ``--plots
+        none``), ``matplotlib_s`` (a process importing numpy and matplotlib's Agg canvas) and
+        ``quick`` (command -> wall seconds, see the module docstring).
     """
     with tempfile.TemporaryDirectory(prefix="tlsbayes-bench-") as tmp:
         tmp = Path(tmp)
@@ -98,8 +133,12 @@ def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
             _child(_TLSBAYES, card, tmp / "warm", "none")
         ref_wall, ref = _child(_REFERENCE, pts)
         fit_wall, phases = _child(_TLSBAYES, card, tmp / "run", plots)
+        bare_wall, bare = _child(_TLSBAYES, card, tmp / "bare", "none")
+        mpl_wall, _ = _child(_MATPLOTLIB)
+        quick = _quick_commands(card, tmp / "run", tmp)
     return {"reference_s": ref_wall, "tlsbayes_s": fit_wall, "ratio": fit_wall / ref_wall,
-            "phases": phases, "reference": ref}
+            "phases": phases, "reference": ref, "no_plots_s": bare_wall,
+            "no_plots_phases": bare, "matplotlib_s": mpl_wall, "quick": quick}
 
 
 def report_lines(m: dict, card=DEFAULT_CARD) -> list:
@@ -116,6 +155,20 @@ def report_lines(m: dict, card=DEFAULT_CARD) -> list:
     lines += [f"  {k:<9} {ph.get(k, float('nan')):6.2f}" for k in PHASES]
     lines.append(f"  {'other':<9} {m['tlsbayes_s'] - known:6.2f}  (interpreter start, card, "
                  "data, exit)")
+    fixed = sum(ph.get(k, 0.0) for k in ("imports", "results", "report", "plots"))
+    lines.append(f"  fixed costs (imports + results + report + plots): {fixed:.2f} s "
+                 "(target < 0.5 s)")
+    if "no_plots_s" in m:
+        bare = m["no_plots_phases"]
+        bare_fixed = sum(bare.get(k, 0.0) for k in ("imports", "results", "report"))
+        lines += [f"  the same fit with --plots none: {m['no_plots_s']:.2f} s = "
+                  f"{m['no_plots_s'] / m['reference_s']:.1f}x the reference; fixed costs "
+                  f"{bare_fixed:.2f} s (imports {bare.get('imports', 0):.2f}, results "
+                  f"{bare.get('results', 0):.2f}, report {bare.get('report', 0):.2f})",
+                  f"  a process importing numpy + matplotlib (Agg canvas) alone: "
+                  f"{m['matplotlib_s']:.2f} s",
+                  "  commands that do little (fresh process, wall s):"]
+        lines += [f"    {k:<31} {v:6.2f}" for k, v in m["quick"].items()]
     return lines
 
 
