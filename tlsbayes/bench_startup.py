@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -79,12 +80,23 @@ def _points(card_path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ds.x, dtype=float), np.asarray(ds.y, dtype=float)
 
 
+def _children_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+#: CPU seconds (user + system) of the last child run by :func:`_timed`: on a shared machine
+#: the wall time says how busy the others are, the CPU time what the child itself cost.
+LAST_CPU = [0.0]
+
+
 def _timed(argv: list, ok=(0, 3)) -> tuple[float, str]:
     """Run ``argv`` (a fresh interpreter); return (wall seconds, its stdout)."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(argv, capture_output=True, text=True,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     wall = time.perf_counter() - start
+    LAST_CPU[0] = _children_cpu() - cpu
     if proc.returncode not in ok:
         raise RuntimeError(f"bench child {argv[1:3]} failed ({proc.returncode}): "
                            f"{proc.stderr.strip().splitlines()[-1:]}")
@@ -98,19 +110,24 @@ def _child(code: str, *args) -> tuple[float, dict]:
 
 
 def _quick_commands(card, run_dir: Path, tmp: Path) -> dict:
-    """Wall seconds of the commands that do little, each a fresh ``tlsbayes`` process."""
+    """``(wall, cpu)`` seconds of the commands that do little, each a fresh process."""
     cli = [sys.executable, "-m", "tlsbayes.cli"]
     typo = tmp / "typo.toml"
     typo.write_text(Path(card).read_text(encoding="utf-8").replace("[sampler]", "[sampler]\n"
                     "nwalker = 32", 1), encoding="utf-8")
-    return {
-        "report (re-plot, all figures)": _timed([*cli, "report", str(run_dir)])[0],
-        "resume, nothing to do": _timed([*cli, "resume", str(run_dir)])[0],
-        "fit of a card with a typo": _timed([*cli, "fit", str(typo), "--out",
-                                             str(tmp / "typo_run")], ok=(2,))[0],
-        "models": _timed([*cli, "models", str(ROOT / "models")])[0],
-        "--help": _timed([*cli, "--help"])[0],
+    commands = {
+        "report (re-plot, all figures)": ([*cli, "report", str(run_dir)], (0,)),
+        "resume, nothing to do": ([*cli, "resume", str(run_dir)], (0,)),
+        "fit of a card with a typo": ([*cli, "fit", str(typo), "--out", str(tmp / "typo_run")],
+                                      (2,)),
+        "models": ([*cli, "models", str(ROOT / "models")], (0,)),
+        "--help": ([*cli, "--help"], (0,)),
     }
+    out = {}
+    for name, (argv, ok) in commands.items():
+        wall = _timed(argv, ok=ok)[0]
+        out[name] = (wall, LAST_CPU[0])
+    return out
 
 
 def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
@@ -120,6 +137,7 @@ def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
     -------
     dict
         ``reference_s``, ``tlsbayes_s`` (wall, process start to exit), ``ratio``,
+        ``reference_cpu_s``, ``tlsbayes_cpu_s`` (CPU seconds, user + system),
         ``phases`` (seconds per phase of the fit), ``reference`` (its imports and
         curve_fit seconds), ``no_plots_s`` and ``no_plots_phases`` (the fit with ``--plots
         none``), ``matplotlib_s`` (a process importing numpy and matplotlib's Agg canvas) and
@@ -132,11 +150,14 @@ def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
         if warm:  # numba cache and the OS file cache, not timed
             _child(_TLSBAYES, card, tmp / "warm", "none")
         ref_wall, ref = _child(_REFERENCE, pts)
+        ref_cpu = LAST_CPU[0]
         fit_wall, phases = _child(_TLSBAYES, card, tmp / "run", plots)
+        fit_cpu = LAST_CPU[0]
         bare_wall, bare = _child(_TLSBAYES, card, tmp / "bare", "none")
         mpl_wall, _ = _child(_MATPLOTLIB)
         quick = _quick_commands(card, tmp / "run", tmp)
     return {"reference_s": ref_wall, "tlsbayes_s": fit_wall, "ratio": fit_wall / ref_wall,
+            "reference_cpu_s": ref_cpu, "tlsbayes_cpu_s": fit_cpu,
             "phases": phases, "reference": ref, "no_plots_s": bare_wall,
             "no_plots_phases": bare, "matplotlib_s": mpl_wall, "quick": quick}
 
@@ -151,6 +172,10 @@ def report_lines(m: dict, card=DEFAULT_CARD) -> list:
              f"curve_fit {m['reference']['curve_fit'] * 1e3:.1f} ms)",
              f"  tlsbayes fit with report and figures: {m['tlsbayes_s']:.2f} s = "
              f"{m['ratio']:.1f}x the reference (target <= 3x)",
+             *([f"  CPU seconds (user + system; the wall time also counts other processes): "
+                f"reference {m['reference_cpu_s']:.2f}, tlsbayes {m['tlsbayes_cpu_s']:.2f} = "
+                f"{m['tlsbayes_cpu_s'] / m['reference_cpu_s']:.1f}x"]
+               if m.get("reference_cpu_s") else []),
              "  phase      s"]
     lines += [f"  {k:<9} {ph.get(k, float('nan')):6.2f}" for k in PHASES]
     lines.append(f"  {'other':<9} {m['tlsbayes_s'] - known:6.2f}  (interpreter start, card, "
@@ -167,8 +192,8 @@ def report_lines(m: dict, card=DEFAULT_CARD) -> list:
                   f"{bare.get('results', 0):.2f}, report {bare.get('report', 0):.2f})",
                   f"  a process importing numpy + matplotlib (Agg canvas) alone: "
                   f"{m['matplotlib_s']:.2f} s",
-                  "  commands that do little (fresh process, wall s):"]
-        lines += [f"    {k:<31} {v:6.2f}" for k, v in m["quick"].items()]
+                  "  commands that do little (fresh process):  wall s   CPU s"]
+        lines += [f"    {k:<37} {w:6.2f}  {c:6.2f}" for k, (w, c) in m["quick"].items()]
     return lines
 
 
