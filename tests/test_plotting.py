@@ -51,11 +51,12 @@ def test_corner_plot_draws_every_panel_with_truths_and_a_fixed_column(tmp_path):
     samples = np.column_stack([np.exp(x), y, np.full(4000, 3.0)])  # a column that never moves
     path = tmp_path / "corner.png"
     fig = plotting.plot_corner(samples, ["a", "b", "c"], path, log_params=["a"],
-                               truths={"b": 0.5})
+                               truths={"b": 0.5}, title="card x, group y")
+    assert fig.texts[0].get_text() == "card x, group y"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     axes = fig.axes
     assert len(axes) == 6  # 3 diagonal + 3 below
-    assert axes[0].get_title().startswith("$\\log_{10}$ a = ")  # the log-prior parameter
+    assert axes[0].get_title().startswith("log10 a = ")  # the log-prior parameter
     # truth of b: a vertical line on its diagonal and in the column below, horizontal beside
     b_diag, b_row = axes[2], axes[1]
     assert any(np.allclose(l.get_xdata(), 0.5) for l in b_diag.get_lines())

@@ -3,8 +3,10 @@
 The file is the one ArviZ writes (``InferenceData.to_netcdf(engine="h5netcdf")``): one NetCDF
 group per result group, coordinate variables for the dimensions that have them, the group
 attributes, and the root attributes on the root group; floating-point variables carry a NaN
-``_FillValue`` and booleans are stored as ``int8`` with ``dtype = "bool"``, as xarray encodes
-them.  ``arviz.from_netcdf`` therefore reads it back unchanged, and :func:`read` reads files
+``_FillValue``, booleans are stored as ``int8`` with ``dtype = "bool"``, as xarray encodes
+them, and numeric arrays are zlib-compressed (ArviZ's ``compress=True``).  :func:`image`
+builds the file in memory (the caller writes the bytes: see
+:func:`tlsbayes.results.store.save` for why).  ``arviz.from_netcdf`` therefore reads it back unchanged, and :func:`read` reads files
 ArviZ wrote.  Neither direction imports ArviZ, xarray or pandas (they take seconds to import
 and are not needed to move arrays in and out of HDF5).
 """
@@ -16,7 +18,7 @@ import numpy as np
 from tlsbayes.errors import ResultError
 from tlsbayes.results.groups import Group, Result, Variable
 
-__all__ = ["read", "write"]
+__all__ = ["image", "read"]
 
 # Attributes the NetCDF-4/HDF5 layer keeps for itself (dimension bookkeeping).
 _RESERVED = frozenset({"_FillValue", "_Netcdf4Dimid", "_Netcdf4Coordinates", "_NCProperties",
@@ -36,38 +38,44 @@ def _encoded(name: str, var: Variable) -> tuple[np.ndarray, dict, object]:
     return values, attrs, fill
 
 
-def write(result: Result, path) -> None:
-    """Write ``result`` to ``path`` (created or truncated; the caller makes it atomic).
-
-    Parameters
-    ----------
-    result : Result
-    path : path-like
+def image(result: Result) -> bytes:
+    """The NetCDF-4 file of ``result``, built in memory.
 
     Raises
     ------
     ResultError
         A variable of a dtype a result file cannot hold (strings, objects).
-    OSError, ValueError, TypeError
-        From h5py/h5netcdf (disk full, an attribute h5py cannot store, ...).
+    ValueError, TypeError
+        From h5py/h5netcdf (an attribute h5py cannot store, ...).
     """
+    import io
+
     import h5netcdf
 
-    with h5netcdf.File(path, "w") as fh:
-        for key, value in result.attrs.items():
-            fh.attrs[key] = value
-        for gname in result.groups():
-            group = result[gname]
-            g = fh.create_group(gname)
-            g.dimensions = dict(group.sizes)
-            # coordinates first: their dimension scales are then the coordinate variables
-            for name, var in [*group.coords.items(), *group.data_vars.items()]:
-                data, attrs, fill = _encoded(f"{gname}/{name}", var)
-                v = g.create_variable(name, var.dims, data=data, fillvalue=fill)
-                for key, value in attrs.items():
-                    v.attrs[key] = value
-            for key, value in group.attrs.items():
-                g.attrs[key] = value
+    buffer = io.BytesIO()
+    with h5netcdf.File(buffer, "w") as fh:
+        _fill(fh, result)
+    return buffer.getvalue()
+
+
+def _fill(fh, result: Result) -> None:
+    """Write the groups and attributes of ``result`` into the open h5netcdf file ``fh``."""
+    for key, value in result.attrs.items():
+        fh.attrs[key] = value
+    for gname in result.groups():
+        group = result[gname]
+        g = fh.create_group(gname)
+        g.dimensions = dict(group.sizes)
+        # coordinates first: their dimension scales are then the coordinate variables
+        for name, var in [*group.coords.items(), *group.data_vars.items()]:
+            data, attrs, fill = _encoded(f"{gname}/{name}", var)
+            # zlib as ArviZ's to_netcdf (not for scalars, which HDF5 cannot chunk)
+            packed = {"compression": "gzip"} if data.ndim else {}
+            v = g.create_variable(name, var.dims, data=data, fillvalue=fill, **packed)
+            for key, value in attrs.items():
+                v.attrs[key] = value
+        for key, value in group.attrs.items():
+            g.attrs[key] = value
 
 
 def _decoded(var) -> Variable:

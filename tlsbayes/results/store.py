@@ -69,10 +69,16 @@ def save(idata, path: str | os.PathLike) -> Path:
     # Not mkstemp: its mode 0600 would make the result unreadable to colleagues.
     tmp = new_temporary(path, ".tmp")
     try:
-        netcdf.write(to_write, tmp)
-        # h5netcdf closes the file but does not fsync it; without this a power cut after the
-        # rename could leave an empty file under the final name.
+        # Built in memory, written by Python: libhdf5 crashes (double free, segmentation
+        # fault) when its own write to disk fails with a full disk; Python's write of the
+        # bytes fails with a plain OSError (tlsbayes.atomic.hdf5_image does the same for the
+        # checkpoint).
+        image = netcdf.image(to_write)
         with open(tmp, "r+b") as fh:
+            fh.write(image)
+            fh.flush()
+            # Without the fsync a power cut after the rename could leave an empty file under
+            # the final name.
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as err:
