@@ -29,6 +29,7 @@ changes nothing, says so in one line and exits 0.  Every bad input and its messa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -216,10 +217,15 @@ def _cmd_bench(args):
     if not args.no_fits:
         print()
         try:
-            bench.run_fits(cards=args.cards)
+            rows = bench.run_fits(cards=args.cards, quick=args.quick)
         except FileNotFoundError as exc:
             print(f"tlsbayes: error: {exc}", file=sys.stderr)
             return 2
+        if args.markdown:
+            from .bench_fits import markdown_table
+
+            Path(args.markdown).write_text("\n".join(markdown_table(rows)) + "\n")
+            print(f"\nwritten: {args.markdown}")
         print()
         bench_startup.run()
     return 0
@@ -439,12 +445,16 @@ def _add_bench(sub):
                                    "the baseline a user would write, and the time to a "
                                    "converged posterior against emcee's own floor, measured "
                                    "side by side in one run.")
-    p.add_argument("--quick", action="store_true", help="shorter timing runs")
+    p.add_argument("--quick", action="store_true",
+                   help="a few minutes: shorter kernel timings; each card once, to ESS 400, "
+                        "fit figure only")
     p.add_argument("--no-fits", action="store_true",
                    help="kernels only; skip the time-to-converged-posterior section")
     p.add_argument("--cards", nargs="+", metavar="PATH",
-                   help="cards, or directories of cards, to time (default: every top-level "
-                        "card in models/, the papers' fits)")
+                   help="cards, or directories of cards, to time (default: every shipped "
+                        "card, models/*.toml and models/real/*.toml)")
+    p.add_argument("--markdown", metavar="FILE",
+                   help="also write the per-card table as Markdown (the README's bench table)")
     p.add_argument("--startup", action="store_true",
                    help="only the fixed costs of a real fit (process start to report with "
                         "figures) side by side with a curve_fit process, phase by phase")
@@ -487,6 +497,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("tlsbayes: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout has gone (tlsbayes models | head -1)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing left to flush at exit
+        return 0
     except (OSError, MemoryError) as exc:  # a full or read-only disk, no permission, no memory
         _err(_system_error(exc))
         return EXIT_BAD_INPUT
