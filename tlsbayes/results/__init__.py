@@ -3,8 +3,8 @@ summaries.
 
 A result in memory is a :class:`~tlsbayes.results.groups.Result` (plain arrays with the group,
 variable and dimension names of an InferenceData; ``.to_inference_data()`` converts it), so
-that a fit never imports ArviZ, xarray or pandas' plotting stack; the functions here also
-accept an :class:`arviz.InferenceData`.
+that a fit never imports ArviZ or xarray; the functions here also accept an
+:class:`arviz.InferenceData`.
 
 ========================================  =================================================
 :mod:`tlsbayes.results.groups`            Result / Group / Variable containers

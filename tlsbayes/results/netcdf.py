@@ -4,11 +4,11 @@ The file is the one ArviZ writes (``InferenceData.to_netcdf(engine="h5netcdf")``
 group per result group, coordinate variables for the dimensions that have them, the group
 attributes, and the root attributes on the root group; floating-point variables carry a NaN
 ``_FillValue``, booleans are stored as ``int8`` with ``dtype = "bool"``, as xarray encodes
-them, and numeric arrays are zlib-compressed (ArviZ's ``compress=True``).  :func:`image`
-builds the file in memory (the caller writes the bytes: see
-:func:`tlsbayes.results.store.save` for why).  ``arviz.from_netcdf`` therefore reads it back unchanged, and :func:`read` reads files
-ArviZ wrote.  Neither direction imports ArviZ, xarray or pandas (they take seconds to import
-and are not needed to move arrays in and out of HDF5).
+them, and numeric arrays are zlib-compressed (ArviZ's ``compress=True``).
+``arviz.from_netcdf`` therefore reads it back unchanged, and :func:`read` reads files ArviZ
+wrote.  :func:`image` builds the file in memory (the caller writes the bytes: see
+:func:`tlsbayes.results.store.save` for why).  Neither direction imports ArviZ, xarray or
+pandas (they take seconds to import and are not needed to move arrays in and out of HDF5).
 """
 
 from __future__ import annotations
