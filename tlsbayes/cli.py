@@ -90,7 +90,8 @@ def _verdict_exit(result, allow):
 def _cmd_check(args):
     from .fit import describe_fit, prepare_fit
 
-    prepared = prepare_fit(args.card, data=args.data, **_overrides(args))
+    prepared = prepare_fit(args.card, data=args.data, allow_outside_data=args.allow_outside_data,
+                           **_overrides(args))
     for line in describe_fit(*prepared):
         print(line)
     print("card and data are valid (nothing written)")
@@ -101,7 +102,7 @@ def _cmd_fit(args):
     from .fit import fit_card
 
     result = fit_card(args.card, out=args.out, data=args.data, plots=args.plots,
-                      overwrite=args.overwrite,
+                      overwrite=args.overwrite, allow_outside_data=args.allow_outside_data,
                       **_overrides(args))
     return _verdict_exit(result, args.allow_unconverged)
 
@@ -109,7 +110,8 @@ def _cmd_fit(args):
 def _cmd_resume(args):
     from .fit import resume_run
 
-    result = resume_run(args.run_dir, max_steps=args.max_steps, plots=args.plots)
+    result = resume_run(args.run_dir, max_steps=args.max_steps, plots=args.plots,
+                        allow_outside_data=args.allow_outside_data)
     if isinstance(result, str):  # nothing to do
         print(f"tlsbayes: {result}", file=sys.stderr)
         return 0
@@ -119,7 +121,8 @@ def _cmd_resume(args):
 def _cmd_report(args):
     from .fit import report_run
 
-    print(f"report written to {report_run(args.run_dir, plots=args.plots)}")
+    path = report_run(args.run_dir, plots=args.plots, allow_outside_data=args.allow_outside_data)
+    print(f"report written to {path}")
     return 0
 
 
@@ -135,7 +138,7 @@ def _cmd_simulate(args):
     from . import card as tcard
     from .card import write_simulated_csv
 
-    card = tcard.load_card(args.card)
+    card = tcard.load_card(args.card, allow_outside_data=args.allow_outside_data)
     table = write_simulated_csv(card, args.out, dataset=args.dataset, seed=args.seed)
     print(f"tlsbayes simulate: {len(table.rows)} rows of data set {table.dataset!r} of card "
           f"{card.path} -> {args.out} (SIMULATED; columns {', '.join(table.columns)})")
@@ -146,6 +149,7 @@ def _cmd_batch(args):
     from . import batch
 
     res = batch.batch_card(args.card, args.group_by, args.out, data=args.data,
+                           allow_outside_data=args.allow_outside_data,
                            workers=args.workers, scheduler=args.scheduler, mpi=args.mpi,
                            plots="none" if args.no_plots else args.plots, **_overrides(args))
     if res.exit_status == EXIT_NOT_CONVERGED and args.allow_unconverged:
@@ -157,7 +161,7 @@ def _cmd_design(args):
     from . import card as tcard
     from . import design
 
-    card = tcard.load_card(args.card)
+    card = tcard.load_card(args.card, allow_outside_data=args.allow_outside_data)
     plan = design.load_plan(args.plan, card)
     out = Path(args.out) if args.out else Path("results") / "design" / plan.name
     res = design.run_design(card, plan, run_dir=args.at, outdir=out, check=not args.no_check)
@@ -225,10 +229,20 @@ def _cmd_bench(args):
     return 0
 
 
+def _allow_outside_argument(parser):
+    # The flag's name is tlsbayes.card.ALLOW_FLAG, spelled out so that --help imports no card.
+    parser.add_argument("--allow-outside-data", action="store_true",
+                        help="let the card read data files outside its own folder tree and "
+                             "the shared real-data directory (absolute or '..' paths, links "
+                             "leading out; for report/resume also a --data given to the fit); "
+                             "refused otherwise")
+
+
 def _card_arguments(parser):
     parser.add_argument("card", help="model card (TOML), e.g. models/defrance_B2_809MHz.toml")
     parser.add_argument("--data",
                         help="CSV replacing the card's data file (single-dataset cards)")
+    _allow_outside_argument(parser)
     parser.add_argument("--seed", type=_int_at_least(0),
                         help="random seed (default: the card's, else 0)")
     parser.add_argument("--walkers", type=_int_at_least(2), help="number of walkers")
@@ -273,6 +287,7 @@ def _add_resume(sub):
     p.add_argument("--max-steps", type=_int_at_least(1), help="raise the step cap")
     _plots_argument(p)
     p.add_argument("--allow-unconverged", action="store_true")
+    _allow_outside_argument(p)
     p.set_defaults(func=_cmd_resume)
 
 
@@ -282,6 +297,7 @@ def _add_report(sub):
                                    "saved posterior.nc without resampling.")
     p.add_argument("run_dir")
     _plots_argument(p, "figures to (re)draw (default all: any that 'fit --plots' skipped)")
+    _allow_outside_argument(p)
     p.set_defaults(func=_cmd_report)
 
 
@@ -300,6 +316,7 @@ def _add_simulate(sub):
     p.add_argument("--out", required=True, help="CSV to write (atomically)")
     p.add_argument("--seed", type=int, help="random seed (default: [simulation] seed, else 0)")
     p.add_argument("--dataset", help="data set to simulate (cards with several)")
+    _allow_outside_argument(p)
     p.set_defaults(func=_cmd_simulate)
 
 
@@ -384,6 +401,7 @@ def _add_design(sub):
                    help="forecast at the posterior medians of this finished run")
     p.add_argument("--no-check", action="store_true",
                    help="skip the simulate-and-fit check of the plan's alternatives")
+    _allow_outside_argument(p)
     p.set_defaults(func=_cmd_design)
 
 

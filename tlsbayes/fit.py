@@ -268,8 +268,11 @@ def _size_problem(nwalkers: int, settings, ndim: int) -> str | None:
 
 
 def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None,
-                progress=None):
+                progress=None, allow_outside_data=False):
     """Everything ``fit`` does before it writes or samples.
+
+    ``allow_outside_data``: the card may read data outside its folder and the shared
+    real-data directory (``--allow-outside-data``; ``data`` itself is always allowed).
 
     Returns
     -------
@@ -278,7 +281,7 @@ def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None
     """
     from . import card as tcard
 
-    card = tcard.load_card(card_path)
+    card = tcard.load_card(card_path, allow_outside_data=allow_outside_data)
     posterior, loaded = tcard.build_posterior(card, data_override=data)
     if posterior.ndim == 0:
         raise SamplingError(f"{card.path}: every parameter is fixed, so there is nothing to "
@@ -307,7 +310,7 @@ def _data_info(loaded) -> list:
 
 
 def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_steps=None,
-             progress=None, plots="all", overwrite=False,
+             progress=None, plots="all", overwrite=False, allow_outside_data=False,
              print_fn: Callable = print) -> FitResult:
     """``tlsbayes fit``: prepare, write run.json and the card copy, :func:`run_fit`.
 
@@ -322,6 +325,8 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Figures drawn once the result is saved (:data:`PLOT_CHOICES`).
     overwrite : bool
         Replace a run of another card, data or seed in ``out`` (else refused).
+    allow_outside_data : bool
+        Let the card read data outside its folder and the shared real-data directory.
     print_fn : callable
         Receives the progress lines.
 
@@ -333,7 +338,8 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
     """
     card, posterior, loaded, settings = prepare_fit(card_path, data=data, seed=seed,
                                                     walkers=walkers, max_steps=max_steps,
-                                                    progress=progress)
+                                                    progress=progress,
+                                                    allow_outside_data=allow_outside_data)
     out = Path(out) if out else rundir.default_run_dir(card.name)
     created = rundir.make_run_dir(out)
     info = rundir.new_run_info(card_path=card.path, card_name=card.name, data_override=data,
@@ -369,7 +375,8 @@ def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plot
     return result
 
 
-def resume_run(run_dir, *, max_steps=None, plots="all", print_fn: Callable = print):
+def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False,
+               print_fn: Callable = print):
     """``tlsbayes resume``: continue the run in ``run_dir`` from its checkpoint.
 
     Parameters
@@ -379,6 +386,9 @@ def resume_run(run_dir, *, max_steps=None, plots="all", print_fn: Callable = pri
         New step cap.
     plots : {"none", "fit", "all"}
         Figures drawn once the result is saved.
+    allow_outside_data : bool
+        Read the run's data even outside the folders the run directory may name
+        (:func:`tlsbayes.rundir.load_run`).
 
     Returns
     -------
@@ -388,11 +398,11 @@ def resume_run(run_dir, *, max_steps=None, plots="all", print_fn: Callable = pri
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        return _resume_locked(run_dir, max_steps, plots, print_fn)
+        return _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data)
 
 
-def _resume_locked(run_dir, max_steps, plots, print_fn):
-    card, posterior, settings = rundir.load_run(run_dir)
+def _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data):
+    card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
     rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
     note = rundir.resume_note(run_dir, posterior)
     if note:
@@ -404,7 +414,7 @@ def _resume_locked(run_dir, max_steps, plots, print_fn):
                    extra_attrs={"card_name": card.name, "card_path": str(card.path)})
 
 
-def report_run(run_dir, *, plots="all") -> Path:
+def report_run(run_dir, *, plots="all", allow_outside_data=False) -> Path:
     """``tlsbayes report``: summary, figures (``plots``, default all: any a ``fit --plots``
     skipped) and report.md from the saved result; returns the path of the report.  Nothing
     is resampled."""
@@ -413,7 +423,8 @@ def report_run(run_dir, *, plots="all") -> Path:
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        card, posterior, settings = rundir.load_run(run_dir)
+        card, posterior, settings = rundir.load_run(run_dir,
+                                                    allow_outside_data=allow_outside_data)
         idata = R.load(run_dir / rundir.POSTERIOR_FILE)
         rundir.verify_result(run_dir, R.attrs_of(idata), card.text, posterior, settings)
         chain, burn = None, 0
