@@ -268,11 +268,6 @@ def card_for_group(card, column: str, value: str):
 def load_run(run_dir, *, allow_outside_data: bool = False):
     """Rebuild the posterior of a run directory from its card copy (for resume and report).
 
-    Nothing stored in the run directory can widen where data are read from: the folder of
-    the card named in run.json is trusted only while that card names the same data files as
-    the copy, and run.json's ``data_override`` must lie there or in the shared real-data
-    directory, unless ``allow_outside_data`` (see :mod:`tlsbayes.card.confine`).
-
     Returns
     -------
     card : tlsbayes.card.Card
@@ -286,26 +281,18 @@ def load_run(run_dir, *, allow_outside_data: bool = False):
     Raises
     ------
     RunDirError, CardError, DataError
-        Naming the file: not a run directory, damaged run.json or card copy, unusable data.
+        Naming the file: not a run directory, damaged run.json or card copy, unusable data,
+        data outside what it may read (:func:`tlsbayes.card.parse_run_card`).
     """
     from tlsbayes import card as tcard
-    from tlsbayes.card.confine import access_for_copy
     from tlsbayes.sampling import SamplerSettings
 
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
-    text = read_card_copy(run_dir)
-    access = access_for_copy(info["card"], text, allow_outside=allow_outside_data)
-    card = tcard.parse_card(text, Path(info["card"]), access=access)
+    card, override = tcard.parse_run_card(read_card_copy(run_dir), info, run_dir / RUN_JSON,
+                                          allow_outside_data=allow_outside_data)
     if isinstance(info.get("group"), dict):  # a run directory of 'tlsbayes batch'
         card = card_for_group(card, info["group"]["column"], info["group"]["value"])
-    override = info.get("data_override")
-    if override is not None:
-        if not isinstance(override, str) or not override:
-            raise RunDirError(f"{run_dir / RUN_JSON}: damaged, key 'data_override' is not a "
-                              "path")
-        access.check(override, f"{run_dir / RUN_JSON}: data_override {override!r} (the "
-                               "--data of the fit)")
     posterior, loaded = tcard.build_posterior(card, data_override=override)
     verify_data(run_dir, info, loaded)
     try:

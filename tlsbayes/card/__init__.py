@@ -74,7 +74,7 @@ from __future__ import annotations
 
 from .build import build_posterior, sampler_settings
 from .confine import ALLOW_FLAG, DataAccess, access_for_copy
-from .parse import Card, DatasetSpec, load_card, parse_card
+from .parse import Card, DatasetSpec, load_card, parse_card, parse_run_card
 from .schema import (CARD_KEYS, DATA_KEYS, DATASET_KEYS, SAMPLER_KEYS, SIMULATION_DATASET_KEYS,
                      SIMULATION_KEYS, TOP_KEYS)
 from .simulation import SimulatedTable, simulate_card, simulation_parameters, write_simulated_csv
@@ -95,6 +95,7 @@ __all__ = [
     "SimulatedTable",
     "load_card",
     "parse_card",
+    "parse_run_card",
     "build_posterior",
     "sampler_settings",
     "simulate_card",

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from .. import io as tio
-from ..errors import CardError
+from ..errors import CardError, RunDirError
 
-__all__ = ["ALLOW_FLAG", "DataAccess", "access_for_copy", "lexical_problem"]
+__all__ = ["ALLOW_FLAG", "DataAccess", "access_for_copy", "access_for_run", "lexical_problem"]
 
 #: the command-line flag that lifts the confinement (named in every refusal)
 ALLOW_FLAG = "--allow-outside-data"
@@ -136,3 +136,26 @@ def access_for_copy(card_path, copy_text: str, *, allow_outside: bool = False) -
                       untrusted=f"the card run.json names, {card_path}, is not there or no "
                                 "longer names the same data files, so its folder is not "
                                 "trusted")
+
+
+def access_for_run(info: dict, copy_text: str, run_json, *, allow_outside: bool = False):
+    """``(access, data_override)`` of a run directory: its run.json ``info`` and card copy.
+
+    The access is :func:`access_for_copy` of the card run.json names; run.json's
+    ``data_override`` (the fit's ``--data``) is returned only if that access allows it.
+
+    Raises
+    ------
+    RunDirError
+        ``data_override`` is not a path.
+    CardError
+        ``data_override`` lies outside what may be read.
+    """
+    access = access_for_copy(info["card"], copy_text, allow_outside=allow_outside)
+    override = info.get("data_override")
+    if override is not None:
+        if not isinstance(override, str) or not override:
+            raise RunDirError(f"{run_json}: damaged, key 'data_override' is not a path")
+        access.check(override, f"{run_json}: data_override {override!r} (the --data of the "
+                               "fit)")
+    return access, override

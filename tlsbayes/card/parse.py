@@ -17,7 +17,7 @@ from ..errors import CardError, DataError
 from ..inference.likelihood import KINDS as LIKELIHOOD_KINDS
 from ..inference.likelihood import Likelihood
 from ..models import MODELS, model_from_dict
-from .confine import ALLOW_FLAG, DataAccess, lexical_problem
+from .confine import ALLOW_FLAG, DataAccess, access_for_run, lexical_problem
 from .parameters import check_priors, checked_model, parameter_infos
 from .schema import (CARD_KEYS, COLUMN_KEYS, DATA_KEYS, DATASET_KEYS, DATASET_NAME_PATTERN,
                      GROUP_KEYS, REAL_PLACEHOLDER, SAMPLER_KEYS, SAMPLER_TYPES, TOP_KEYS,
@@ -25,7 +25,7 @@ from .schema import (CARD_KEYS, COLUMN_KEYS, DATA_KEYS, DATASET_KEYS, DATASET_NA
                      toml_document)
 from .simulation import parse_simulation
 
-__all__ = ["Card", "DatasetSpec", "load_card", "parse_card"]
+__all__ = ["Card", "DatasetSpec", "load_card", "parse_card", "parse_run_card"]
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,17 @@ def parse_card(text: str, path, *, access: DataAccess | None = None) -> Card:
     return Card(name=name, path=Path(path), text=text, meta=meta, datasets=tuple(specs),
                 priors=priors, sampler=sampler, parameters=tuple(infos), simulation=simulation,
                 allow_outside_data=access.allow_outside)
+
+
+def parse_run_card(text: str, info: dict, run_json, *, allow_outside_data: bool = False):
+    """``(card, data_override)`` of a run directory: its card copy ``text`` parsed as if it
+    stood where its run.json ``info`` says the card was, and run.json's ``data_override``.
+
+    Nothing stored in the run directory widens where data are read from
+    (:func:`tlsbayes.card.confine.access_for_run`) unless ``allow_outside_data``.
+    """
+    access, override = access_for_run(info, text, run_json, allow_outside=allow_outside_data)
+    return parse_card(text, Path(info["card"]), access=access), override
 
 
 def _parse_datasets(ctx: Context, doc: Mapping, base: Path, access: DataAccess) -> list:
