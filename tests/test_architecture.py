@@ -10,7 +10,7 @@ Layers (a module may import its own layer and those before it)::
 
 ``base`` (errors, atomic, the package root for ``__version__``) is importable by everyone.
 ``utilities`` are the base utilities of docs/ARCHITECTURE.md that sit on top of the science
-stack: io, card, rundir and plotting.  They may use any layer before them (card builds
+stack: io, card, rundir, plotting and reporting.  They may use any layer before them (card builds
 posteriors and sampler settings, rundir reads results and checkpoints, plotting draws them) but
 never a pipeline or the command line.
 
@@ -58,6 +58,7 @@ LAYERS = {
     "tlsbayes.card": UTILITIES,
     "tlsbayes.rundir": UTILITIES,
     "tlsbayes.plotting": UTILITIES,
+    "tlsbayes.reporting": UTILITIES,
     "tlsbayes.fit": PIPELINES,
     "tlsbayes.batch": PIPELINES,
     "tlsbayes.engines": PIPELINES,

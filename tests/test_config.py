@@ -219,7 +219,7 @@ CASES = [
      ["[dataset.data] unknown key 'fiter'",
       "(allowed: file, x, y, sigma, filter, window, group)", "did you mean 'filter'"]),
     ("x key", edit('x = { column = "power_dBm"', 'x = { colum = "power_dBm"'), CardError,
-     ["[dataset.data.x] unknown key 'colum'", "(allowed: column, unit, kind)"]),
+     ["[dataset.data.x] unknown key 'colum'", "(allowed: column, unit, kind, label)"]),
     ("y key", edit('y = { column = "Qi", kind = "Qi" }', 'y = { column = "Qi", knd = "Qi" }'),
      CardError, ["[dataset.data.y] unknown key 'knd'"]),
     ("sigma key", edit('sigma = { column = "Qi_sigma" }', 'sigma = { column = "Qi_sigma", u = 1 }'),

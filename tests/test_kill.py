@@ -79,7 +79,8 @@ def _check_file(p: Path) -> None:
         assert "card" in tomllib.loads(p.read_text(encoding="utf-8"))
     elif p.suffix == ".md":
         text = p.read_text(encoding="utf-8")
-        assert text.startswith("# tlsbayes fit report") and "## Degeneracies" in text, p
+        # complete: from the title to the last section (the run's provenance)
+        assert text.startswith("# ") and "## Degeneracies" in text and "\n## Run\n" in text, p
     elif p.suffix == ".png":
         from PIL import Image
 

@@ -519,17 +519,16 @@ def test_atomic_save_leaves_no_temp_file(tmp_path, full_idata):
 
 
 def test_failed_save_keeps_old_file_and_leaves_no_temp_file(tmp_path, full_idata, monkeypatch):
-    import arviz as az
+    from tlsbayes.results import store
 
     path = tmp_path / "run.nc"
     R.save(full_idata, path)
     before = path.read_bytes()
 
-    def broken_to_netcdf(self, filename, *args, **kwargs):
-        Path(filename).write_bytes(b"\x89HDF\r\n\x1a\npartial")
+    def full_disk(fd):  # the bytes are written, their flush to the disk fails
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(az.InferenceData, "to_netcdf", broken_to_netcdf)
+    monkeypatch.setattr(store.os, "fsync", full_disk)
     with pytest.raises(R.ResultError, match="No space left on device") as info:
         R.save(full_idata, path)
     assert str(path) in str(info.value)

@@ -124,7 +124,9 @@ def test_scale_below_the_measured_powers_is_no_and_its_partner_inherits_it():
     lp = rng.uniform(-20, -14.5, 30000)
     d0 = 10 ** (-5.0 - 0.3 * (lp + 17) + 0.05 * rng.standard_normal(lp.size))
     spans = {"P_c": DataSpan(1e-13, 1e-5, "power", "W")}
-    out = identify({"P_c": 10 ** lp, "delta0": d0}, _priors(), spans=spans)
+    beta = 0.3 + 0.01 * rng.standard_normal(lp.size)
+    out = identify({"P_c": 10 ** lp, "delta0": d0, "beta": beta},
+                   {**_priors(), "beta": Uniform(0.05, 1.0)}, spans=spans)
     pc, d = out["P_c"], out["delta0"]
     assert pc.verdict == "no" and pc.outside == "below"
     assert "reaches the prior edge 1e-20 W" in pc.reason
@@ -132,6 +134,7 @@ def test_scale_below_the_measured_powers_is_no_and_its_partner_inherits_it():
     assert "measure below 1e-13 W = -100 dBm" in pc.reason
     assert d.verdict == "weak" and d.inherits == "P_c" and d.rho < -0.9
     assert "inherits the prior of P_c" in d.reason and "-100 dBm" in d.reason
+    assert "or fix beta" in d.reason
     # without the correlation delta0 (ratio ~0.4) would be weak for its own width only
     assert d.width_ratio < 0.5
 

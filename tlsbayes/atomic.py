@@ -79,11 +79,39 @@ def atomic_output(path):
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # writers given a file object (matplotlib) name none
         raise
     fsync_directory(path.parent)
+
+
+def hdf5_image(fill) -> bytes:
+    """The bytes of an HDF5 file built in memory by ``fill(file)`` (an open ``h5py.File``).
+
+    Why in memory: when a write to disk fails (a full disk, ENOSPC; a quota), libhdf5 leaves
+    its file objects half-closed and the process then dies in ``free()`` or with a
+    segmentation fault while h5py releases them.  Built in memory, the file is written by
+    Python (:func:`atomic_write_bytes`), whose failure is a plain :class:`OSError` and leaves
+    no temporary behind.
+    """
+    import io
+
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        fill(f)
+    return buffer.getvalue()
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (nothing under ``path`` if the disk is full)."""
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
 
 
 def atomic_write_text(path, text: str) -> Path:

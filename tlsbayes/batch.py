@@ -109,13 +109,18 @@ def group_seed(seed: int, group: str) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
+#: Longest group name used as it is for a directory name (file systems allow 255 bytes).
+MAX_RUN_DIR_NAME = 64
+
+
 def run_dir_name(group: str) -> str:
-    """Directory name of a group: the name itself if it is a safe file name, otherwise the
-    name with unsafe characters replaced plus 8 hex digits of its hash (so two groups never
-    share a directory)."""
+    """Directory name of a group: the name itself if it is a safe file name of at most
+    :data:`MAX_RUN_DIR_NAME` characters, otherwise the name with unsafe characters replaced,
+    cut to that length, plus 8 hex digits of its hash (two groups never share a directory)."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", group).strip("._") or "group"
-    if safe != group:
-        safe += "-" + hashlib.sha256(group.encode("utf-8")).hexdigest()[:8]
+    if safe != group or len(safe) > MAX_RUN_DIR_NAME:
+        safe = (safe[:MAX_RUN_DIR_NAME].rstrip("._") or "group") + "-" + \
+            hashlib.sha256(group.encode("utf-8")).hexdigest()[:8]
     return safe
 
 

@@ -3,7 +3,7 @@
     tlsbayes fit CARD [--data CSV] [--out DIR] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes check CARD [--data CSV] [--seed N] [--walkers N] [--max-steps N]
     tlsbayes resume DIR
-    tlsbayes report DIR
+    tlsbayes report DIR [--html]
     tlsbayes models
     tlsbayes simulate CARD --out CSV [--seed N] [--dataset NAME]
     tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDRESS]
@@ -121,7 +121,8 @@ def _cmd_resume(args):
 def _cmd_report(args):
     from .fit import report_run
 
-    path = report_run(args.run_dir, plots=args.plots, allow_outside_data=args.allow_outside_data)
+    path = report_run(args.run_dir, plots=args.plots, html=args.html,
+                      allow_outside_data=args.allow_outside_data)
     print(f"report written to {path}")
     return 0
 
@@ -297,6 +298,9 @@ def _add_report(sub):
                                    "saved posterior.nc without resampling.")
     p.add_argument("run_dir")
     _plots_argument(p, "figures to (re)draw (default all: any that 'fit --plots' skipped)")
+    p.add_argument("--html", action="store_true",
+                   help="also write report.html: one self-contained page, figures embedded "
+                        "(for a lab notebook or an email)")
     _allow_outside_argument(p)
     p.set_defaults(func=_cmd_report)
 
@@ -489,11 +493,12 @@ def main(argv=None):
     except SystemExit as exc:  # argparse: bad flags exit 2 with one line, --help exits 0
         return int(exc.code or 0)
     try:
+        from .errors import foreign_output_silenced
         from .io import DataWarning
 
-        with warnings.catch_warnings():
+        # Library warnings and log lines are hidden; ours are shown once per data set, every run.
+        with foreign_output_silenced(DataWarning):
             warnings.showwarning = _warn_line
-            warnings.simplefilter("always", DataWarning)  # once per data set, every run
             return args.func(args)
     except TLSBayesError as exc:
         _err(exc)
@@ -501,6 +506,18 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("tlsbayes: interrupted", file=sys.stderr)
         return 130
+    except (OSError, MemoryError) as exc:  # a full or read-only disk, no permission, no memory
+        _err(_system_error(exc))
+        return EXIT_BAD_INPUT
+
+
+def _system_error(exc) -> str:
+    """One line for an error of the system rather than of the input: the file and the reason."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (lower the walkers, max_steps or the data size)"
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {reason}" if names else reason
 
 
 if __name__ == "__main__":

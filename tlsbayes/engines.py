@@ -20,8 +20,12 @@ __all__ = ["dask_executor", "local_executor", "mpi_executor"]
 
 
 def _worker_init(parent_pid: int) -> None:
-    """Local worker start-up: die with the batch process; non-interactive matplotlib."""
+    """Local worker start-up: die with the batch process; non-interactive matplotlib; no
+    library warnings on the batch's stderr."""
+    from .errors import silence_foreign_output
+
     os.environ.setdefault("MPLBACKEND", "Agg")
+    silence_foreign_output()
     if sys.platform.startswith("linux"):
         import ctypes
         import signal

@@ -5,6 +5,10 @@ file, column or parameter involved and what is wrong.  The command line prints i
 and exits with status 2.
 """
 
+import contextlib
+import logging
+import warnings
+
 
 class TLSBayesError(ValueError):
     """Base class for errors caused by bad input (data, cards, priors, run directories)."""
@@ -43,3 +47,40 @@ def one_line(exc: BaseException) -> str:
     :class:`TLSBayesError` (whose message is already meant for the user)."""
     text = " ".join(str(exc).split())
     return text if isinstance(exc, TLSBayesError) else f"{type(exc).__name__}: {text}"
+
+
+def silence_foreign_output() -> None:
+    """Hide the warnings and log records of libraries (numpy, ArviZ, corner, matplotlib...)
+    for the rest of this process: the user acts on tlsbayes' own one-line messages, and e.g.
+    ``WARNING:root:Too few points to create valid contours`` says nothing they can act on.
+
+    For worker processes; the command line uses :func:`foreign_output_silenced`.
+    """
+    warnings.simplefilter("ignore")
+    logging.getLogger().addHandler(logging.NullHandler())
+    logging.disable(logging.WARNING)
+
+
+@contextlib.contextmanager
+def foreign_output_silenced(*own):
+    """For the block: :func:`silence_foreign_output`, except the warning categories ``own``
+    (tlsbayes' own, e.g. ``DataWarning``), which are always shown.
+
+    Log records up to WARNING are dropped (libraries such as ArviZ log through their own
+    stderr handlers), and a root logger with a handler (the ``NullHandler`` added here) keeps
+    ``logging.warning`` from installing its default stderr handler.
+    """
+    root = logging.getLogger()
+    null = logging.NullHandler()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for category in own:
+            warnings.simplefilter("always", category)
+        root.addHandler(null)
+        previous = logging.root.manager.disable
+        logging.disable(max(previous, logging.WARNING))
+        try:
+            yield
+        finally:
+            logging.disable(previous)
+            root.removeHandler(null)

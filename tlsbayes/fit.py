@@ -19,7 +19,7 @@ only parses and dispatches:
 
 from __future__ import annotations
 
-import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ import numpy as np
 from . import results as R
 from . import rundir
 from .verdicts import report as V
+from .reporting import report_markdown, run_context
 from .atomic import atomic_output, atomic_write_text
 from .errors import SamplingError, TLSBayesError
 
@@ -168,21 +169,36 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
     print_fn(R.format_summary(summary))
     for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
+    ctx = run_context(outdir, attrs, posterior)
     start = time.perf_counter()
     figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
-                           chain=chain, burn=burn, log_params=log_params)
+                           chain=chain, burn=burn, log_params=log_params, context=ctx)
     plots_s = time.perf_counter() - start
-    md = _report_markdown(attrs, summary, deg, figures, guidance, V.markdown_section(verd))
+    figures = _current_figures(outdir, figures)
+    md = report_markdown(ctx, attrs, summary, deg, figures, guidance=guidance,
+                         verdicts_md=V.markdown_section(verd), log_params=log_params)
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
     return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
-            "verdicts": verd, "plots_s": plots_s}
+            "verdicts": verd, "plots_s": plots_s, "markdown": md}
+
+
+def _current_figures(outdir, drawn) -> list:
+    """The figures drawn now and those already there from this result (not older than
+    posterior.nc: a figure of an earlier, shorter chain is left out), in report order."""
+    result = outdir / rundir.POSTERIOR_FILE
+    since = result.stat().st_mtime if result.exists() else math.inf
+    return [f for f in rundir.FIGURES
+            if f in drawn or ((outdir / f).exists() and (outdir / f).stat().st_mtime >= since)]
 
 
 def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=None, burn=0,
-                 log_params=()) -> list:
+                 log_params=(), context=None) -> list:
     """Draw the figures of ``level`` (``"fit"``: the data with the posterior fit; ``"all"``:
     also the corner plot and, given the chain, the trace); return their file names.
 
+    Every figure is titled with the card and group (``context``, a
+    :class:`tlsbayes.reporting.RunContext`), the fit in the units of the data; the corner and
+    trace plots draw the same coordinate per parameter (log10 of those in ``log_params``).
     matplotlib is imported only here, so ``--plots none`` never loads it.
     """
     if level == "none":
@@ -193,18 +209,37 @@ def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=Non
     post = idata.posterior
     samples = np.column_stack([post[n].values.reshape(-1) for n in names])
     theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
-    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta)
+    title = context.figure_title if context is not None else None
+    axes_of = ({d.name: (d.x_axis, d.y_axis) for d in context.datasets}
+               if context is not None else None)
+    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta, title=title,
+                   axes_of=axes_of)
     figures = [rundir.FIT_PLOT]
     if level == "all":
+        info = posterior.parameter_info()
         atomic_savefig(plotting.plot_corner, outdir / rundir.CORNER_PLOT, samples, names,
-                       param_info=posterior.parameter_info(), log_params=log_params,
-                       truths=truths)
+                       param_info=info, log_params=log_params, truths=truths, title=title)
         figures.append(rundir.CORNER_PLOT)
         if chain is not None:
-            atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, chain, names,
-                           burn=burn)
+            shown, labels = _corner_coordinates(chain, names, posterior.priors, log_params)
+            atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, shown, names,
+                           burn=burn, labels=[plotting.axis_label(info, n, lg)
+                                              for n, lg in zip(names, labels)], title=title)
             figures.append(rundir.TRACE_PLOT)
     return figures
+
+
+def _corner_coordinates(chain, names, priors, log_params):
+    """The chain (sampling coordinates) in the corner plot's: the physical value, log10 of it
+    for ``log_params``; returns it and, per parameter, whether it is log10."""
+    out = np.empty(chain.shape, dtype=float)
+    logs = []
+    for k, n in enumerate(names):
+        v = np.asarray(priors[n].from_sampling(chain[..., k]), dtype=float)
+        lg = n in log_params and bool(np.all(v > 0))
+        out[..., k] = np.log10(v) if lg else v
+        logs.append(lg)
+    return out, logs
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,6 +382,7 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
                                settings=settings.to_dict(), data=_data_info(loaded))
     with rundir.lock(out, holder="another tlsbayes process", remove=True):
         rundir.claim(out, info, overwrite=overwrite)
+        rundir.remove_temporaries(out)  # left by a kill in mid-write (before any checkpoint)
         fresh = [n for n in (rundir.CARD_FILE, rundir.RUN_JSON) if not (out / n).exists()]
         rundir.write_card_copy(out, card.text)
         rundir.write_run_info(out, info)
@@ -409,14 +445,18 @@ def _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data):
         return note
     if max_steps is not None:
         settings = type(settings).from_dict({**settings.to_dict(), "max_steps": max_steps})
+    info = rundir.read_run_info(run_dir)
+    extra = {"card_name": card.name, "card_path": str(card.path), "data_files": info.get("data")}
+    if isinstance(info.get("group"), dict):  # a run of 'tlsbayes batch', as batch records it
+        extra["group"] = info["group"]
     return run_fit(posterior, settings, run_dir, card_text=card.text, resume=True,
-                   print_fn=print_fn, plots=plots,
-                   extra_attrs={"card_name": card.name, "card_path": str(card.path)})
+                   print_fn=print_fn, plots=plots, extra_attrs=extra)
 
 
-def report_run(run_dir, *, plots="all", allow_outside_data=False) -> Path:
+def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) -> Path:
     """``tlsbayes report``: summary, figures (``plots``, default all: any a ``fit --plots``
-    skipped) and report.md from the saved result; returns the path of the report.  Nothing
+    skipped) and report.md from the saved result; returns the path of the report (of
+    report.html, a self-contained page with the figures embedded, if ``html``).  Nothing
     is resampled."""
     from .sampling import read_checkpoint
 
@@ -434,7 +474,12 @@ def report_run(run_dir, *, plots="all", allow_outside_data=False) -> Path:
             rundir.verify_checkpoint_seed(run_dir, ck)
             chain = ck.chain
             burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
-        report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots)
+        res = report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots)
+        if html:
+            from .reporting import write_html_report
+
+            return write_html_report(res["markdown"], run_dir / rundir.REPORT_HTML,
+                                     base=run_dir)
     return run_dir / rundir.REPORT_FILE
 
 
@@ -549,41 +594,3 @@ def noise_guidance(summary, posterior) -> list:
                     "\"gaussian_noise_scale\" (a free scale on the quoted sigma) or "
                     "\"student_t\".")
     return out
-
-
-def _report_markdown(attrs, summary, deg, figures, guidance=(), verdicts_md=""):
-    extra = attrs.get("extra", {}) or {}
-    lines = ["# tlsbayes fit report", ""]
-    verdict = attrs.get("verdict", "")
-    ok = attrs.get("converged", False)
-    lines += [f"**Verdict:** {'converged' if ok else 'NOT CONVERGED'}. {verdict}", ""]
-    lines += [f"- tlsbayes {attrs.get('version')}, result format {attrs.get('format')}, "
-              f"created {attrs.get('created')}",
-              f"- seed {attrs.get('seed')}, steps {extra.get('steps')}, burn-in "
-              f"{extra.get('burn_in')}, thin {extra.get('thin')}, "
-              f"sampling time {extra.get('wall_time_s', float('nan')):.1f} s",
-              f"- data sha256 {attrs.get('data_hash')}", ""]
-    for ds in extra.get("datasets", []):
-        lines.append(f"- data set `{ds['name']}`: model `{ds['model']}`, likelihood "
-                     f"`{ds['likelihood']}`, {ds['n']} points, constants "
-                     f"`{json.dumps(ds['constants'])}`")
-    lines += ["", "## Posterior summary", "", R.format_summary_markdown(summary), ""]
-    warn = [f"- `{n}`: {w}" for n, w in summary["map_warning"].items() if w]
-    if warn:
-        lines += ["MAP vs median warnings:", ""] + warn + [""]
-    lines += ["## Degeneracies", ""]
-    lines += [f"- {s}" for s in deg["text"]] or ["- no pair of parameters has |rho| above 0.7"]
-    pairs = deg["pairs"][:5]
-    if pairs:
-        lines += ["", "Most correlated pairs: " + ", ".join(
-            f"{a}–{b} ({r:+.2f})" for a, b, r in pairs)]
-    lines += [""]
-    if verdicts_md:
-        lines += [verdicts_md]
-    if guidance:
-        lines += ["## Quoted uncertainties", ""] + [f"- {g}" for g in guidance] + [""]
-    for f in figures:
-        lines += [f"![{f}]({f})", ""]
-    if rundir.CORNER_PLOT not in figures:
-        lines += ["Figures skipped (`--plots`): `tlsbayes report <run dir>` draws them.", ""]
-    return "\n".join(lines)

@@ -45,6 +45,7 @@ __all__ = [
     "POSTERIOR_FILE",
     "REPORT_FILE",
     "RUN_FILES",
+    "REPORT_HTML",
     "RUN_FORMAT",
     "RUN_JSON",
     "SUMMARY_FILE",
@@ -78,6 +79,8 @@ CARD_FILE = "card.toml"
 SUMMARY_FILE = "summary.csv"
 CHECKS_FILE = "checks.csv"
 REPORT_FILE = "report.md"
+#: The report as one self-contained HTML page (``tlsbayes report --html``).
+REPORT_HTML = "report.html"
 FIT_PLOT = "fit.png"
 CORNER_PLOT = "corner.png"
 TRACE_PLOT = "trace.png"
@@ -87,7 +90,7 @@ CHECKSUM_FILE = "checkpoint.h5.sha256"
 FIGURES = (FIT_PLOT, CORNER_PLOT, TRACE_PLOT)
 #: Files of a run directory (their temporaries are cleaned before a run continues).
 RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, CHECKSUM_FILE, SUMMARY_FILE, CHECKS_FILE,
-             REPORT_FILE, FIT_PLOT, CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
+             REPORT_FILE, REPORT_HTML, FIT_PLOT, CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
 #: Lock file held by the process writing into a directory (``tlsbayes batch``).
 LOCK_FILE = ".batch.lock"
 #: Layout version of run.json; bump it when resume/report can no longer read older ones.

@@ -22,6 +22,7 @@ are), optional priors and optional sampler settings::
     [dataset.data]
     file = "data/b2.csv"               # in the card's folder; "{real}/x.csv" = shared real data
     x = { column = "power_dBm", unit = "dBm" }      # kind defaults to the model's x kind
+                                                     # (label = "VNA output power": axes text)
     y = { column = "Qi", kind = "Qi" }               # see tlsbayes.io for units and kinds
     sigma = { column = "Qi_sigma" }                  # optional
     filter = "fit_ok == 1"                           # optional, see tlsbayes.io.parse_filter

@@ -93,13 +93,15 @@ def _load_datasets(ctx: Context, originals, specs, data_override) -> tuple:
     for orig, s in zip(originals, specs):
         dtab = f"[dataset.data] of dataset {s.name!r}" if multi else "[dataset.data]"
         where = "(--data)" if data_override is not None else f"file = {s.data['file']!r}"
-        if not s.path.is_file():
+        problem = tio.file_problem(s.path)
+        if problem:
             hint = ""
             if s.data["file"].startswith(REAL_PLACEHOLDER + "/") and data_override is None \
                     and not tio.real_data_dir().is_dir():
                 hint = (f"; the shared real-data directory {tio.real_data_dir()} does not "
                         "exist (set TLSBAYES_REAL_DATA)")
-            raise ctx.err(dtab, f"{where}: data file {str(s.path)!r} not found{hint}")
+            what = problem.replace("data file not found", "not found")
+            raise ctx.err(dtab, f"{where}: data file {str(s.path)!r} {what}{hint}")
         key = s.path.resolve()
         try:
             if key not in tables:

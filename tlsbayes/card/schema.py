@@ -61,7 +61,7 @@ SIM_NOISE_KEYS = ("relative", "absolute")
 CARD_KEYS = ("name", "title", "description", "simulated", "reference", "attribution")
 DATASET_KEYS = ("name", "model", "likelihood", "constants", "data")
 DATA_KEYS = ("file", "x", "y", "sigma", "filter", "window", "group")
-COLUMN_KEYS = ("column", "unit", "kind")
+COLUMN_KEYS = ("column", "unit", "kind", "label")
 WINDOW_KEYS = ("min", "max")
 GROUP_KEYS = ("column", "value")
 #: name of a card or plan

@@ -47,6 +47,8 @@ Qi, inverse_q, damping_rate, fractional_shift.  A column spec is ``{"column": na
   power, ``Hz_2pi`` -> damping_rate, ...); a dimensionless ``y`` needs an explicit kind.
 * ``sigma`` inherits the kind of ``y``, and its unit unless it states one (explicitly or in
   its name, e.g. ``f_res_sigma_Hz``).  For ``Qi`` the uncertainty of 1/Qi is σ_Qi / Qi².
+* ``label`` (optional text): what the column measures, for axes and reports (e.g.
+  ``"VNA output power"``); it changes no value.
 
 Row selection, in this order: ``group`` (one value of one column), ``filter`` (a tiny
 whitelisted comparison grammar, see :func:`parse_filter`; never ``eval``), ``window``
@@ -64,12 +66,13 @@ from __future__ import annotations
 
 from .filters import Filter, parse_filter
 from .suggest import did_you_mean
-from .tables import Table, as_table, groups, read_table, real_data_dir
+from .tables import Table, as_table, file_problem, groups, read_table, real_data_dir
 from .units import (LOG_UNITS, UNITS, X_KINDS, Y_KINDS, ColumnSpec, from_si, resolve_spec,
                     to_si, unit_from_column)
 from .xy import DataWarning, XYData, load_xy
 
 __all__ = [
+    "file_problem",
     "UNITS",
     "LOG_UNITS",
     "X_KINDS",

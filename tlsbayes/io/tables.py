@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import DataError
 from .suggest import did_you_mean
 
-__all__ = ["Table", "as_table", "groups", "read_table", "real_data_dir"]
+__all__ = ["Table", "as_table", "file_problem", "groups", "read_table", "real_data_dir"]
 
 
 def real_data_dir() -> Path:
@@ -137,6 +137,33 @@ class Table:
 
 
 
+_NOT_REGULAR = (("S_ISDIR", "is a directory, not a data file"),
+                ("S_ISFIFO", "is a FIFO (a named pipe such as /dev/stdin from a pipe), not a "
+                             "data file; save the table to a file"),
+                ("S_ISCHR", "is a character device, not a data file"),
+                ("S_ISBLK", "is a block device, not a data file"),
+                ("S_ISSOCK", "is a socket, not a data file"))
+
+
+def file_problem(path) -> str | None:
+    """Why ``path`` cannot be a data file (``"data file not found"``, ``"is a directory..."``,
+    ``"is a FIFO..."``), or None for a regular file (or one whose status cannot be read: the
+    read reports why).  A FIFO or device is refused before it is opened: reading one may
+    block forever, and a table is read twice (its digest, then its rows)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "data file not found"
+    except OSError:
+        return None
+    for test, what in _NOT_REGULAR:
+        if getattr(stat, test)(mode):
+            return what
+    return None
+
+
 def read_table(path) -> Table:
     """Read a CSV table whose comment lines start with ``#`` (or an HDF5/NetCDF table).
 
@@ -156,6 +183,9 @@ def read_table(path) -> Table:
     """
     src = str(path)
     p = Path(path)
+    problem = file_problem(p)
+    if problem:
+        raise DataError(f"{src}: {problem}")
     try:
         raw = p.read_bytes()
     except FileNotFoundError:

@@ -76,7 +76,7 @@ _KIND_DIMENSION = {
     "damping_rate": "rate",
     "fractional_shift": "dimensionless",
 }
-_SPEC_KEYS = ("column", "unit", "kind")
+_SPEC_KEYS = ("column", "unit", "kind", "label")
 
 
 def unit_from_column(column: str) -> str | None:

@@ -148,6 +148,7 @@ def load_xy(path, x, y, sigma=None, filter=None, window=None, group=None) -> XYD
     sv = table.numeric(ss.column, rows) if ss is not None else None
     _check_positive(table, rows, xv, xs, yv, ys, sv, ss)
     xsi, ysi, ssi, y_kind = _convert(table, rows, xv, xs, yv, ys, sv, ss, notes)
+    _check_magnitudes(table, rows, (xsi, xs, "x"), (ysi, ys, "y"), (ssi, ss, "sigma"))
     _check_duplicates(table, rows, xsi, xs, ysi, ys)
     if xs.kind == "temperature" and xs.unit == "K" and np.max(xv) > _MK_SUSPICION_K:
         r = rows[int(np.argmax(xv))]
@@ -291,6 +292,31 @@ def _convert(table: Table, rows, xv, xs, yv, ys, sv, ss, notes: list) -> tuple:
                             f"value {table.cells[spec.column][r]!r} overflows on conversion "
                             "to SI")
     return xsi, ysi, ssi, y_kind
+
+
+#: Largest magnitude of x, y or sigma (SI) and smallest sigma: their squares (the likelihood's
+#: residual / sigma squared) stay finite and normal in double precision.
+SI_MAGNITUDE_MAX = 1e150
+SIGMA_MIN = 1e-150
+
+
+def _check_magnitudes(table: Table, rows, *columns) -> None:
+    """Refuse values whose squares overflow or underflow (sigma = 1e-320, y = 1e305) before
+    the likelihood is evaluated, naming the column and line; ``columns`` are
+    ``(values or None, spec, role)``."""
+    for vals, spec, role in columns:
+        if vals is None:
+            continue
+        problems = [(np.abs(vals) > SI_MAGNITUDE_MAX,
+                     f"|{role}| is above {SI_MAGNITUDE_MAX:g} (SI)")]
+        if role == "sigma":
+            problems.append((vals < SIGMA_MIN, f"sigma is below {SIGMA_MIN:g} (SI)"))
+        for bad, what in problems:
+            if bad.any():
+                i = _first(bad)
+                raise DataError(f"{table.source}, line {table.lines[rows[i]]}, column "
+                                f"{spec.column!r}: {what}: {vals[i]:.3g}, whose square is not a "
+                                "normal double; check the column's unit")
 
 
 def _check_duplicates(table: Table, rows, xsi, xs, ysi, ys) -> None:

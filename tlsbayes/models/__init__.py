@@ -11,7 +11,7 @@ Importing this package registers every model kind in :data:`MODELS`.
 
 # Import order = registration order = the order MODELS lists the kinds in.
 # isort: off
-from .base import MODELS, Model, Parameter, model_from_dict
+from .base import CONSTANT_UNITS, MODELS, Model, Parameter, model_from_dict
 from .shift import FrequencyShift, LogShift
 from .qpower import SATURATION_KINDS, QPower
 from .nems import NemsDamping
@@ -20,6 +20,7 @@ from .quasiparticle import GAP_PARAMETERS, FractionalShiftQP, FrequencyShiftQP, 
 # isort: on
 
 __all__ = [
+    "CONSTANT_UNITS",
     "Parameter",
     "Model",
     "FrequencyShift",

@@ -21,13 +21,23 @@ have (mK, GHz, dBm, Qi, Γ/2π) happens once, at the edge (:mod:`tlsbayes.io`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Mapping
 
 import numpy as np
 
-__all__ = ["Parameter", "Model", "MODELS", "register", "model_from_dict"]
+__all__ = ["Parameter", "Model", "MODELS", "register", "model_from_dict", "CONSTANT_UNITS"]
+
+#: SI unit of every numeric model constant, by name ("" for dimensionless); text constants
+#: (``saturation``, ``state``, ``phonon``, ``gap``) have none.  One table for all models
+#: because a name means the same thing in each (``f`` is always the resonance frequency);
+#: tests/test_report.py checks that every numeric field of every model is listed.
+CONSTANT_UNITS = {
+    "T": "K", "f": "Hz", "Qc": "", "A0": "m^2", "d": "m", "eps_r": "",
+    "omega": "rad/s", "rho": "kg/m^3", "e": "m", "w": "m", "c_l": "m/s", "gap_ratio": "",
+}
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,12 @@ class Model:
         return self.PARAMS
 
     def constants(self) -> dict:
-        """The experiment constants, as a plain dict (for provenance and cards)."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """The experiment constants, as a plain dict (for provenance and cards).
+
+        Only the dataclass fields: ``__dataclass_fields__`` also lists the ``ClassVar``
+        pseudo-fields (``kind``, ``y_kind``...), which are not constants of the experiment.
+        """
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def default_priors(self, x=None, y=None) -> dict:
         """Suggested priors (card-style dicts) for every parameter, given the data if known."""

@@ -69,13 +69,15 @@ def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
     # mutating the caller's object.
     to_write = az.InferenceData(attrs=attrs, **{g: idata[g] for g in idata.groups()})
 
+    image = _netcdf_image(to_write)
     # Not mkstemp: its mode 0600 would make the result unreadable to colleagues.
     tmp = new_temporary(path, ".tmp")
     try:
-        to_write.to_netcdf(str(tmp), engine="h5netcdf")
-        # h5netcdf closes the file but does not fsync it; without this a power cut after the
-        # rename could leave an empty file under the final name.
         with open(tmp, "r+b") as fh:
+            fh.write(image)
+            fh.flush()
+            # Without the fsync a power cut after the rename could leave an empty file under
+            # the final name.
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as err:
@@ -86,6 +88,30 @@ def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
         raise
     fsync_directory(directory)
     return path
+
+
+def _netcdf_image(idata) -> bytes:
+    """The NetCDF-4 file of ``idata`` built in memory, as ``InferenceData.to_netcdf`` writes
+    it (root attributes, one group per ArviZ group, zlib for numeric variables).
+
+    In memory because libhdf5 crashes (double free, segmentation fault) when a write to disk
+    fails with a full disk; Python's own write of the bytes fails with a plain OSError
+    (:func:`tlsbayes.atomic.hdf5_image` does the same for the checkpoint).
+    """
+    import io
+
+    import h5netcdf
+    import xarray as xr
+
+    buffer = io.BytesIO()
+    h5netcdf.File(buffer, "w").close()
+    xr.Dataset(attrs=idata.attrs).to_netcdf(buffer, mode="a", engine="h5netcdf")
+    for group in idata.groups():
+        data = idata[group]
+        encoding = {name: {"zlib": True} for name, v in data.variables.items()
+                    if v.dtype.kind in "biufcS"}
+        data.to_netcdf(buffer, mode="a", group=group, engine="h5netcdf", encoding=encoding)
+    return buffer.getvalue()
 
 
 def _has_hdf5_signature(path: Path) -> bool:

@@ -37,7 +37,7 @@ import emcee
 import h5py
 import numpy as np
 
-from ..atomic import fsync_directory, record_checksum
+from ..atomic import fsync_directory, hdf5_image, record_checksum
 from ..errors import SamplingError
 
 __all__ = ["EMCEE_GROUP", "STATE_GROUP", "CHECKPOINT_FORMAT", "Checkpoint", "read_checkpoint",
@@ -207,24 +207,37 @@ class AtomicHDFBackend(emcee.backends.Backend):
         # Unique name, created exclusively; not mkstemp, whose 0600 mode would make the
         # checkpoint unreadable to colleagues (emcee's own backend follows the umask).
         tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+        def fill(f):
+            self._write_emcee_group(f.create_group(EMCEE_GROUP))
+            self._write_state_group(
+                f.create_group(STATE_GROUP), names=names, blob_names=blob_names,
+                settings=settings, tau_history=tau_history,
+                tau_history_steps=tau_history_steps, wall_time=wall_time)
+
+        # Built in memory, written by Python: a full disk is an OSError, not a crash of
+        # libhdf5 (see tlsbayes.atomic.hdf5_image).
+        image = hdf5_image(fill)
         try:
-            with h5py.File(tmp, "x") as f:
-                self._write_emcee_group(f.create_group(EMCEE_GROUP))
-                self._write_state_group(
-                    f.create_group(STATE_GROUP), names=names, blob_names=blob_names,
-                    settings=settings, tau_history=tau_history,
-                    tau_history_steps=tau_history_steps, wall_time=wall_time)
-            with open(tmp, "rb+") as fh:
+            with open(tmp, "xb") as fh:
+                fh.write(image)
+                fh.flush()
                 os.fsync(fh.fileno())
             # Its digest, verified by resume and report (tlsbayes.rundir.verify_checkpoint).
             record_checksum(path, tmp)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             # Includes KeyboardInterrupt mid-write: the previous checkpoint is still in place.
             try:
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
+            if isinstance(exc, OSError):
+                then = (f"the previous one is intact: make room, then 'tlsbayes resume "
+                        f"{directory}' continues from it" if path.exists() else
+                        "nothing was saved")
+                raise SamplingError(f"{path}: cannot write the checkpoint "
+                                    f"({exc.strerror or exc}); {then}") from None
             raise
         fsync_directory(directory)
 

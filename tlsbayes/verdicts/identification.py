@@ -246,6 +246,26 @@ def _own_verdict(name, prior, d, span, unit):
                    f"{100 * ratio:.2g} % of its width ({coord} scale)", ratio, mass, None, "")
 
 
+def _inherited_action(name, inherits, own, spans, names) -> str:
+    """What to do about ``name``, which inherits the prior of the unconstrained ``inherits``.
+
+    For a saturation scale (P_c, E_c, n_c) outside the measured range the data see only the
+    combination delta0 * scale^beta and the bend towards the knee; with beta fixed (from
+    another resonator, or at a value argued for), that bend places the scale: so the advice
+    is to measure beyond the knee or fix beta.
+    """
+    src = own[inherits][1]
+    span, outside = spans.get(inherits), own[inherits][5]
+    if span is not None and outside and "beta" in names and name != "beta":
+        lim = span.low if outside == "below" else span.high
+        return (f"measure {outside} {span.show(lim)} to reach {inherits}, or fix beta (from "
+                f"another resonator or a value argued for) so that the bend of the data "
+                f"places {inherits}")
+    if src.startswith(f"{inherits} is not constrained") and ": " in src:
+        return src.split(": ", 1)[1]
+    return f"identify {inherits} or fix it"
+
+
 def _correlations(names, columns):
     data = np.vstack(columns)
     c = data - data.mean(axis=1, keepdims=True)
@@ -294,9 +314,7 @@ def identify(draws: Mapping, priors: Mapping, *, spans: Mapping | None = None,
                     and (not inherits or abs(r) > abs(r_in)):
                 inherits, r_in = m, float(r)
         if inherits and verdict != "no":
-            src = own[inherits][1]
-            act = src.split(": ", 1)[1] if src.startswith(f"{inherits} is not constrained") \
-                and ": " in src else f"identify {inherits} or fix it"
+            act = _inherited_action(n, inherits, own, spans, names)
             reason = (f"{n} inherits the prior of {inherits} (rho = {r_in:+.2f}), which these "
                       f"data do not constrain: {act}")
             verdict = "weak"
