@@ -497,8 +497,8 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
         Column defining the groups.
     out : path-like
         Batch directory.
-    data, seed, walkers, max_steps, progress : optional
-        Command-line overrides of the card.
+    data, seed, walkers, max_steps, progress, allow_outside_data : optional
+        Command-line overrides of the card (see :mod:`tlsbayes.card.confine` for the last).
     workers : int, optional
         Local worker processes, or MPI workers with ``mpi``.
     scheduler : str, optional
@@ -508,8 +508,6 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
     plots : {"none", "fit", "all"} or bool
         Figures of each run, drawn after its result is saved (``tlsbayes.fit.PLOT_CHOICES``;
         True: all, False: none); ``tlsbayes report`` draws skipped ones later.
-    allow_outside_data : bool
-        Let the card read data outside its folder and the shared real-data directory.
     print_fn : callable, optional
         Receives the progress lines (default: print, flushed).
 

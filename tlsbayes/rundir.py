@@ -284,8 +284,7 @@ def load_run(run_dir, *, allow_outside_data: bool = False):
     Raises
     ------
     RunDirError, CardError, DataError
-        Naming the file: not a run directory, damaged run.json or card copy, unusable data,
-        data outside what it may read (:func:`tlsbayes.card.parse_run_card`).
+        Naming the file: not a run directory, damaged run.json or card copy, unusable data.
     """
     from tlsbayes import card as tcard
     from tlsbayes.sampling import SamplerSettings
