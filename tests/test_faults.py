@@ -113,6 +113,10 @@ def test_a_read_only_out_exits_2_with_one_line(ws, tmp_path):
             code, _, err = invoke(["fit", ws, "--out", out, "--no-progress"])
             assert code == 2
             one_line(err, str(out), needle, "Read-only file system")
+        # an atomic writer names the file it was asked for, not its temporary
+        code, _, err = invoke(["simulate", ws, "--out", ro / "sim.csv"])
+        assert code == 2
+        assert one_line(err) == f"tlsbayes: error: {ro / 'sim.csv'}: Read-only file system"
 
 
 def _invoke_unprivileged(argv) -> tuple[int, str]:

@@ -42,6 +42,8 @@ def new_temporary(path, suffix: str | None = None) -> Path:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
             continue
+        except OSError as exc:  # read-only, full, no permission: name the file meant
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None
         return tmp
     raise FileExistsError(f"no free temporary name next to {path}")
 

@@ -29,6 +29,7 @@ changes nothing, says so in one line and exits 0.  Every bad input and its messa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -506,6 +507,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("tlsbayes: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout has gone (tlsbayes models | head -1)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing left to flush at exit
+        return 0
     except (OSError, MemoryError) as exc:  # a full or read-only disk, no permission, no memory
         _err(_system_error(exc))
         return EXIT_BAD_INPUT

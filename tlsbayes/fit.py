@@ -20,6 +20,7 @@ only parses and dispatches:
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -317,6 +318,11 @@ def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None
     from . import card as tcard
 
     card = tcard.load_card(card_path, allow_outside_data=allow_outside_data)
+    if any(d.likelihood == "trace_posterior" for d in card.datasets):
+        from .s21.run import fit_card_traces
+
+        # raw trace folders named as data: their per-trace posteriors first (resumable)
+        fit_card_traces(card, progress=progress is not False, print_fn=_stderr)
     posterior, loaded = tcard.build_posterior(card, data_override=data)
     if posterior.ndim == 0:
         raise SamplingError(f"{card.path}: every parameter is fixed, so there is nothing to "
@@ -324,6 +330,10 @@ def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None
     settings = card_settings(card, posterior.ndim, seed=seed, walkers=walkers,
                              max_steps=max_steps, progress=progress)
     return card, posterior, loaded, settings
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def describe_fit(card, posterior, loaded, settings) -> list:

@@ -170,7 +170,7 @@ def plot_fit(posterior, theta, path, *, max_draws=400, rng=None, title=None, axe
                              for n in model.param_names])
         xg = _grid(ds.x, xk in _LOG_X or logx)
         pred_g = model.predict_matrix(np.ascontiguousarray(P), xg)
-        pred_d = model.predict_matrix(np.ascontiguousarray(P), ds.x)
+        pred_d = ds.predict_matrix(P)  # each point at its own constants (e.g. T)
         show_x = x_axis.to_display if x_axis is not None else (lambda v: v)
         xg_d, x_d = show_x(xg), show_x(ds.x)
         quoted = np.any(ds.sigma != 1.0)

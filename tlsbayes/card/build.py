@@ -8,11 +8,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+
 from .. import io as tio
 from ..errors import CardError, DataError, PriorError, SamplingError, TLSBayesError
 from ..inference.likelihood import Likelihood
 from ..inference.posterior import Dataset, Posterior
 from ..inference.prior_set import PriorSet
+from ..inference.traces import TraceDraws
 from .parameters import checked_model, merge_default
 from .schema import REAL_PLACEHOLDER, Context
 
@@ -93,7 +96,10 @@ def _load_datasets(ctx: Context, originals, specs, data_override) -> tuple:
     for orig, s in zip(originals, specs):
         dtab = f"[dataset.data] of dataset {s.name!r}" if multi else "[dataset.data]"
         where = "(--data)" if data_override is not None else f"file = {s.data['file']!r}"
+        traces = s.likelihood == "trace_posterior"
         problem = tio.file_problem(s.path)
+        if traces and s.path.is_dir():
+            problem = None  # a tlsbayes s21 output folder, or raw traces fitted into the cache
         if problem:
             hint = ""
             if s.data["file"].startswith(REAL_PLACEHOLDER + "/") and data_override is None \
@@ -102,24 +108,45 @@ def _load_datasets(ctx: Context, originals, specs, data_override) -> tuple:
                         "exist (set TLSBAYES_REAL_DATA)")
             what = problem.replace("data file not found", "not found")
             raise ctx.err(dtab, f"{where}: data file {str(s.path)!r} {what}{hint}")
-        key = s.path.resolve()
         try:
-            if key not in tables:
-                tables[key] = tio.read_table(s.path)
-            d = tio.load_xy(tables[key], x=s.data["x"], y=s.data["y"],
-                            sigma=s.data.get("sigma"), filter=s.data.get("filter"),
-                            window=s.data.get("window"), group=s.data.get("group"))
-        except DataError as exc:
+            d, draws, point_T = _load_traces(s) if traces else _load_table(s, tables)
+        except (DataError, TLSBayesError) as exc:
             raise DataError(f"{ctx.path}: data set {s.name!r}: {exc}") from None
         model = checked_model(ctx, "[dataset.constants]", orig.build_model)
+        if point_T is not None:
+            # each point at its own T; the model's own T (the median) draws the figures' curve
+            model = dataclasses.replace(model, T=float(np.median(point_T)))
         try:
             ds = Dataset(name=s.name, model=model, x=d.x, y=d.y, sigma=d.sigma,
-                         likelihood=Likelihood(s.likelihood), suffix=s.suffix)
+                         likelihood=Likelihood(s.likelihood), suffix=s.suffix, draws=draws,
+                         point_constants={"T": point_T} if point_T is not None else None)
         except TLSBayesError as exc:
             raise CardError(f"{ctx.path}: data set {s.name!r}: {exc}") from None
         datasets.append(ds)
         loaded.append(d)
     return datasets, loaded
+
+
+def _load_table(s, tables: dict):
+    """A data set's curve from a table (read once per file); per-point T if declared."""
+    key = s.path.resolve()
+    if key not in tables:
+        tables[key] = tio.read_table(s.path)
+    d = tio.load_xy(tables[key], x=s.data["x"], y=s.data["y"], sigma=s.data.get("sigma"),
+                    filter=s.data.get("filter"), window=s.data.get("window"),
+                    group=s.data.get("group"))
+    point_T = tio.point_values(tables[key], d.lines, s.data["T"]) if "T" in s.data else None
+    return d, None, point_T
+
+
+def _load_traces(s):
+    """A data set's curve from a traces table of ``tlsbayes s21``, with each point's draws."""
+    cache = tio.s21_cache_dir(s.path) if tio.is_raw_trace_folder(s.path) else None
+    td = tio.load_traces(s.path, x=s.data["x"], y=s.data["y"], filter=s.data.get("filter"),
+                         window=s.data.get("window"), group=s.data.get("group"),
+                         T=s.data.get("T"), status=s.data.get("status", tio.DEFAULT_STATUS),
+                         cache=cache)
+    return td.xy, TraceDraws.from_samples(td.draws, names=td.labels), td.point_T
 
 
 def _priors(ctx: Context, card, datasets) -> PriorSet:

@@ -250,6 +250,7 @@ def _parse_dataset(ctx: Context, i: int, ds, multi: bool, base: Path,
     ctab = "[dataset.constants]" + ref
     constants = _parse_constants(ctx, ctab, kind, ds.get("constants", {}))
     data = _parse_data(ctx, ref, ds["data"])
+    constants = _point_constants(ctx, ref, kind, lik, constants, data)
     # units and kinds, against the model (no file needed)
     model = checked_model(ctx, ctab, lambda: model_from_dict(kind, constants))
     _check_columns(ctx, ref, kind, model, lik, data)
@@ -288,7 +289,7 @@ def _parse_data(ctx: Context, ref: str, raw) -> dict:
     dtab = "[dataset.data]" + ref
     data = copy.deepcopy(dict(ctx.table(dtab, raw)))
     ctx.keys(dtab, data, DATA_KEYS, required=("file", "x", "y"))
-    for role in ("x", "y", "sigma"):
+    for role in ("x", "y", "sigma", "T"):
         if role not in data:
             continue
         v = data[role]
@@ -315,7 +316,33 @@ def _parse_data(ctx: Context, ref: str, raw) -> dict:
         _check_window(ctx, "[dataset.data.window]" + ref, data["window"])
     if "group" in data:
         _check_group(ctx, "[dataset.data.group]" + ref, data["group"])
+    if "status" in data:
+        st = data["status"]
+        st = [st] if isinstance(st, str) else st
+        if not (isinstance(st, list) and st
+                and all(isinstance(v, str) and v in tio.STATUSES[:2] for v in st)):
+            raise ctx.err(dtab, f"status must be \"ok\", \"flagged\" or a list of them, got "
+                          f"{show(data['status'])}")
+        data["status"] = st
     return data
+
+
+def _point_constants(ctx: Context, ref: str, kind: str, lik: str, constants: dict,
+                     data: dict) -> dict:
+    """Check ``T`` (per-point temperature) and ``status`` against the model and likelihood;
+    the constants with a placeholder ``T`` when only the column gives it."""
+    dtab = "[dataset.data]" + ref
+    if "status" in data and lik != "trace_posterior":
+        raise ctx.err(dtab, "status selects traces of a traces table: it needs likelihood "
+                      "= \"trace_posterior\"")
+    if "T" not in data:
+        return constants
+    cls = MODELS[kind]
+    if "T" not in getattr(cls, "CONSTS", ()) or "T" not in cls.__dataclass_fields__:
+        raise ctx.err("[dataset.data.T]" + ref, f"model {kind!r} has no constant temperature "
+                      "T to take from a column")
+    # the curve of the figures is drawn at the median T of the data (set when loaded)
+    return constants if "T" in constants else {**constants, "T": 1.0}
 
 
 def _check_window(ctx: Context, where: str, raw) -> None:

@@ -10,6 +10,9 @@ own (a noise scale, a jitter, the Student-t ν), declared like model parameters.
   optimistic (s > 1) or missing (then σ = 1 and s is the noise in the unit of y).
 * ``gaussian_jitter``: σ_eff² = σ² + j², with ``jitter`` j in the unit of y.
 * ``student_t``: Student-t of ν degrees of freedom (``nu``) and scale s σ, for outliers.
+* ``trace_posterior``: each point is the posterior of a fitted S21 trace; the two-stage
+  reweighting of :mod:`tlsbayes.inference.traces` with a free ``excess_scatter`` between
+  traces (the data set carries the draws; the compiled functions here never see this kind).
 
 Non-finite predictions give ``-inf``, never NaN.
 """
@@ -29,11 +32,12 @@ __all__ = ["Likelihood", "KINDS", "pointwise_log_likelihood", "total_log_likelih
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
-KINDS = ("gaussian", "gaussian_noise_scale", "gaussian_jitter", "student_t")
+KINDS = ("gaussian", "gaussian_noise_scale", "gaussian_jitter", "student_t", "trace_posterior")
 KIND_GAUSSIAN = KINDS.index("gaussian")
 KIND_NOISE_SCALE = KINDS.index("gaussian_noise_scale")
 KIND_JITTER = KINDS.index("gaussian_jitter")
 KIND_STUDENT_T = KINDS.index("student_t")
+KIND_TRACE_POSTERIOR = KINDS.index("trace_posterior")
 
 #: Columns of the ``extra`` matrix: the likelihood's own parameters in the order of
 #: :attr:`Likelihood.parameters` (``noise_scale`` or ``jitter`` first, then ``nu``), padded with
@@ -158,6 +162,9 @@ class Likelihood:
             return ()
         if self.kind == "gaussian_noise_scale":
             return (scale,)
+        if self.kind == "trace_posterior":
+            return (Parameter("excess_scatter", "", r"$\sigma_x$",
+                              {"dist": "uniform", "low": 0.0, "high": 1.0}, (0.0, math.inf)),)
         if self.kind == "gaussian_jitter":
             return (Parameter("jitter", "y", r"$j$",
                               {"dist": "loguniform", "low": 1e-30, "high": 1e30},
@@ -170,6 +177,13 @@ class Likelihood:
         if self.kind == "gaussian_jitter" and y is not None:
             spread = float(np.ptp(y)) or float(abs(np.mean(y))) or 1.0
             pri["jitter"] = {"dist": "loguniform", "low": spread * 1e-8, "high": spread}
+        if self.kind == "trace_posterior" and y is not None and sigma is not None:
+            # a fraction of the model value, flat up to 100x a trace's own relative error
+            # (measured excess scatter is 4.5-14x, issue 14), at most 1 (a factor e)
+            rel = float(np.median(np.asarray(sigma, dtype=float) / np.asarray(y, dtype=float)))
+            high = min(1.0, 100.0 * rel) if rel > 0 else 1.0
+            pri["excess_scatter"] = {"dist": "uniform", "low": 0.0,
+                                     "high": float(f"{high:.2g}")}
         return pri
 
     @property
@@ -217,6 +231,8 @@ class Likelihood:
             scale = np.broadcast_to(sigma, mu2.shape)
         elif self.kind == "gaussian_jitter":
             scale = np.sqrt(sigma ** 2 + e[:, X_SCALE:X_SCALE + 1] ** 2)
+        elif self.kind == "trace_posterior":
+            scale = np.sqrt(sigma ** 2 + (e[:, X_SCALE:X_SCALE + 1] * mu2) ** 2)
         else:
             scale = e[:, X_SCALE:X_SCALE + 1] * sigma
         if self.kind == "student_t":

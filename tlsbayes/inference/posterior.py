@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import TLSBayesError
-from .likelihood import Likelihood, pointwise_log_likelihood, total_log_likelihood
+from .likelihood import X_SCALE, Likelihood, pointwise_log_likelihood, total_log_likelihood
 from .prior_set import PriorSet, prior_and_params
+from .traces import TraceDraws
 
 __all__ = ["Dataset", "Posterior"]
 
@@ -43,6 +44,14 @@ class Dataset:
     suffix : str
         Appended to the likelihood's own parameter names (``noise_scale`` ->
         ``noise_scale_<suffix>``) so that each data set of a joint fit has its own noise.
+    draws : TraceDraws, optional
+        Per-point posterior draws (likelihood ``trace_posterior`` only, and always with it);
+        ``sigma`` defaults to each point's posterior standard deviation then.
+    point_constants : mapping, optional
+        ``constant name -> (n,) values``: model constants that differ from point to point
+        (e.g. ``T`` of each trace of a Q_i(P) data set measured at several temperatures).
+        The model is evaluated once per distinct combination, with those values in its
+        constants vector.
     """
 
     name: str
@@ -52,6 +61,8 @@ class Dataset:
     sigma: np.ndarray | None = None
     likelihood: Likelihood = field(default_factory=Likelihood)
     suffix: str = ""
+    draws: TraceDraws | None = None
+    point_constants: dict | None = None
 
     def __post_init__(self):
         x = np.ascontiguousarray(np.asarray(self.x, dtype=np.float64).reshape(-1))
@@ -59,6 +70,10 @@ class Dataset:
         if x.shape != y.shape:
             raise TLSBayesError(f"data set {self.name!r}: x has {x.size} points but y has "
                                 f"{y.size}")
+        self._check_draws(y)
+        object.__setattr__(self, "_groups", self._point_groups(x.size))
+        if self.sigma is None and self.draws is not None:
+            object.__setattr__(self, "sigma", self.draws.sd * y)
         if self.sigma is None:
             if self.likelihood.kind in Likelihood.requires_sigma:
                 raise TLSBayesError(
@@ -72,6 +87,51 @@ class Dataset:
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "sigma", s)
+
+    def _check_draws(self, y):
+        traces = self.likelihood.kind == "trace_posterior"
+        if traces and self.draws is None:
+            raise TLSBayesError(f"data set {self.name!r}: likelihood 'trace_posterior' needs "
+                                "per-trace posteriors (a traces table of 'tlsbayes s21')")
+        if self.draws is not None and not traces:
+            raise TLSBayesError(f"data set {self.name!r}: per-trace draws need likelihood "
+                                "'trace_posterior'")
+        if self.draws is not None and self.draws.n != y.size:
+            raise TLSBayesError(f"data set {self.name!r}: {self.draws.n} traces of draws for "
+                                f"{y.size} points")
+
+    def _point_groups(self, n):
+        """``[(indices, constants vector)]`` per distinct point-constant combination, or None."""
+        if not self.point_constants:
+            return None
+        base = np.asarray(self.model.kernel_consts(), dtype=np.float64)
+        cols, vals = [], []
+        for name, v in self.point_constants.items():
+            if name not in self.model.CONSTS:
+                raise TLSBayesError(f"data set {self.name!r}: model {self.model.kind!r} has no "
+                                    f"constant {name!r} to vary from point to point")
+            v = np.asarray(v, dtype=np.float64).reshape(-1)
+            if v.size != n:
+                raise TLSBayesError(f"data set {self.name!r}: {v.size} values of {name!r} for "
+                                    f"{n} points")
+            cols.append(self.model.CONSTS.index(name))
+            vals.append(v)
+        table = np.stack(vals, axis=1)
+        uniq, inverse = np.unique(table, axis=0, return_inverse=True)
+        groups = []
+        for g, row in enumerate(uniq):
+            consts = base.copy()
+            consts[cols] = row
+            groups.append((np.flatnonzero(inverse.reshape(-1) == g), consts))
+        return groups
+
+    def predict_matrix(self, P: np.ndarray) -> np.ndarray:
+        """Model values at this data set's points, shape ``(nwalkers, n)``, from a ready
+        ``(nwalkers, k)`` parameter matrix (point constants applied)."""
+        P = np.ascontiguousarray(P)
+        if self._groups is None:
+            return self.model.predict_matrix(P, self.x)
+        return grouped_predict(self.model.kernel, P, self.x, self._groups)
 
     @property
     def n(self) -> int:
@@ -108,6 +168,21 @@ class Dataset:
         return h.hexdigest()
 
 
+def grouped_predict(kernel, P, x, groups):
+    """``kernel`` evaluated group by group with each group's constants, shape (nwalkers, n)."""
+    out = np.empty((P.shape[0], x.size))
+    for idx, consts in groups:
+        out[:, idx] = kernel(P, np.ascontiguousarray(x[idx]), consts)
+    return out
+
+
+def _row_sums(pw):
+    """Summed log-likelihood per walker, ``-inf`` (never NaN) where a term is impossible."""
+    tot = pw.sum(axis=1)
+    tot[np.isnan(tot)] = -np.inf
+    return tot
+
+
 class Posterior:
     """Joint posterior of one or more data sets; see the module docstring.
 
@@ -138,7 +213,8 @@ class Posterior:
         # not depend on theta (model constants, kernels, likelihood codes) is looked up once,
         # so that the Python overhead stays small next to emcee's own per-step cost.
         self._hot = [(d.model.kernel, d.model.kernel_consts(), d.x, mcols,
-                      lcols if lcols.size else None, d.likelihood.code, d.y, d.sigma)
+                      lcols if lcols.size else None, d.likelihood.code, d.y, d.sigma,
+                      d.draws, d._groups)
                      for d, (mcols, lcols) in zip(self.datasets, self._cols)]
         self._no_extra = {}
 
@@ -171,15 +247,22 @@ class Posterior:
         nw = params.shape[0]
         f = pointwise_log_likelihood if pointwise else total_log_likelihood
         out = []
-        for kernel, consts, x, mcols, lcols, code, y, sigma in self._hot:
-            mu = kernel(params[:, mcols], x, consts)
+        for kernel, consts, x, mcols, lcols, code, y, sigma, draws, groups in self._hot:
+            if groups is None:
+                mu = kernel(params[:, mcols], x, consts)
+            else:
+                mu = grouped_predict(kernel, np.ascontiguousarray(params[:, mcols]), x, groups)
             if lcols is None:
                 extra = self._no_extra.get(nw)
                 if extra is None:  # shared by every call with nw walkers; nothing writes it
                     extra = self._no_extra[nw] = Likelihood.extra_matrix(None, nw)
             else:
                 extra = Likelihood.extra_matrix(params[:, lcols], nw)
-            out.append(f(code, mu, y, sigma, extra))
+            if draws is None:
+                out.append(f(code, mu, y, sigma, extra))
+            else:
+                pw = draws.pointwise(mu, extra[:, X_SCALE])
+                out.append(pw if pointwise else _row_sums(pw))
         return out
 
     def _total_log_likelihood(self, params):
@@ -250,7 +333,7 @@ class Posterior:
         _, params = self._prior_and_params(np.atleast_2d(np.asarray(theta, dtype=np.float64)))
         out = {}
         for ds, (mc, lc) in zip(self.datasets, self._cols):
-            mu = ds.model.predict_matrix(np.ascontiguousarray(params[:, mc]), ds.x)
+            mu = ds.predict_matrix(params[:, mc])
             out[ds.name] = ds.likelihood.sample(mu, ds.sigma, params[:, lc] if lc.size else None,
                                                 rng)
         return out
@@ -258,5 +341,5 @@ class Posterior:
     def predict(self, theta) -> dict:
         """``dataset name -> (nwalkers, n)`` model prediction at each data set's x."""
         _, params = self._prior_and_params(np.atleast_2d(np.asarray(theta, dtype=np.float64)))
-        return {ds.name: ds.model.predict_matrix(np.ascontiguousarray(params[:, mc]), ds.x)
+        return {ds.name: ds.predict_matrix(params[:, mc])
                 for ds, (mc, _) in zip(self.datasets, self._cols)}

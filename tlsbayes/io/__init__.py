@@ -59,7 +59,8 @@ validated.
 Modules: :mod:`~tlsbayes.io.units` (unit tokens, kinds, column specs, SI conversion),
 :mod:`~tlsbayes.io.tables` (reading CSV/HDF5/NetCDF into text cells),
 :mod:`~tlsbayes.io.filters` (the row-filter grammar), :mod:`~tlsbayes.io.xy` (one curve in SI),
-:mod:`~tlsbayes.io.suggest` ("did you mean" for messages).
+:mod:`~tlsbayes.io.suggest` ("did you mean" for messages), :mod:`~tlsbayes.io.traces` (the
+output of ``tlsbayes s21`` as data: per-trace posterior draws, per-point temperatures).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ from .tables import Table, as_table, file_problem, groups, read_table, real_data
 from .units import (LOG_UNITS, UNITS, X_KINDS, Y_KINDS, ColumnSpec, from_si, resolve_spec,
                     to_si, unit_from_column)
 from .xy import DataWarning, XYData, load_xy
+from .traces import (DEFAULT_STATUS, STATUSES, TRACES_TABLE, TraceData, is_raw_trace_folder,
+                     load_traces, point_values, s21_cache_dir, traces_table)
 
 __all__ = [
     "file_problem",
@@ -93,4 +96,13 @@ __all__ = [
     "to_si",
     "from_si",
     "unit_from_column",
+    "DEFAULT_STATUS",
+    "STATUSES",
+    "TRACES_TABLE",
+    "TraceData",
+    "is_raw_trace_folder",
+    "load_traces",
+    "point_values",
+    "s21_cache_dir",
+    "traces_table",
 ]

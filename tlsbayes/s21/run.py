@@ -53,6 +53,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_output
 from ..errors import DataError
+from ..io.traces import POSTERIOR_COLUMN, TRACES_TABLE
 from ..physics import s21 as k
 from .fit import TraceResult, fit_file_traces
 from .quality import FAILED
@@ -125,6 +126,11 @@ def posterior_path(out, stem: str, index: int) -> Path:
     return Path(out) / "posteriors" / f"{stem}_t{index}.nc"
 
 
+def _relative_posterior(stem: str, index: int) -> str:
+    """The ``posterior`` cell of a row: its NetCDF relative to the output folder."""
+    return posterior_path(".", stem, index).as_posix().removeprefix("./")
+
+
 def figure_path(out, stem: str, index: int) -> Path:
     """Figure of trace ``index`` of the file with output name ``stem``."""
     return Path(out) / "figures" / f"{stem}_t{index}.png"
@@ -164,7 +170,7 @@ def _fit_task(task: _Task, out: str) -> list[dict]:
     results = fit_file_traces(task.path, **json.loads(task.options))
     rows = []
     for i, (trace, res) in enumerate(results):
-        row = {"trace": i, **res.row()}
+        row = {"trace": i, **res.row(), POSTERIOR_COLUMN: _relative_posterior(task.stem, i)}
         if task.plots and trace is not None and res.samples is not None:
             from .figures import plot_trace_fit
 
@@ -192,7 +198,9 @@ def _reuse(task: _Task, out: Path) -> list[dict] | None:
         if attrs.get("source_sha256") != task.sha256 or attrs.get("options") != task.options:
             return None
         n = int(attrs["n_traces"])
-        rows.append(json.loads(attrs["row"]))
+        row = json.loads(attrs["row"])
+        row.setdefault(POSTERIOR_COLUMN, _relative_posterior(task.stem, i))
+        rows.append(row)
         i += 1
     return rows
 
@@ -313,6 +321,35 @@ def run_s21(paths, out, *, workers: int = 1, executor=None, scheduler: str | Non
         if client is not None:
             client.close()
     table = _table(rows)
-    with atomic_output(out / "traces.csv") as tmp:
+    with atomic_output(out / TRACES_TABLE) as tmp:
         table.to_csv(tmp, index=False)
     return S21Run(table, out, len(todo), reused, skipped)
+
+
+def fit_card_traces(card, *, progress: bool = True, print_fn=print) -> list:
+    """Run :func:`run_s21` on every raw trace folder a card names as data.
+
+    A ``trace_posterior`` data set whose ``file`` is a folder of raw traces (no
+    ``traces.csv``) is fitted into :func:`tlsbayes.io.s21_cache_dir` of that folder; a rerun
+    reuses every trace fitted before (same files, same options), so this is cheap once done.
+
+    Returns
+    -------
+    list of S21Run
+        One per raw folder fitted or checked.
+    """
+    from ..io import is_raw_trace_folder, s21_cache_dir
+
+    runs = []
+    for spec in card.datasets:
+        if spec.likelihood != "trace_posterior" or not is_raw_trace_folder(spec.path):
+            continue
+        out = s21_cache_dir(spec.path)
+        res = run_s21([spec.path], out, progress=progress, plots=False)
+        counts = res.table["status"].value_counts()
+        print_fn(f"s21: {spec.path}: {len(res.table)} traces ({res.fitted} files fitted, "
+                 f"{res.reused} reused): " + ", ".join(
+                     f"{counts.get(s, 0)} {s}" for s in ("ok", "flagged", "failed"))
+                 + f" -> {out / TRACES_TABLE}")
+        runs.append(res)
+    return runs

@@ -36,3 +36,19 @@ def simulate_trace(f, theta, sigma, rng, f_ref=None, geometry="notch"):
     f_ref = 0.5 * (f[0] + f[-1]) if f_ref is None else float(f_ref)
     z = k.s21_batch(f, np.asarray(theta, dtype=float)[None, :], f_ref, k.geometry_code(geometry))[0]
     return z + sigma * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+
+
+def write_trace_file(path, f, z) -> None:
+    """A trace as the Boulder text layout: frequency [Hz], |S21| [dB], phase [deg], no header.
+
+    Parameters
+    ----------
+    path : path-like
+        Its name should carry the power and temperature (``..._-60dB_12mK.csv``).
+    f : ndarray, shape (m,)
+    z : ndarray of complex, shape (m,)
+    """
+    z = np.asarray(z, dtype=complex)
+    cols = np.column_stack([np.asarray(f, dtype=float), 20.0 * np.log10(np.abs(z)),
+                            np.degrees(np.angle(z))])
+    np.savetxt(path, cols, delimiter=",", fmt="%.10g")
