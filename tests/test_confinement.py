@@ -343,3 +343,22 @@ def test_messages_about_a_confined_file_never_show_its_content(ws):
                  ["batch", _card_with(ws, "data.csv"), "--group-by", "resonator", "--out",
                   ws / "b"]):
         _refused(argv)
+
+
+@pytest.mark.parametrize("posterior", ["../secret.nc", "ABS", "link.nc"])
+def test_a_traces_table_reads_posteriors_only_in_its_own_folder(tmp_path, posterior):
+    """The posterior column of a 'tlsbayes s21' traces table cannot lead out of its folder."""
+    from tlsbayes.io import load_traces
+
+    (tmp_path / "secret.nc").write_text(TOKEN)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "link.nc").symlink_to(tmp_path / "secret.nc")
+    name = str(tmp_path / "secret.nc") if posterior == "ABS" else posterior
+    rows = "\n".join(f"t{i}.csv,ok,{-100 + 10 * i},{1e5 * (i + 1)},{name}" for i in range(3))
+    (out / "traces.csv").write_text(f"file,status,power_dBm,Qi,posterior\n{rows}\n")
+    with pytest.raises(DataError) as exc:
+        load_traces(out, x={"column": "power_dBm"}, y={"column": "Qi", "kind": "Qi"})
+    assert str(exc.value) == (f"{out / 'traces.csv'}, line 2, column 'posterior': names a file "
+                              "outside the traces table's folder; a traces table reads only "
+                              "its own folder (as 'tlsbayes s21' writes it)")
