@@ -307,9 +307,6 @@ def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None
                 progress=None, allow_outside_data=False):
     """Everything ``fit`` does before it writes or samples.
 
-    ``allow_outside_data``: the card may read data outside its folder and the shared
-    real-data directory (``--allow-outside-data``; ``data`` itself is always allowed).
-
     Returns
     -------
     card, posterior, loaded, settings
@@ -364,14 +361,12 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
     card_path : path-like
     out : path-like, optional
         Run directory (default :func:`tlsbayes.rundir.default_run_dir` of the card's name).
-    data, seed, walkers, max_steps, progress : optional
-        Command-line overrides of the card.
+    data, seed, walkers, max_steps, progress, allow_outside_data : optional
+        Command-line overrides of the card (the last: :mod:`tlsbayes.card.confine`).
     plots : {"none", "fit", "all"}
         Figures drawn once the result is saved (:data:`PLOT_CHOICES`).
     overwrite : bool
         Replace a run of another card, data or seed in ``out`` (else refused).
-    allow_outside_data : bool
-        Let the card read data outside its folder and the shared real-data directory.
     print_fn : callable
         Receives the progress lines.
 
@@ -433,8 +428,7 @@ def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False
     plots : {"none", "fit", "all"}
         Figures drawn once the result is saved.
     allow_outside_data : bool
-        Read the run's data even outside the folders the run directory may name
-        (:func:`tlsbayes.rundir.load_run`).
+        Passed to :func:`tlsbayes.rundir.load_run`.
 
     Returns
     -------
