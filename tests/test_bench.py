@@ -9,13 +9,19 @@ from tlsbayes import bench
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_default_cards_are_the_top_level_paper_cards():
+def test_default_cards_are_every_shipped_card():
+    from tlsbayes.bench_fits import is_batch_card
+
     cards = bench.card_paths()
-    assert cards == sorted((ROOT / "models").glob("*.toml"))
+    assert cards == (sorted((ROOT / "models").glob("*.toml"))
+                     + sorted((ROOT / "models" / "real").glob("*.toml")))
     names = {p.stem for p in cards}
-    assert {"defrance_B2_809MHz_qpower", "defrance_B2_809MHz_fshift",
-            "maillet_SiN_damping_S", "maillet_SiN_damping_N"} <= names
-    assert not any("defrance2024" in str(p) or "/real/" in str(p) for p in cards)
+    assert {"defrance_B2_809MHz_qpower", "maillet_SiN_damping_N", "ta_LGS1_5p70GHz_qpower",
+            "nyu_al_inp_fshift_tls_qp", "nyu_al_inp_joint_tls_qp"} <= names
+    assert not any("defrance2024" in str(p) for p in cards)
+    batch = {p.stem for p in cards if is_batch_card(p)}  # listed, timed by the batch bench
+    assert batch == {"ta_LGS1_H3A3_cooldown1_batch", "ta_LGS1_H3A3_cooldown3_batch",
+                     "ta_SGS1_H2A2_wIRfilters_cooldown4_batch"}
 
 
 def test_directories_expand_and_missing_paths_are_named(tmp_path):

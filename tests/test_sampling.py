@@ -75,6 +75,14 @@ def test_correlated_gaussian_converges_and_recovers_moments(tmp_path):
     assert res.steps - res.burn_in >= settings.tau_factor * res.tau.max()
     assert 0.2 < res.acceptance_fraction.mean() < 0.8
 
+    # The run stopped within 1.5x of the first step at which the rule holds on its chain
+    # (scanned every 10 steps, burn-in from the final tau).
+    from tlsbayes.sampling.convergence import diagnose
+
+    first = next(s for s in range(100, res.steps + 1, 10)
+                 if not diagnose(res.chain[:s], res.tau, settings, NAMES).failures)
+    assert res.steps <= 1.5 * first, (res.steps, first)
+
     x = res.samples(thin=1).reshape(-1, 3)
     ess = res.ess
     # Monte-Carlo standard errors: sigma/sqrt(ESS) for a mean, ~1/sqrt(2 ESS) relative for a
@@ -116,8 +124,9 @@ def test_step_cap_gives_explicit_not_converged_verdict(capsys):
     assert res.verdict.startswith("NOT converged after 300 steps")
     assert "chain too short" in res.verdict and "ESS < 1000" in res.verdict
     assert any(f"'{n}'" in res.verdict for n in NAMES)
-    assert res.tau_history.shape == (3, 3)
-    np.testing.assert_array_equal(res.tau_history_steps, [100, 200, 300])
+    # checks every 50 steps early on (convergence.next_check), never more than a chunk apart
+    np.testing.assert_array_equal(res.tau_history_steps, [50, 100, 150, 200, 250, 300])
+    assert res.tau_history.shape == (6, 3)
     err = capsys.readouterr().err
     assert "300/300" in err and "rhat=" in err  # progress bar with the diagnostics postfix
 
@@ -260,7 +269,8 @@ def test_resume_after_keyboard_interrupt_is_bit_identical(short_reference, tmp_p
     saved = read_checkpoint(path)
     assert saved.steps == 200
     np.testing.assert_array_equal(saved.chain, short_reference.chain[:200])
-    np.testing.assert_array_equal(saved.tau_history, short_reference.tau_history[:2])
+    # the checks at steps 50, 100, 150, 200 (convergence.next_check)
+    np.testing.assert_array_equal(saved.tau_history, short_reference.tau_history[:4])
 
     resumed = run(Gaussian(), p0, SHORT, names=NAMES, checkpoint=path, resume=True)
     ref = short_reference
@@ -389,3 +399,19 @@ def test_repeated_sigkill_at_random_moments_never_corrupts_the_checkpoint(tmp_pa
     np.testing.assert_array_equal(resumed.chain[: saved.steps], saved.chain)
     assert resumed.steps == saved.steps + 100
     assert np.array_equal(resumed.chain, worker.run_kill_job(None, **same).chain)
+
+
+def test_checks_grow_geometrically_and_meet_every_chunk():
+    from tlsbayes.sampling.convergence import next_check
+
+    steps, seen = 0, []
+    while steps < 5000:
+        nxt = next_check(steps, 500, 5000)
+        # within 1.5x of any step s >= 100 at which the rule first holds: the check that
+        # follows s comes at most max(1.25 s, s + 50) steps
+        assert nxt <= max(1.25 * steps + 1, steps + 50)
+        steps = nxt
+        seen.append(steps)
+    assert seen[:4] == [50, 100, 150, 200]
+    assert set(range(500, 5001, 500)) <= set(seen)  # a check (and checkpoint) at every chunk
+    assert seen[-1] == 5000 and len(seen) < 30

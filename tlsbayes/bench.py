@@ -10,9 +10,9 @@ run, and reported as a ratio against its baseline.  Baselines:
 * frequency shift: ``scipy.special.psi`` on complex arguments;
 * Q-power: the same formula written with numpy.
 
-Then the wall time to a converged posterior for every shipped card of the papers
-(``models/*.toml``, or the cards given with ``--cards``) against emcee's own floor: see
-:func:`run_fits`.
+Then every shipped card (``models/*.toml`` and ``models/real/*.toml``, or the cards given
+with ``--cards``) fitted as ``tlsbayes fit`` would, phase by phase, against the
+likelihood-only limit and emcee's own floor: see :mod:`tlsbayes.bench_fits`.
 """
 
 from __future__ import annotations
@@ -180,15 +180,15 @@ def run(print_fn=print, quick=False):
     return rows
 
 
-#: The shipped cards of the two papers (simulated data at their values), in the repository.
-PAPER_CARDS = Path(__file__).resolve().parents[1] / "models"
-
-
 def card_paths(paths=None) -> list[Path]:
     """Cards to time: the given files and directories (their ``*.toml``), default every
-    top-level card in ``models/`` (the papers' fits; ``models/defrance2024`` and the real-data
-    cards are passed explicitly)."""
-    paths = [PAPER_CARDS] if not paths else [Path(p) for p in paths]
+    shipped card (:func:`tlsbayes.bench_fits.shipped_cards`: ``models/*.toml`` and
+    ``models/real/*.toml``; ``models/defrance2024`` is passed explicitly)."""
+    from .bench_fits import shipped_cards
+
+    if not paths:
+        return shipped_cards()
+    paths = [Path(p) for p in paths]
     out = []
     for p in paths:
         if p.is_dir():
@@ -203,56 +203,11 @@ def card_paths(paths=None) -> list[Path]:
     return out
 
 
-def run_fits(print_fn=print, cards=None, repeats=3, slow_s=20.0):
-    """Wall time to a converged posterior per card, against emcee's own floor.
+def run_fits(print_fn=print, cards=None, quick=False):
+    """Time every card of :func:`card_paths` phase by phase (:mod:`tlsbayes.bench_fits`)."""
+    from . import bench_fits
 
-    Each card is fitted as ``tlsbayes fit`` would (its priors, data and sampler settings: seed,
-    moves, max_steps; MAP from ``map_starts`` prior draws, then the convergence-gated run,
-    without writing files).  The floor is :func:`tlsbayes.sampling.sampler_floor`: the same
-    walkers, dimension, moves and number of steps with a log-probability that costs nothing.
-    The run and the floor are each timed ``repeats`` times (once if the first run takes more
-    than ``slow_s`` seconds) and the medians reported, as for the kernels: the first run of a
-    process also pays one-time costs (loading compiled diagnostics from the numba cache, the
-    allocator's first growth of the heap), about 0.1-0.2 s, that later runs do not.
-    """
-    from . import card as tcard
-    from .sampling import run as run_sampler
-    from .sampling import sample, sampler_floor
-
-    rows = []
-    print_fn("time to a converged posterior, against emcee with a trivial log-probability "
-             f"for the same steps (median of {repeats} runs)")
-    print_fn(f"{'card':40s} {'ndim':>4s} {'steps':>6s} {'MAP s':>7s} {'sample s':>9s} "
-             f"{'floor s':>8s} {'ratio':>6s} {'min ESS':>8s} {'ESS/s':>7s}  verdict")
-    for path in card_paths(cards):
-        card = tcard.load_card(path)
-        post, _ = tcard.build_posterior(card)
-        settings = tcard.sampler_settings(card, progress=False)
-        first = sample(post, settings, rng=np.random.default_rng(settings.seed))
-        t_map, r = first.map_seconds, first.run
-        times = [first.run_seconds]
-        for _ in range(repeats - 1):
-            if times[0] > slow_s:
-                break
-            t0 = time.perf_counter()
-            r = run_sampler(post.log_prob, first.p0, settings, names=post.free_names)
-            times.append(time.perf_counter() - t0)
-        nw = first.p0.shape[0]
-        t_run = statistics.median(times)
-        floor = statistics.median(
-            sampler_floor(nw, post.ndim, r.steps, seed=settings.seed, moves=settings.moves)
-            for _ in range(len(times)))
-        ess = float(np.min(r.ess))
-        rows.append({"card": str(path), "name": card.name, "ndim": post.ndim, "steps": r.steps,
-                     "runs": len(times), "map_s": t_map, "sample_s": t_run,
-                     "first_sample_s": times[0], "floor_s": floor, "ratio": t_run / floor,
-                     "min_ess": ess, "ess_per_s": ess / (t_map + t_run),
-                     "converged": r.converged})
-        print_fn(f"{card.name:40s} {post.ndim:4d} {r.steps:6d} {t_map:7.2f} {t_run:9.2f} "
-                 f"{floor:8.2f} {t_run / floor:6.2f} {ess:8.0f} {ess / (t_map + t_run):7.0f}  "
-                 f"{'converged' if r.converged else 'NOT converged'}"
-                 + ("" if len(times) == repeats else f" (1 run: {times[0]:.0f} s)"))
-    return rows
+    return bench_fits.run_fits(print_fn, card_paths(cards), quick=quick)
 
 
 def _fmt_time(t):
@@ -267,12 +222,13 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="shorter timing runs")
     p.add_argument("--no-fits", action="store_true", help="kernels only, skip the fit timings")
     p.add_argument("--cards", nargs="+", metavar="PATH",
-                   help="cards or directories of cards to time (default: models/*.toml)")
+                   help="cards or directories of cards to time (default: models/*.toml "
+                        "and models/real/*.toml)")
     args = p.parse_args(argv)
     run(quick=args.quick)
     if not args.no_fits:
         print()
-        run_fits(cards=args.cards)
+        run_fits(cards=args.cards, quick=args.quick)
     return 0
 
 

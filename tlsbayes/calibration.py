@@ -53,7 +53,7 @@ class SBCResult:
 
 
 def _one(args):
-    case, i, seed, steps, n_draws, nwalkers = args
+    case, i, seed, steps, n_draws, nwalkers, moves = args
     rng = np.random.default_rng([seed, i])
     pri = case.priors
     theta_true = pri.sample(1, rng)[0]
@@ -68,7 +68,7 @@ def _one(args):
     # nothing, so drawing it here keeps every injection's streams as they were.
     settings = SamplerSettings(nwalkers=nwalkers, chunk=max(steps // 4, 100), max_steps=steps,
                                target_ess=n_draws, seed=int(rng.integers(2 ** 31)),
-                               ball_scale=1e-3, progress=False)
+                               ball_scale=1e-3, moves=moves, progress=False)
     run = sample(post, settings, rng=rng, starts=starts).run
     draws = run.chain[run.burn_in:].reshape(-1, pri.ndim)
     # Thin to n_draws roughly independent draws: ranks need independence, not just quantity.
@@ -79,7 +79,7 @@ def _one(args):
 
 
 def run_sbc(case: SBCCase, n_injections=100, *, steps=3000, n_draws=100, nwalkers=32, seed=0,
-            workers=1, progress=False) -> SBCResult:
+            workers=1, progress=False, moves="stretch") -> SBCResult:
     """Run simulation-based calibration for one case.
 
     Parameters
@@ -94,8 +94,11 @@ def run_sbc(case: SBCCase, n_injections=100, *, steps=3000, n_draws=100, nwalker
         random shuffle of walkers and steps).
     workers : int
         Processes (injections are independent).
+    moves : str
+        Sampler move set (:data:`tlsbayes.sampling.MOVES`), e.g. ``"de"`` to calibrate the
+        DE move.
     """
-    jobs = [(case, i, seed, steps, n_draws, nwalkers) for i in range(n_injections)]
+    jobs = [(case, i, seed, steps, n_draws, nwalkers, moves) for i in range(n_injections)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
             out = list(ex.map(_one, jobs, chunksize=1))

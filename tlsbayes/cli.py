@@ -222,10 +222,15 @@ def _cmd_bench(args):
     if not args.no_fits:
         print()
         try:
-            bench.run_fits(cards=args.cards)
+            rows = bench.run_fits(cards=args.cards, quick=args.quick)
         except FileNotFoundError as exc:
             print(f"tlsbayes: error: {exc}", file=sys.stderr)
             return 2
+        if args.markdown:
+            from .bench_fits import markdown_table
+
+            Path(args.markdown).write_text("\n".join(markdown_table(rows)) + "\n")
+            print(f"\nwritten: {args.markdown}")
         print()
         bench_startup.run()
     return 0
@@ -459,12 +464,16 @@ def _add_bench(sub):
                                    "the baseline a user would write, and the time to a "
                                    "converged posterior against emcee's own floor, measured "
                                    "side by side in one run.")
-    p.add_argument("--quick", action="store_true", help="shorter timing runs")
+    p.add_argument("--quick", action="store_true",
+                   help="a few minutes: shorter kernel timings; each card once, to ESS 400, "
+                        "fit figure only")
     p.add_argument("--no-fits", action="store_true",
                    help="kernels only; skip the time-to-converged-posterior section")
     p.add_argument("--cards", nargs="+", metavar="PATH",
-                   help="cards, or directories of cards, to time (default: every top-level "
-                        "card in models/, the papers' fits)")
+                   help="cards, or directories of cards, to time (default: every shipped "
+                        "card, models/*.toml and models/real/*.toml)")
+    p.add_argument("--markdown", metavar="FILE",
+                   help="also write the per-card table as Markdown (the README's bench table)")
     p.add_argument("--startup", action="store_true",
                    help="only the fixed costs of a real fit (process start to report with "
                         "figures) side by side with a curve_fit process, phase by phase")

@@ -2,8 +2,13 @@
 
 Convergence rule (all conditions for every parameter)
 -----------------------------------------------------
-Checked every ``settings.chunk`` steps, so a run stops at most one chunk after the first
-step at which the rule holds (within 1.5x of it once that step is >= 2 chunks).
+Checked at the steps of :func:`next_check`: every ``CHECK_GROWTH = 1.25`` times the previous
+check (at least ``CHECK_MIN_GAP = 50`` steps later), and at least every ``settings.chunk``
+steps (where the checkpoint is written).  A run therefore stops at the first check at or after
+the first step ``s`` at which the rule holds, at most ``max(1.25 s, s + 50)`` steps: within
+1.5x of ``s`` whenever ``s >= 100`` (the length criterion alone needs ``50 tau`` post-burn-in
+steps).  The checks cost about 5x the last one (a geometric series); the cheap tau criteria
+are evaluated first and the rank statistics only when those pass (see :func:`diagnose`).
 Let ``n`` be the number of steps so far and ``tau`` the integrated autocorrelation time.
 
 * **Burn-in.**  ``min(n // 2, ceil(burn_factor * max(tau_prev)))`` steps, where ``tau_prev``
@@ -53,7 +58,23 @@ import numpy as np
 from .diagnostics import ess_bulk, integrated_time, rank_diagnostics
 from .settings import SamplerSettings
 
-__all__ = ["Diagnosis", "diagnose", "verdict"]
+__all__ = ["Diagnosis", "diagnose", "verdict", "next_check", "CHECK_GROWTH", "CHECK_MIN_GAP"]
+
+#: A check follows the previous one at this factor of its step count (see :func:`next_check`).
+CHECK_GROWTH = 1.25
+#: ... but at least this many steps later.
+CHECK_MIN_GAP = 50
+
+
+def next_check(steps: int, chunk: int, max_steps: int) -> int:
+    """Step count of the convergence check that follows one at ``steps``.
+
+    ``min(max(ceil(1.25 steps), steps + 50), next multiple of chunk, max_steps)``: a function
+    of the step count only, so a run resumed from a checkpoint (written at a multiple of
+    ``chunk``) checks at exactly the steps of the uninterrupted run and stops where it did.
+    """
+    grow = max(math.ceil(CHECK_GROWTH * steps), steps + CHECK_MIN_GAP)
+    return int(min(grow, (steps // chunk + 1) * chunk, max_steps))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The run loop: emcee in chunks, a convergence check and a checkpoint after each chunk.
+"""The run loop: emcee in segments, a convergence check after each, a checkpoint every chunk.
 
 :func:`run` samples from given walker positions until the gate of
 :mod:`tlsbayes.sampling.convergence` passes or ``settings.max_steps`` is reached, writing an
@@ -289,9 +289,11 @@ class _Session:
         return state
 
     def _chunk(self, state, bar):
-        """Sample one chunk, check convergence, write the checkpoint; the last state."""
+        """Sample to the next check (:func:`tlsbayes.sampling.convergence.next_check`), check
+        convergence, write the checkpoint at every ``chunk`` boundary and when the run stops;
+        the last state."""
         settings = self.settings
-        n = min(settings.chunk, settings.max_steps - self.steps)
+        n = convergence.next_check(self.steps, settings.chunk, settings.max_steps) - self.steps
         for state in self.sampler.sample(state, iterations=n, skip_initial_state_check=True):
             self.adapter.raise_pending()
             bar.update(1)
@@ -305,7 +307,8 @@ class _Session:
         rh = np.max(diag.rhat)
         bar.set_postfix(tau=f"{np.max(diag.tau):.3g}", ess=f"{np.min(diag.ess):.0f}",
                         rhat="-" if np.isnan(rh) else f"{rh:.3f}", refresh=False)
-        if self.checkpoint is not None:
+        stops = not diag.failures or self.steps >= settings.max_steps
+        if self.checkpoint is not None and (stops or self.steps % settings.chunk == 0):
             self.backend.save(names=self.names, blob_names=self.blob_names, settings=settings,
                               tau_history=self.tau_hist, tau_history_steps=self.tau_steps,
                               wall_time=self.wall_before + time.perf_counter() - self.t0)

@@ -24,7 +24,8 @@ class SamplerSettings:
     nwalkers : int or None
         Ensemble size.  ``None``: ``max(32, 4 * ndim)`` rounded up to an even number.
     chunk : int
-        Steps between convergence checks and checkpoints.
+        Steps between checkpoints, and the longest gap between two convergence checks
+        (which come more often early on, see :func:`tlsbayes.sampling.convergence.next_check`).
     max_steps : int
         Hard cap on the number of steps (per walker).
     target_ess : float

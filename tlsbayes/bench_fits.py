@@ -1,0 +1,178 @@
+"""Per-card fit benchmark of ``tlsbayes bench``: where the time of a fit goes, card by card.
+
+Every shipped card (``models/*.toml`` and ``models/real/*.toml``; batch cards, ``*_batch.toml``, are timed by
+``benchmarks/batch_throughput.py`` and listed as skipped) is fitted in this process as
+``tlsbayes fit`` would (:func:`tlsbayes.fit.run_fit`: MAP, the gated run, ``posterior.nc``, the
+report and its figures, into a temporary directory).  Reported per card, wall seconds:
+
+* **phases**: ``load`` (card, data, posterior and the first log-probability call, which loads
+  the numba cache), ``MAP``, ``sample``, ``results``, ``report``, ``plots``; the imports are
+  measured once, in a fresh process, and shown in the header (every card pays them once);
+* **x limit**: sampling time over the *likelihood-only limit*
+  ``c_w * target_ess * max(tau)``, the likelihood work needed for the target ESS: ``c_w`` is
+  the cost of one walker evaluation as the sampler calls it (one vectorised call on half of
+  the ensemble at the final walker positions, divided by its size), ``max(tau)`` the run's
+  largest autocorrelation time, so ``target_ess * max(tau)`` walker evaluations give
+  ``target_ess`` independent draws of the worst parameter (target <= 5x; the gate's own
+  requirement of a chain of 50 tau already costs ``50 * nwalkers / target_ess`` = 1.6x of it
+  with 32 walkers and ESS 1000);
+* **x floor**: sampling time over emcee's floor (:func:`tlsbayes.sampling.sampler_floor`: the
+  same walkers, dimension, moves and steps with a log-probability that costs nothing);
+* **MAP %**: MAP over the card's total, as one ``tlsbayes fit`` process would pay it
+  (imports plus the phases above); **ESS/s**: the smallest ESS over MAP plus sampling time.
+
+``--quick`` sets ``target_ess = 400`` (the ratios are against the limit for that ESS),
+draws only the fit figure and times each card once; the full run keeps every card's own
+settings and all figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CARD_DIRS = (ROOT / "models", ROOT / "models" / "real")
+QUICK_TARGET_ESS = 400.0
+#: What the imports phase imports: everything a fit with figures loads.
+_IMPORTS = ("import time; t = time.perf_counter(); "
+            "import tlsbayes.fit, tlsbayes.sampling.runner, tlsbayes.sampling.start, "
+            "tlsbayes.results, tlsbayes.plotting; print(time.perf_counter() - t)")
+PHASES = ("load", "map", "sampling", "results", "report", "plots")
+
+
+def is_batch_card(path) -> bool:
+    """A batch card (``*_batch.toml``: many resonators in one table, for ``tlsbayes batch
+    --group-by``), fitted curve by curve and timed by the batch benchmark, not here."""
+    return Path(path).stem.endswith("_batch")
+
+
+def shipped_cards() -> list[Path]:
+    """Every top-level card of ``models/`` and ``models/real/``, sorted."""
+    return [p for d in CARD_DIRS for p in sorted(d.glob("*.toml"))]
+
+
+def measure_imports() -> float:
+    """Seconds a fresh interpreter spends importing what a fit with figures imports."""
+    out = subprocess.run([sys.executable, "-c", _IMPORTS], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _time_call(fn, min_time: float) -> float:
+    """Median seconds per call of ``fn()`` over 5 batches of ~min_time / 5 each."""
+    fn()
+    n, t = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        t = time.perf_counter() - t0
+        if t >= min_time / 5 or n >= 4096:
+            break
+        n *= 2
+    runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        runs.append((time.perf_counter() - t0) / n)
+    return statistics.median(runs)
+
+
+def measure_card(path, *, quick: bool = False, imports: float = 0.0) -> dict:
+    """Fit one card as ``tlsbayes fit`` would and time it; see the module docstring."""
+    from .fit import prepare_fit, run_fit
+    from .sampling import sampler_floor
+
+    t0 = time.perf_counter()
+    card, posterior, _, settings = prepare_fit(path, progress=False)
+    if quick:
+        settings = dataclasses.replace(settings, target_ess=QUICK_TARGET_ESS)
+    nw = settings.resolve_nwalkers(posterior.ndim)
+    posterior.log_prob(posterior.priors.sample(nw // 2, np.random.default_rng(0)))
+    load = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory(prefix="tlsbayes-bench-") as tmp:
+        res = run_fit(posterior, settings, Path(tmp) / "run", plots="fit" if quick else "all",
+                      print_fn=lambda *a, **k: None)
+    run = res.run
+    half = np.ascontiguousarray(run.chain[-1, : nw // 2])
+    c_w = _time_call(lambda: posterior.log_prob(half), 0.05 if quick else 0.3) / half.shape[0]
+    floor = sampler_floor(nw, posterior.ndim, run.steps, seed=settings.seed or 0,
+                          moves=settings.moves)
+    tau_max = float(np.max(run.tau))
+    limit = c_w * settings.target_ess * tau_max
+    ph = {"load": load, **res.phases}
+    ess = float(np.min(run.ess))
+    return {"card": str(path), "name": Path(path).stem, "ndim": posterior.ndim, "nwalkers": nw,
+            "steps": run.steps, "moves": settings.moves, "phases": ph,
+            "total_s": sum(ph.get(k, 0.0) for k in PHASES), "c_w_s": c_w, "tau_max": tau_max,
+            "limit_s": limit, "x_limit": ph["sampling"] / limit, "floor_s": floor,
+            "x_floor": ph["sampling"] / floor, "min_ess": ess,
+            "ess_per_s": ess / (ph["map"] + ph["sampling"]),
+            "map_share": ph["map"] / (imports + sum(ph.get(k, 0.0) for k in PHASES)),
+            "imports_s": imports,
+            "converged": run.converged, "target_ess": settings.target_ess}
+
+
+HEADER = (f"{'card':38s} {'d':>2s} {'steps':>6s} {'load':>5s} {'MAP':>5s} {'sample':>6s} "
+          f"{'result':>6s} {'report':>6s} {'plots':>5s} {'MAP%':>5s} {'us/w':>6s} "
+          f"{'limit':>6s} {'xlim':>5s} {'floor':>6s} {'xflr':>5s} {'ESS/s':>6s}")
+
+
+def format_row(r: dict) -> str:
+    ph = r["phases"]
+    return (f"{r['name'][:38]:38s} {r['ndim']:2d} {r['steps']:6d} {ph['load']:5.2f} "
+            f"{ph['map']:5.2f} {ph['sampling']:6.2f} {ph['results']:6.2f} {ph['report']:6.2f} "
+            f"{ph['plots']:5.2f} {100 * r['map_share']:5.1f} {1e6 * r['c_w_s']:6.1f} "
+            f"{r['limit_s']:6.2f} {r['x_limit']:5.2f} {r['floor_s']:6.2f} {r['x_floor']:5.2f} "
+            f"{r['ess_per_s']:6.0f}" + ("" if r["converged"] else "  NOT converged"))
+
+
+def run_fits(print_fn=print, cards=None, quick: bool = False) -> list[dict]:
+    """Time every card (default :func:`shipped_cards`) and print the table; the rows."""
+    cards = shipped_cards() if cards is None else list(cards)
+    imports = measure_imports()
+    import tlsbayes.fit  # noqa: F401  (the imports are timed above, in a fresh process)
+    import tlsbayes.plotting  # noqa: F401
+    import tlsbayes.results  # noqa: F401
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print_fn(f"fits as `tlsbayes fit` runs them, wall seconds per phase"
+             f"{' (--quick: target ESS 400, fit figure only)' if quick else ''}; imports "
+             f"{imports:.2f} s once per process; load average {load:.1f}")
+    print_fn("us/w: likelihood cost per walker evaluation; limit: us/w x target ESS x max tau; "
+             "xlim, xflr: sampling over the limit (target <= 5) and over emcee's floor")
+    print_fn(HEADER)
+    rows = []
+    for path in cards:
+        if is_batch_card(path):
+            print_fn(f"{Path(path).stem[:38]:38s} batch card: see benchmarks/batch_throughput.py")
+            continue
+        r = measure_card(path, quick=quick, imports=imports)
+        rows.append(r)
+        print_fn(format_row(r))
+    return rows
+
+
+def markdown_table(rows) -> list[str]:
+    """The README's bench table from :func:`run_fits` rows."""
+    out = ["| card | steps | load s | MAP s | sample s | results s | report s | plots s | MAP % "
+           "| x limit | x floor | ESS/s |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ph = r["phases"]
+        out.append(f"| {r['name']} | {r['steps']} | {ph['load']:.2f} | {ph['map']:.2f} | "
+                   f"{ph['sampling']:.2f} | {ph['results']:.2f} | {ph['report']:.2f} | "
+                   f"{ph['plots']:.2f} | {100 * r['map_share']:.0f} | {r['x_limit']:.2f} | "
+                   f"{r['x_floor']:.2f} | {r['ess_per_s']:.0f} |"
+                   + ("" if r["converged"] else " (not converged)"))
+    return out
