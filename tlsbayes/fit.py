@@ -379,10 +379,9 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Bad card, data, settings or ``out``.  A fit that fails before its first checkpoint
         leaves no half-written run directory behind.
     """
-    card, posterior, loaded, settings = prepare_fit(card_path, data=data, seed=seed,
-                                                    walkers=walkers, max_steps=max_steps,
-                                                    progress=progress,
-                                                    allow_outside_data=allow_outside_data)
+    card, posterior, loaded, settings = prepare_fit(
+        card_path, data=data, seed=seed, walkers=walkers, max_steps=max_steps,
+        progress=progress, allow_outside_data=allow_outside_data)
     out = Path(out) if out else rundir.default_run_dir(card.name)
     created = rundir.make_run_dir(out)
     info = rundir.new_run_info(card_path=card.path, card_name=card.name, data_override=data,
@@ -419,8 +418,7 @@ def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plot
     return result
 
 
-def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False,
-               print_fn: Callable = print):
+def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False, print_fn=print):
     """``tlsbayes resume``: continue the run in ``run_dir`` from its checkpoint.
 
     Parameters
@@ -431,7 +429,7 @@ def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False
     plots : {"none", "fit", "all"}
         Figures drawn once the result is saved.
     allow_outside_data : bool
-        Passed to :func:`tlsbayes.rundir.load_run`.
+        See :func:`tlsbayes.rundir.load_run`.
 
     Returns
     -------
@@ -470,8 +468,7 @@ def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) ->
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        card, posterior, settings = rundir.load_run(run_dir,
-                                                    allow_outside_data=allow_outside_data)
+        card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
         idata = R.load(run_dir / rundir.POSTERIOR_FILE)
         rundir.verify_result(run_dir, R.attrs_of(idata), card.text, posterior, settings)
         chain, burn = None, 0
