@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from _chromium import CHROMIUM, render
 from tlsbayes import cli
 from tlsbayes.io import real_data_dir
 
@@ -187,8 +188,12 @@ def test_quick_start_in_order(workspace, monkeypatch):
     """check, fit, report, report --html, fit --plots none, resume: as the README lists them."""
     for command in QUICK_START:
         _check(command, workspace, monkeypatch)
-    html = (workspace / "results/runs/maillet_SiN_damping_N/report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3
+    page = workspace / "results/runs/maillet_SiN_damping_N/report.html"
+    assert page.read_text(encoding="utf-8").count("data:image/png;base64,") == 3
+    if CHROMIUM is not None:  # the three figures decode in a real browser
+        dom, sizes = render(page, workspace.parent)
+        assert len(sizes) == 3 and all(w > 100 and h > 100 for w, h in sizes), sizes
+        assert "maillet_SiN_damping_N" in dom
 
 
 INDEPENDENT = [c for c in HOW if HOW[c].run is not None and c not in QUICK_START
