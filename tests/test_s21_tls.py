@@ -177,6 +177,14 @@ def test_card_names_traces_table_and_uses_each_points_T(sim_s21):
     assert ds.n == 6 and ds.draws.n == 6
     notes = " ".join(loaded[0].notes)
     assert "1 traces left out" in notes and "sim_-100dB_20mK.csv failed" in notes
+    # ... and run.json / the report list them
+    from tlsbayes.fit import _data_info
+    from tlsbayes.reporting.context import _dataset_info
+
+    info = _data_info(loaded)[0]
+    assert any("sim_-100dB_20mK.csv failed" in t for t in info["traces"])
+    shown = _dataset_info(card.datasets[0], ds, info)
+    assert any("left out" in t for t in shown.traces)
     # the two temperatures are two groups of constants; the model draws its curve at the median
     assert sorted(set(ds.point_constants["T"])) == [0.02, 0.25]
     assert ds.model.T == pytest.approx(0.135)

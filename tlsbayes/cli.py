@@ -232,13 +232,30 @@ def _cmd_bench(args):
 
 
 def _card_arguments(parser):
-    parser.add_argument("card", help="model card (TOML), e.g. models/defrance_B2_809MHz.toml")
+    parser.add_argument("card",
+                        help="model card (TOML), e.g. models/defrance_B2_809MHz_qpower.toml")
     parser.add_argument("--data",
                         help="CSV replacing the card's data file (single-dataset cards)")
     parser.add_argument("--seed", type=_int_at_least(0),
                         help="random seed (default: the card's, else 0)")
     parser.add_argument("--walkers", type=_int_at_least(2), help="number of walkers")
     parser.add_argument("--max-steps", type=_int_at_least(1), help="step cap")
+
+
+class _ExamplesFormatter(argparse.HelpFormatter):
+    """Wraps the description as usual but prints an ``examples:`` epilog line by line."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:\n"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _examples(*commands) -> dict:
+    """``add_parser`` keywords for an epilog of example commands (tests/test_examples.py
+    runs every one of them, so the cards they name must exist)."""
+    return {"formatter_class": _ExamplesFormatter,
+            "epilog": "examples:\n" + "\n".join(f"  {c}" for c in commands)}
 
 
 def _plots_argument(parser, text="figures drawn after the result is saved: none, fit (data "
@@ -251,7 +268,10 @@ def _plots_argument(parser, text="figures drawn after the result is saved: none,
 def _add_fit(sub):
     p = sub.add_parser("fit", help="fit a model card: MAP, MCMC to convergence, report",
                        description="Fit a model card and write a run directory with "
-                                   "posterior.nc, summary.csv, report.md and figures.")
+                                   "posterior.nc, summary.csv, report.md and figures.",
+                       **_examples("tlsbayes fit models/maillet_SiN_damping_N.toml",
+                                   "tlsbayes fit models/real/ta_LGS1_5p70GHz_qpower.toml "
+                                   "--plots none"))
     _card_arguments(p)
     p.add_argument("--out", help="run directory (default results/runs/<card name>)")
     p.add_argument("--overwrite", action="store_true",
@@ -266,7 +286,8 @@ def _add_fit(sub):
 def _add_check(sub):
     p = sub.add_parser("check", help="validate a card and its data without fitting",
                        description="Do everything 'fit' does before sampling (card, data, "
-                                   "priors, sampler settings) and report; writes nothing.")
+                                   "priors, sampler settings) and report; writes nothing.",
+                       **_examples("tlsbayes check models/maillet_SiN_damping_N.toml"))
     _card_arguments(p)
     p.set_defaults(func=_cmd_check)
 
@@ -274,7 +295,8 @@ def _add_check(sub):
 def _add_resume(sub):
     p = sub.add_parser("resume", help="continue an interrupted or unconverged run",
                        description="Continue the run in DIR from its last checkpoint; the "
-                                   "result is identical to an uninterrupted run.")
+                                   "result is identical to an uninterrupted run.",
+                       **_examples("tlsbayes resume results/runs/maillet_SiN_damping_N"))
     p.add_argument("run_dir", help="run directory written by 'tlsbayes fit'")
     p.add_argument("--max-steps", type=_int_at_least(1), help="raise the step cap")
     _plots_argument(p)
@@ -285,7 +307,10 @@ def _add_resume(sub):
 def _add_report(sub):
     p = sub.add_parser("report", help="re-make summary, figures and report.md (no sampling)",
                        description="Rebuild summary.csv, figures and report.md from the "
-                                   "saved posterior.nc without resampling.")
+                                   "saved posterior.nc without resampling.",
+                       **_examples("tlsbayes report results/runs/maillet_SiN_damping_N",
+                                   "tlsbayes report results/runs/maillet_SiN_damping_N "
+                                   "--plots none --html"))
     p.add_argument("run_dir")
     _plots_argument(p, "figures to (re)draw (default all: any that 'fit --plots' skipped)")
     p.add_argument("--html", action="store_true",
@@ -304,7 +329,9 @@ def _add_simulate(sub):
                        description="Simulate data from the card's model at the values of its "
                                    "[simulation] table (parameters, x grid, noise; prior "
                                    "medians where absent) and write them as a CSV with the "
-                                   "card's columns and units.")
+                                   "card's columns and units.",
+                       **_examples("tlsbayes simulate models/defrance_B2_809MHz_qpower.toml "
+                                   "--out sim.csv --seed 1"))
     p.add_argument("card", help="model card (TOML)")
     p.add_argument("--out", required=True, help="CSV to write (atomically)")
     p.add_argument("--seed", type=int, help="random seed (default: [simulation] seed, else 0)")
@@ -362,7 +389,9 @@ def _add_batch(sub):
                                    "DIR/index.csv and one run directory per group. Reruns "
                                    "skip finished groups and continue interrupted ones. "
                                    "Exit 0: all converged; 3: some not converged; 4: some "
-                                   "failed.")
+                                   "failed.",
+                       **_examples("tlsbayes batch models/real/gaas_trilayer_resB_qpower.toml "
+                                   "--group-by resonator --workers 2 --out results/batch/gaas"))
     _card_arguments(p)
     p.add_argument("--group-by", required=True, metavar="COLUMN",
                    help="column whose values define the groups")

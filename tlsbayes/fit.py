@@ -347,7 +347,10 @@ def describe_fit(card, posterior, loaded, settings) -> list:
 
 
 def _data_info(loaded) -> list:
-    return [{"source": str(d.source), "sha256": d.sha256, "rows_used": d.n_rows_used}
+    # traces used and left out (status, reason) of a tlsbayes s21 table, for the report
+    return [{"source": str(d.source), "sha256": d.sha256, "rows_used": d.n_rows_used,
+             **({"traces": [n for n in d.notes if "traces" in n]}
+                if any("traces with status" in n for n in d.notes) else {})}
             for d in loaded]
 
 

@@ -122,6 +122,7 @@ class DataSetInfo:
     x_axis: Axis | None = None
     y_axis: Axis | None = None
     constants: tuple = ()     # ((name, "value unit"), ...)
+    traces: tuple = ()        # traces used and left out (tlsbayes s21 tables), from run.json
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ def _dataset_info(spec, ds, data_file: dict) -> DataSetInfo:
         window=_window_text(data.get("window"), xspec.get("column", "x"),
                             x_axis.unit if x_axis else ""),
         x_column=xspec.get("column", ""), y_column=yspec.get("column", ""), x_axis=x_axis,
-        y_axis=_axis(yspec, "y"), constants=_constants(ds.model))
+        y_axis=_axis(yspec, "y"), constants=_constants(ds.model),
+        traces=tuple(str(t) for t in data_file.get("traces", ())))
 
 
 def _card_of(outdir: Path, attrs: dict):

@@ -80,6 +80,7 @@ def _what_was_fitted(ctx: RunContext, attrs) -> list:
             lines.append(f"- x: column `{d.x_column}`{xa}; y: column `{d.y_column}`{ya}")
         if d.constants:
             lines.append("- constants: " + ", ".join(f"{k} = {v}" for k, v in d.constants))
+        lines += [f"- traces: {t}" for t in d.traces]
     return lines + [""]
 
 

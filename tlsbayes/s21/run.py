@@ -161,8 +161,10 @@ def _write_posterior(path: Path, res: TraceResult, row: dict, task: _Task, n_tra
         "row": json.dumps({key: _jsonable(v) for key, v in row.items()}),
         "source_sha256": task.sha256, "options": task.options, "n_traces": n_traces,
         "file": task.path})
+    # Built in memory, written by Python: libhdf5 crashes on a full disk (tlsbayes.atomic).
+    image = bytes(ds.to_netcdf())
     with atomic_output(path) as tmp:
-        ds.to_netcdf(tmp)
+        tmp.write_bytes(image)
 
 
 def _fit_task(task: _Task, out: str) -> list[dict]:
