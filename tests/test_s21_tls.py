@@ -204,6 +204,20 @@ def test_flagged_traces_only_on_request_and_bad_status_is_one_line(sim_s21, tmp_
                        'T = { column = "temperature_K" }\nstatus = ["ok", "failed"]')
     with pytest.raises(TLSBayesError, match="status must be"):
         tcard.parse_card(bad, tmp_path / "c.toml")
+    # a y column without per-trace draws, and a missing posterior: one line naming them
+    qc = text.replace('y = { column = "Qi", kind = "Qi" }', 'y = { column = "Qc", kind = "Qi" }')
+    with pytest.raises(DataError, match="y column 'Qc' has no per-trace draws"):
+        tcard.build_posterior(tcard.parse_card(qc, tmp_path / "c.toml"))
+    import shutil
+
+    shutil.copytree(root / "out", tmp_path / "out")
+    victim = sorted((tmp_path / "out" / "posteriors").glob("sim_-80dB_250mK*.nc"))[0]
+    victim.unlink()
+    gone = text.replace((root / "out" / "traces.csv").as_posix(),
+                        (tmp_path / "out").as_posix())
+    with pytest.raises(DataError, match="sim_-80dB_250mK.csv.*posterior NetCDF is missing") as ei:
+        tcard.build_posterior(tcard.parse_card(gone, tmp_path / "c.toml"))
+    assert "\n" not in str(ei.value)
     raw = text.replace((root / "out" / "traces.csv").as_posix(), (root / "raw").as_posix())
     card = tcard.parse_card(raw, tmp_path / "c.toml")
     os.environ["TLSBAYES_S21_CACHE"] = str(tmp_path / "empty-cache")

@@ -506,7 +506,28 @@ def build_parser():
     return p
 
 
+def _numba_cache_fallback() -> None:
+    """Point numba's cache at the temporary folder when it could write neither next to the
+    package nor under the user's cache folder (a read-only shared install run with a HOME
+    that is not writable): numba then raises at import ("no locator available") instead of
+    compiling."""
+    def writable(folder: Path) -> bool:
+        while not os.path.exists(folder) and folder != folder.parent:
+            folder = folder.parent
+        return os.access(folder, os.W_OK | os.X_OK)
+
+    if "NUMBA_CACHE_DIR" in os.environ or writable(Path(__file__).parent / "physics"):
+        return
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not writable(Path(cache)):
+        import tempfile
+
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(),
+                                                     f"tlsbayes-numba-{os.getuid()}")
+
+
 def main(argv=None):
+    _numba_cache_fallback()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
