@@ -494,8 +494,8 @@ def _add_bench(sub):
                                    "converged posterior against emcee's own floor, measured "
                                    "side by side in one run.")
     p.add_argument("--quick", action="store_true",
-                   help="a few minutes: shorter kernel timings; each card once, to ESS 400, "
-                        "fit figure only")
+                   help="a few minutes: shorter kernel timings; each card once, fit figure "
+                        "only")
     p.add_argument("--no-fits", action="store_true",
                    help="kernels only; skip the time-to-converged-posterior section")
     p.add_argument("--cards", nargs="+", metavar="PATH",
