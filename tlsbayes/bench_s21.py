@@ -280,19 +280,23 @@ def _print_folder(r: dict, print_fn) -> None:
 
 
 def main_s21(paths=None, *, workers: int = 2, out=None, quick: bool = False,
-             print_fn=print) -> dict:
+             json_path=None, print_fn=print) -> dict:
     """The ``--s21`` section of ``tlsbayes bench``: :func:`single_trace`, then
     :func:`folder_run` on ``paths`` (default :func:`default_folder`, skipped with a note when
-    absent, or when ``quick``)."""
+    absent, or when ``quick``); the figures also as JSON in ``json_path`` if given."""
     result = {"single": single_trace(repeats=3 if quick else 5, cold=not quick,
                                      print_fn=print_fn)}
-    if quick:
-        return result
     paths = [Path(p) for p in paths] if paths else [default_folder()]
     missing = [p for p in paths if not p.exists()]
-    if missing:
+    if missing and not quick:
         print_fn(f"no traces at '{missing[0]}' (set TLSBAYES_REAL_DATA); folder run skipped")
-        return result
-    print_fn()
-    result["folder"] = folder_run(paths, workers=workers, out=out, print_fn=print_fn)
+    elif not quick:
+        print_fn()
+        result["folder"] = folder_run(paths, workers=workers, out=out, print_fn=print_fn)
+    if json_path is not None:
+        import json
+
+        from .atomic import atomic_write_text
+
+        atomic_write_text(json_path, json.dumps(result, indent=1, default=float))
     return result

@@ -107,6 +107,21 @@ class S21Run:
     reused: int
     skipped: list
 
+    def summary_lines(self) -> list[str]:
+        """What ``tlsbayes s21`` prints: files skipped (if any), then the status counts."""
+        lines = []
+        if self.skipped:
+            n = len(self.skipped)
+            lines.append(f"skipped {n} file{'s' if n > 1 else ''} without a power in "
+                         f"{'their names' if n > 1 else 'its name'} (not traces), e.g. "
+                         f"'{self.skipped[0]}'")
+        counts = self.table["status"].value_counts() if len(self.table) else {}
+        lines.append(f"{len(self.table)} traces ({self.fitted} files fitted, {self.reused} "
+                     "reused): " + ", ".join(f"{counts.get(s, 0)} {s}" for s in
+                                             ("ok", "flagged", "failed"))
+                     + f" -> {self.out / TRACES_TABLE}")
+        return lines
+
     @property
     def exit_status(self) -> int:
         failed = (self.table["status"] == FAILED).any() if len(self.table) else False
