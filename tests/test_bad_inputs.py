@@ -131,6 +131,18 @@ def _card_edit(old, new):
     return lambda t: _sub(t, old, new)
 
 
+def _h5_linking_out(text: str) -> bytes:
+    """An HDF5 table whose Qi column is an external link to /etc/passwd (never followed)."""
+    import h5py
+
+    with tempfile.TemporaryDirectory() as td:
+        p = Path(td) / "t.h5"
+        with h5py.File(p, "w") as f:
+            f["power_dBm"] = [-100.0, -90.0, -80.0]
+            f["Qi"] = h5py.ExternalLink("/etc/passwd", "/Qi")
+        return p.read_bytes()
+
+
 def _line_of(text: str, needle: str) -> int:
     return text[:text.index(needle)].count("\n") + 1
 
@@ -260,6 +272,18 @@ CASES = [
     Case("csv_negative_sigma", "sigma < 0",
          lambda d, r: _fit(d, data=lambda t: _set_cell(t, 2, "Qi_sigma", "-5")),
          (f"{QCSV}, line {QL(2)}, column 'Qi_sigma'", "sigma must be > 0, got '-5'")),
+    Case("csv_tiny_sigma", "sigma = 1e-320 (its square underflows)",
+         lambda d, r: _fit(d, "f", data=lambda t: _set_cell(t, 2, "f_res_sigma_Hz", "1e-320")),
+         (f"{FCSV}, line {FL(2)}, column 'f_res_sigma_Hz'", "sigma is below 1e-150")),
+    Case("csv_huge_y", "y = 1e305 (its square overflows)",
+         lambda d, r: _fit(d, "f", data=lambda t: _set_cell(t, 2, "f_res_Hz", "1e305")),
+         (f"{FCSV}, line {FL(2)}, column 'f_res_Hz'", "|y| is above 1e+150")),
+    Case("data_is_directory", "--data naming a directory",
+         lambda d, r: _fit(d, "f", flags=["--data", str(d / "data")]),
+         ("is a directory, not a data file",)),
+    Case("data_is_device", "--data naming a device (/dev/null)",
+         lambda d, r: _check(d, "f", flags=["--data", "/dev/null"]),
+         ("'/dev/null' is a character device, not a data file",)),
     Case("csv_negative_qi", "a negative Qi",
          lambda d, r: _fit(d, data=lambda t: _set_cell(t, 2, "Qi", "-6e5")),
          (f"{QCSV}, line {QL(2)}, column 'Qi'", "non-positive Qi '-6e5'")),
@@ -399,6 +423,17 @@ CASES = [
     Case("data_file_placeholder", "an unknown {placeholder} in the data path",
          lambda d, r: _fit(d, card=_card_edit("data/" + Q_DATA, "{home}/q.csv")),
          (CARD, "[dataset.data] file '{home}/q.csv': unknown placeholder")),
+    Case("data_file_absolute", "an absolute data path in the card (outside its folder)",
+         lambda d, r: _fit(d, card=_card_edit("data/" + Q_DATA, "/etc/passwd")),
+         (CARD, "[dataset.data] file '/etc/passwd' is an absolute path",
+          "pass --allow-outside-data to read it anyway")),
+    Case("data_file_dotdot", "a data path leaving the card's folder with '..'",
+         lambda d, r: _fit(d, card=_card_edit("data/" + Q_DATA, "../../" + Q_DATA)),
+         (CARD, f"[dataset.data] file '../../{Q_DATA}' goes up with '..'",
+          "--allow-outside-data")),
+    Case("data_hdf5_external_link", "an HDF5 table with an external link (never followed)",
+         lambda d, r: _fit(d, data=_h5_linking_out),
+         (CARD, QCSV + ": HDF5 member /Qi is an external link to another file")),
     Case("filter_code", "Python code as a row filter (never evaluated)",
          lambda d, r: _fit(d, card=_card_edit(
              "window = {", "filter = \"__import__('os').system('touch {d}/PWNED')\"\nwindow = {"
@@ -780,8 +815,10 @@ def table() -> str:
         "- `resume` of a run that already converged: one line, nothing changed.\n\n"
         "Cards, CSV tables and result files are data only: no `eval`/`exec`, no pickle "
         "(`test_the_package_never_evaluates_or_unpickles`); a `.pkl` in a run directory is "
-        "never read; paths in a card are relative to the card, `--data` to the current "
-        "directory.\n\n"
+        "never read; paths in a card are relative to the card and stay in its folder tree or "
+        "the shared real-data directory unless `--allow-outside-data` is given (no absolute or "
+        "`..` paths, no links leading out, no HDF5 external links or storage), `--data` is "
+        "relative to the current directory.\n\n"
         "`tlsbayes check CARD` runs every check `fit` makes before sampling and writes "
         "nothing.\n\n")
     return head + "\n".join(rows) + "\n"

@@ -118,7 +118,7 @@ def test_results_do_not_depend_on_worker_count_or_group_order(local_run, tmp_pat
                             str(tmp_path / "two.csv"), "--group-by", "resonator", "--workers",
                             "1", "--out", str(tmp_path / "out"), "--plots", "fit"])
     assert code == 0
-    assert "figures (--plots fit) drawn for 2 group(s), after the fits" in stdout
+    assert "figures (--plots fit) of 2 group(s) drawn after the fits" in stdout
     runs = tmp_path / "out" / "runs"
     first, second = [ln.split(": ")[0].split("] ")[1] for ln in stdout.splitlines()
                      if ln.startswith("[")]

@@ -126,7 +126,7 @@ def _invoke_unprivileged(argv) -> tuple[int, str]:
     if os.geteuid() != 0:
         code, _, err = invoke(argv)
         return code, err
-    invoke(["check", *argv[1:]])  # import everything the command needs, as root
+    invoke(["check", argv[1]])  # import everything the command needs, as root
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -147,7 +147,7 @@ def _invoke_unprivileged(argv) -> tuple[int, str]:
     return int(code), err
 
 
-def test_unreadable_data_and_card_exit_2_with_one_line(ws):
+def test_unreadable_data_card_and_unwritable_out_exit_2_with_one_line(ws):
     data = ws.parent / "groups.csv"
     for p in (ws.parent, *ws.parent.parents):
         if p.stat().st_mode & 0o005 != 0o005:
@@ -157,6 +157,12 @@ def test_unreadable_data_and_card_exit_2_with_one_line(ws):
     assert code == 2
     one_line(err, "groups.csv: cannot read data file (Permission denied)")
     data.chmod(0o644)
+    locked = ws.parent / "locked"
+    locked.mkdir(mode=0o555)
+    locked.chmod(0o555)
+    code, err = _invoke_unprivileged(["fit", ws, "--out", locked / "run", "--no-progress"])
+    assert code == 2
+    one_line(err, "cannot create the run directory (Permission denied)")
     ws.chmod(0)
     code, err = _invoke_unprivileged(["check", ws])
     assert code == 2

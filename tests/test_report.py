@@ -15,12 +15,12 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from _chromium import CHROMIUM, SKIP_REASON, render
 from tlsbayes import fit as F
 from tlsbayes import plotting, rundir
 from tlsbayes.models import CONSTANT_UNITS, MODELS, QPower
@@ -111,7 +111,7 @@ def test_report_says_what_was_fitted_with_one_sha256(run):
     assert "- filter: `flag == 0`" in md
     assert "- window: power_vna_dBm <= -20 dBm" in md
     assert "column `power_vna_dBm` (VNA output power [dBm])" in md
-    assert "- constants: T = 0.011 K, f = 5704126000 Hz, saturation = power" in md
+    assert "- constants: T = 0.011 K, f = 5704126000 Hz, saturation = power\n" in md
     assert "SIMULATED" in md
     for bad in ("NaN", "nan,", "y_kind", '"kind"', "{\""):
         assert bad not in md
@@ -212,8 +212,12 @@ def test_model_constants_are_the_fields_with_units():
         for f in dataclasses.fields(cls):
             if f.type in ("float", float):
                 assert f.name in CONSTANT_UNITS, (kind, f.name)
-    c = QPower(T=0.01, f=5e9).constants()
+    c = QPower(T=0.01, f=5e9, saturation="power_self_consistent", Qc=8e3, A0=3e-7,
+               d=8e-7).constants()
     assert set(c) == {"T", "f", "saturation", "Qc", "A0", "d", "eps_r"}
+    # geometry plays no part with the power or field forms: not listed
+    assert set(QPower(T=0.01, f=5e9, saturation="power").constants()) == {"T", "f",
+                                                                           "saturation"}
 
 
 def test_markdown_to_html_escapes_and_embeds(tmp_path):
@@ -227,41 +231,15 @@ def test_markdown_to_html_escapes_and_embeds(tmp_path):
     assert 'src="data:image/png;base64,iVBORw0KGgo' in html
 
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
-PROBE = """<script>
-window.addEventListener("load", function () {
-  var imgs = Array.prototype.slice.call(document.images);
-  var out = document.createElement("pre");
-  out.id = "probe";
-  out.textContent = "images=" + imgs.map(function (i) {
-    return i.complete ? i.naturalWidth + "x" + i.naturalHeight : "pending"; }).join(",");
-  document.body.appendChild(out);
-});
-</script>
-"""
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (apt-get install "
-                                             "chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 def test_html_report_renders_in_headless_chromium(run, tmp_path):
     path = F.report_run(run, plots="none", html=True)
     assert path == run / rundir.REPORT_HTML
     page = path.read_text(encoding="utf-8")
     assert "<script" not in page and "http" not in page.split("<body>")[0]
-    # The probe script goes into a copy: the page itself has none.
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    out = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                          "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
-                         capture_output=True, text=True, timeout=120)
-    dom = out.stdout
-    assert out.returncode == 0, out.stderr[-2000:]
+    dom, sizes = render(path, tmp_path)
     assert "<title>Report probe: Qi vs VNA power, simulated</title>" in dom
-    sizes = re.search(r'<pre id="probe">images=([^<]*)</pre>', dom).group(1).split(",")
     assert len(sizes) == 1  # fit.png (the fixture draws no other)
-    for s in sizes:
-        w, h = (int(v) for v in s.split("x"))
-        assert w > 100 and h > 100
+    assert all(w > 100 and h > 100 for w, h in sizes), sizes
     for text in ("P_c", "delta0", "beta", "resonator = 'R2'", "What these data identify"):
         assert text in dom

@@ -212,6 +212,7 @@ class _Task:
     info: dict
     resume: bool
     plots: str | bool
+    allow_outside_data: bool = False
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -261,7 +262,8 @@ def _fit_group(task: _Task) -> dict:
     from .fit import run_fit
     from .sampling import SamplerSettings
 
-    card = card_for_group(tcard.parse_card(task.card_text, Path(task.card_path)),
+    access = tcard.DataAccess(Path(task.card_path).parent, task.allow_outside_data)
+    card = card_for_group(tcard.parse_card(task.card_text, Path(task.card_path), access=access),
                           task.column, task.group)
     posterior, _ = tcard.build_posterior(card, data_override=task.data)
     settings = SamplerSettings.from_dict(task.info["settings"])
@@ -464,7 +466,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
             else:
                 tasks.append(_Task(p.group, group_by, str(Path(card.path).resolve()),
                                    card.text, data_abs, str(out.resolve()), p.run_dir, info,
-                                   state == "resume", "none"))
+                                   state == "resume", "none", card.allow_outside_data))
         _write_index(index, list(rows.values()), params)
         # Longest first (cost ~ points): the last fits to start are the short ones, so the
         # workers finish together.  Results do not depend on the order (group_seed).
@@ -476,8 +478,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
                       executor=executor, workers=workers, print_fn=print_fn,
                       follow=figures if figures.level != "none" else None)
             if figures.level != "none":
-                print_fn(f"figures (--plots {figures.level}) drawn for {figures.drawn} "
-                         f"group(s), after the fits")
+                print_fn(f"figures (--plots {figures.level}) of {figures.drawn} group(s) drawn after the fits")
 
     final = [rows[p.group] for p in plans]
     statuses = {r["status"] for r in final}
@@ -500,7 +501,7 @@ def _group_run_info(card, plan: GroupPlan, group_by: str, out: Path, settings, d
 
 def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=None,
                max_steps=None, progress=None, workers=None, scheduler=None, mpi=False,
-               plots="all", print_fn=None) -> BatchResult:
+               plots="all", allow_outside_data=False, print_fn=None) -> BatchResult:
     """``tlsbayes batch``: plan the groups, choose the engine, :func:`run_batch`, summarise.
 
     Parameters
@@ -510,8 +511,8 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
         Column defining the groups.
     out : path-like
         Batch directory.
-    data, seed, walkers, max_steps, progress : optional
-        Command-line overrides of the card.
+    data, seed, walkers, max_steps, progress, allow_outside_data : optional
+        Command-line overrides of the card (see :mod:`tlsbayes.card.confine` for the last).
     workers : int, optional
         Local worker processes, or MPI workers with ``mpi``.
     scheduler : str, optional
@@ -536,7 +537,7 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
     if scheduler and (workers is not None or mpi):
         raise TLSBayesError("--scheduler cannot be combined with --workers or --mpi (the Dask "
                             "cluster has its own workers)")
-    card = tcard.load_card(card_path)
+    card = tcard.load_card(card_path, allow_outside_data=allow_outside_data)
     plans = plan_groups(card, group_by, data=data)
     ndim = next((len(p.free_names) for p in plans if p.free_names), 1)
     settings = card_settings(card, ndim, seed=seed, walkers=walkers, max_steps=max_steps,
@@ -558,13 +559,13 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
     return res
 
 
-def plot_group(out: str, run_dir: str, level: str) -> str:
+def plot_group(out: str, run_dir: str, level: str, allow_outside_data=False) -> str:
     """Figures (``level`` fit or all) of a finished group by ``tlsbayes report``; "" or why
     not (never raises: the result is saved, figures are an extra)."""
     from .fit import report_run
 
     try:
-        report_run(Path(out) / run_dir, plots=level)
+        report_run(Path(out) / run_dir, plots=level, allow_outside_data=allow_outside_data)
     except Exception as exc:  # noqa: BLE001 - a figure must not fail a saved fit
         return one_line(exc)
     return ""
@@ -581,7 +582,8 @@ class _Figures:
     def job(self, task: _Task, row: dict):
         if self.level == "none" or row.get("status") not in (CONVERGED, NOT_CONVERGED):
             return None
-        return plot_group, str(self.out.resolve()), task.run_dir, self.level
+        return (plot_group, str(self.out.resolve()), task.run_dir, self.level,
+                task.allow_outside_data)
 
     def failed(self, task: _Task, why: str) -> None:
         self.print_fn(f"{task.group}: figures not drawn ({why}); 'tlsbayes report "

@@ -44,8 +44,9 @@ class SamplerSettings:
         Burn-in in units of tau (capped at half of the chain), see
         :mod:`tlsbayes.sampling.convergence`.
     moves : {"stretch", "de", "independence"}
-        ``"stretch"``: affine-invariant stretch move; ``"de"``: 0.8 differential evolution +
-        0.2 DE snooker, better for strongly curved or multi-modal posteriors;
+        ``"stretch"``: affine-invariant stretch move; ``"de"``: differential evolution
+        (:class:`tlsbayes.sampling.moves.DEMove`, vectorised, no snooker: measured not to pay),
+        better for strongly curved or multi-modal posteriors;
         ``"independence"``: 0.9 independence Metropolis from a Student-t at a given optimum
         and covariance + 0.1 DE (near-Gaussian posteriors such as one S21 trace; the caller
         passes the proposal to :func:`tlsbayes.sampling.runner.run`).
