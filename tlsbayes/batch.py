@@ -478,7 +478,8 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
                       executor=executor, workers=workers, print_fn=print_fn,
                       follow=figures if figures.level != "none" else None)
             if figures.level != "none":
-                print_fn(f"figures (--plots {figures.level}) of {figures.drawn} group(s) drawn after the fits")
+                print_fn(f"figures (--plots {figures.level}) of {figures.drawn} group(s) drawn "
+                         "after the fits")
 
     final = [rows[p.group] for p in plans]
     statuses = {r["status"] for r in final}
@@ -559,13 +560,13 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
     return res
 
 
-def plot_group(out: str, run_dir: str, level: str, allow_outside_data=False) -> str:
+def plot_group(out: str, run_dir: str, level: str) -> str:
     """Figures (``level`` fit or all) of a finished group by ``tlsbayes report``; "" or why
     not (never raises: the result is saved, figures are an extra)."""
     from .fit import report_run
-
-    try:
-        report_run(Path(out) / run_dir, plots=level, allow_outside_data=allow_outside_data)
+    try:  # a run directory this batch wrote from its own command line (--data included)
+        with contextlib.redirect_stdout(io.StringIO()):  # the fit printed the summary
+            report_run(Path(out) / run_dir, plots=level, allow_outside_data=True)
     except Exception as exc:  # noqa: BLE001 - a figure must not fail a saved fit
         return one_line(exc)
     return ""
@@ -582,8 +583,7 @@ class _Figures:
     def job(self, task: _Task, row: dict):
         if self.level == "none" or row.get("status") not in (CONVERGED, NOT_CONVERGED):
             return None
-        return (plot_group, str(self.out.resolve()), task.run_dir, self.level,
-                task.allow_outside_data)
+        return plot_group, str(self.out.resolve()), task.run_dir, self.level
 
     def failed(self, task: _Task, why: str) -> None:
         self.print_fn(f"{task.group}: figures not drawn ({why}); 'tlsbayes report "
