@@ -131,6 +131,18 @@ def _card_edit(old, new):
     return lambda t: _sub(t, old, new)
 
 
+def _h5_linking_out(text: str) -> bytes:
+    """An HDF5 table whose Qi column is an external link to /etc/passwd (never followed)."""
+    import h5py
+
+    with tempfile.TemporaryDirectory() as td:
+        p = Path(td) / "t.h5"
+        with h5py.File(p, "w") as f:
+            f["power_dBm"] = [-100.0, -90.0, -80.0]
+            f["Qi"] = h5py.ExternalLink("/etc/passwd", "/Qi")
+        return p.read_bytes()
+
+
 def _line_of(text: str, needle: str) -> int:
     return text[:text.index(needle)].count("\n") + 1
 
@@ -411,6 +423,17 @@ CASES = [
     Case("data_file_placeholder", "an unknown {placeholder} in the data path",
          lambda d, r: _fit(d, card=_card_edit("data/" + Q_DATA, "{home}/q.csv")),
          (CARD, "[dataset.data] file '{home}/q.csv': unknown placeholder")),
+    Case("data_file_absolute", "an absolute data path in the card (outside its folder)",
+         lambda d, r: _fit(d, card=_card_edit("data/" + Q_DATA, "/etc/passwd")),
+         (CARD, "[dataset.data] file '/etc/passwd' is an absolute path",
+          "pass --allow-outside-data to read it anyway")),
+    Case("data_file_dotdot", "a data path leaving the card's folder with '..'",
+         lambda d, r: _fit(d, card=_card_edit("data/" + Q_DATA, "../../" + Q_DATA)),
+         (CARD, f"[dataset.data] file '../../{Q_DATA}' goes up with '..'",
+          "--allow-outside-data")),
+    Case("data_hdf5_external_link", "an HDF5 table with an external link (never followed)",
+         lambda d, r: _fit(d, data=_h5_linking_out),
+         (CARD, QCSV + ": HDF5 member /Qi is an external link to another file")),
     Case("filter_code", "Python code as a row filter (never evaluated)",
          lambda d, r: _fit(d, card=_card_edit(
              "window = {", "filter = \"__import__('os').system('touch {d}/PWNED')\"\nwindow = {"
@@ -792,8 +815,10 @@ def table() -> str:
         "- `resume` of a run that already converged: one line, nothing changed.\n\n"
         "Cards, CSV tables and result files are data only: no `eval`/`exec`, no pickle "
         "(`test_the_package_never_evaluates_or_unpickles`); a `.pkl` in a run directory is "
-        "never read; paths in a card are relative to the card, `--data` to the current "
-        "directory.\n\n"
+        "never read; paths in a card are relative to the card and stay in its folder tree or "
+        "the shared real-data directory unless `--allow-outside-data` is given (no absolute or "
+        "`..` paths, no links leading out, no HDF5 external links or storage), `--data` is "
+        "relative to the current directory.\n\n"
         "`tlsbayes check CARD` runs every check `fit` makes before sampling and writes "
         "nothing.\n\n")
     return head + "\n".join(rows) + "\n"

@@ -111,7 +111,7 @@ def test_report_says_what_was_fitted_with_one_sha256(run):
     assert "- filter: `flag == 0`" in md
     assert "- window: power_vna_dBm <= -20 dBm" in md
     assert "column `power_vna_dBm` (VNA output power [dBm])" in md
-    assert "- constants: T = 0.011 K, f = 5704126000 Hz, saturation = power" in md
+    assert "- constants: T = 0.011 K, f = 5704126000 Hz, saturation = power\n" in md
     assert "SIMULATED" in md
     for bad in ("NaN", "nan,", "y_kind", '"kind"', "{\""):
         assert bad not in md
@@ -212,8 +212,12 @@ def test_model_constants_are_the_fields_with_units():
         for f in dataclasses.fields(cls):
             if f.type in ("float", float):
                 assert f.name in CONSTANT_UNITS, (kind, f.name)
-    c = QPower(T=0.01, f=5e9).constants()
+    c = QPower(T=0.01, f=5e9, saturation="power_self_consistent", Qc=8e3, A0=3e-7,
+               d=8e-7).constants()
     assert set(c) == {"T", "f", "saturation", "Qc", "A0", "d", "eps_r"}
+    # geometry plays no part with the power or field forms: not listed
+    assert set(QPower(T=0.01, f=5e9, saturation="power").constants()) == {"T", "f",
+                                                                           "saturation"}
 
 
 def test_markdown_to_html_escapes_and_embeds(tmp_path):

@@ -274,15 +274,55 @@ def test_ess_of_iid_draws_is_close_to_the_number_of_draws():
 def test_ess_and_r_hat_are_arviz_rank_normalised_diagnostics(idata):
     import arviz as az
 
+    # computed without ArviZ (tlsbayes.results.stats): held to ArviZ's values to 1e-10
     df = R.summarize(idata)
     bulk = az.ess(idata, method="bulk")
     tail = az.ess(idata, method="tail")
     rhat = az.rhat(idata, method="rank")
+    hdi = az.hdi(idata, hdi_prob=0.95)
     for name in df.index:
-        assert df.loc[name, "ess_bulk"] == float(bulk[name])
-        assert df.loc[name, "ess_tail"] == float(tail[name])
-        assert df.loc[name, "r_hat"] == float(rhat[name])
+        assert df.loc[name, "ess_bulk"] == pytest.approx(float(bulk[name]), rel=1e-10)
+        assert df.loc[name, "ess_tail"] == pytest.approx(float(tail[name]), rel=1e-10)
+        assert df.loc[name, "r_hat"] == pytest.approx(float(rhat[name]), rel=1e-10)
+        assert (df.loc[name, "hdi_low"], df.loc[name, "hdi_high"]) == tuple(hdi[name].values)
     assert not np.allclose(df["ess_bulk"], df["ess_tail"])  # the two methods are distinct
+
+
+@pytest.mark.parametrize("shape, phi, shift", [((32, 173), 0.8, 0.3), ((4, 57), 0.95, 1.0),
+                                               ((2, 4), 0.0, 0.0), ((1, 100), 0.5, 0.0),
+                                               ((8, 301), 0.0, 0.0)])
+def test_own_statistics_equal_arviz_on_awkward_chains(shape, phi, shift):
+    """Short, odd-length, two-chain and single-chain (R-hat NaN) draws, with ties; a chain
+    shifted (R-hat must see it); and NaN propagation, as ArviZ."""
+    import warnings
+
+    import arviz as az
+
+    from tlsbayes.results import stats
+
+    rng = np.random.default_rng(sum(shape))
+    e = rng.standard_normal(shape)
+    x = np.empty_like(e)
+    x[:, 0] = e[:, 0]
+    for t in range(1, shape[1]):
+        x[:, t] = phi * x[:, t - 1] + e[:, t]
+    x[0] += shift
+    x = np.round(x, 1)  # ties, as a chain with rejected proposals has
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = az.convert_to_dataset({"a": x})
+        ref = {"bulk": float(az.ess(ds, method="bulk")["a"]),
+               "tail": float(az.ess(ds, method="tail")["a"]),
+               "rhat": float(az.rhat(ds, method="rank")["a"]),
+               "hdi": tuple(az.hdi(ds, hdi_prob=0.9)["a"].values)}
+    got = {"bulk": stats.ess_bulk(x), "tail": stats.ess_tail(x), "rhat": stats.rhat(x),
+           "hdi": stats.hdi(x, 0.9)}
+    np.testing.assert_allclose([got[k] for k in ("bulk", "tail", "rhat")],
+                               [ref[k] for k in ("bulk", "tail", "rhat")], rtol=1e-10)
+    assert got["hdi"] == ref["hdi"]
+    assert math.isnan(got["rhat"]) == (shape[0] < 2)
+    x[0, 0] = np.nan
+    assert math.isnan(stats.ess_bulk(x)) and math.isnan(stats.rhat(x))
 
 
 def test_ess_of_autocorrelated_draws_is_much_smaller():
@@ -591,3 +631,40 @@ def test_load_file_without_posterior(tmp_path):
 
 def test_load_missing_file(tmp_path):
     _expect_load_error(tmp_path / "nothing.nc", "does not exist")
+
+
+def test_saved_file_is_the_one_arviz_writes(tmp_path, full_idata):
+    """R.save writes with h5netcdf alone; arviz.from_netcdf reads it back identical (values,
+    dtypes, dimensions, coordinates, group and root attributes) to the file ArviZ itself
+    writes from the same InferenceData, and R.load reads ArviZ's file identically."""
+    import arviz as az
+
+    ours, theirs = tmp_path / "ours.nc", tmp_path / "theirs.nc"
+    R.save(full_idata, ours)
+    full_idata.to_netcdf(str(theirs), engine="h5netcdf")
+    a, b = az.from_netcdf(str(ours)), az.from_netcdf(str(theirs))
+    assert a.groups() == b.groups()
+    for group in a.groups():
+        assert a[group].identical(b[group]), group
+    assert a.attrs == b.attrs
+    _assert_identical_groups(R.load(ours), R.load(theirs))
+    loaded = R.load(theirs)
+    for group in loaded.groups():
+        assert loaded[group].attrs == dict(b[group].attrs), group
+        assert set(loaded[group].coords) == set(b[group].coords), group
+
+
+def test_fit_result_groups_are_those_of_arviz(posterior):
+    """build_result gives the groups arviz.dict_to_dataset gives: chain/draw coordinates,
+    the created_at/arviz_version attributes, dimension names."""
+    import arviz as az
+
+    result = R.build_result(posterior=posterior, sample_stats=_sample_stats(
+        np.random.default_rng(1)), log_likelihood={}, observed_data={})
+    ref = az.dict_to_dataset({n: posterior[n] for n in posterior})
+    post = result.posterior
+    assert set(post.coords) == {"chain", "draw"}
+    assert np.array_equal(post.coords["draw"].values, ref["draw"].values)
+    assert set(post.attrs) == set(ref.attrs)
+    for name in posterior:
+        assert post[name].dims == ref[name].dims

@@ -171,7 +171,7 @@ def test_card_names_traces_table_and_uses_each_points_T(sim_s21):
     root, truth, res = sim_s21
     assert (res.table["status"] == "failed").sum() == 1
     assert "posterior" in res.table.columns
-    card = tcard.parse_card(CARD.format(file=(root / "out").as_posix()), root / "c.toml")
+    card = tcard.parse_card(CARD.format(file="out"), root / "c.toml")  # in the card's folder
     post, loaded = tcard.build_posterior(card)
     ds = post.datasets[0]
     assert ds.n == 6 and ds.draws.n == 6
@@ -199,7 +199,7 @@ def test_card_names_traces_table_and_uses_each_points_T(sim_s21):
 
 def test_flagged_traces_only_on_request_and_bad_status_is_one_line(sim_s21, tmp_path):
     root, _, _ = sim_s21
-    text = CARD.format(file=(root / "out" / "traces.csv").as_posix())
+    text = CARD.format(file="out/traces.csv")
     bad = text.replace('T = { column = "temperature_K" }',
                        'T = { column = "temperature_K" }\nstatus = ["ok", "failed"]')
     with pytest.raises(TLSBayesError, match="status must be"):
@@ -207,19 +207,18 @@ def test_flagged_traces_only_on_request_and_bad_status_is_one_line(sim_s21, tmp_
     # a y column without per-trace draws, and a missing posterior: one line naming them
     qc = text.replace('y = { column = "Qi", kind = "Qi" }', 'y = { column = "Qc", kind = "Qi" }')
     with pytest.raises(DataError, match="y column 'Qc' has no per-trace draws"):
-        tcard.build_posterior(tcard.parse_card(qc, tmp_path / "c.toml"))
+        tcard.build_posterior(tcard.parse_card(qc, root / "c.toml"))
     import shutil
 
     shutil.copytree(root / "out", tmp_path / "out")
     victim = sorted((tmp_path / "out" / "posteriors").glob("sim_-80dB_250mK*.nc"))[0]
     victim.unlink()
-    gone = text.replace((root / "out" / "traces.csv").as_posix(),
-                        (tmp_path / "out").as_posix())
+    # the same card text beside the copy: its data are the copy (paths relative to the card)
     with pytest.raises(DataError, match="sim_-80dB_250mK.csv.*posterior NetCDF is missing") as ei:
-        tcard.build_posterior(tcard.parse_card(gone, tmp_path / "c.toml"))
+        tcard.build_posterior(tcard.parse_card(text, tmp_path / "c.toml"))
     assert "\n" not in str(ei.value)
-    raw = text.replace((root / "out" / "traces.csv").as_posix(), (root / "raw").as_posix())
-    card = tcard.parse_card(raw, tmp_path / "c.toml")
+    raw = text.replace("out/traces.csv", "raw")
+    card = tcard.parse_card(raw, root / "c.toml")
     os.environ["TLSBAYES_S21_CACHE"] = str(tmp_path / "empty-cache")
     try:
         with pytest.raises(DataError, match="folder of raw traces without traces.csv"):

@@ -213,6 +213,7 @@ class _Task:
     info: dict
     resume: bool
     plots: str | bool
+    allow_outside_data: bool = False
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -261,7 +262,8 @@ def _fit_group(task: _Task) -> dict:
     from .fit import run_fit
     from .sampling import SamplerSettings
 
-    card = card_for_group(tcard.parse_card(task.card_text, Path(task.card_path)),
+    access = tcard.DataAccess(Path(task.card_path).parent, task.allow_outside_data)
+    card = card_for_group(tcard.parse_card(task.card_text, Path(task.card_path), access=access),
                           task.column, task.group)
     posterior, _ = tcard.build_posterior(card, data_override=task.data)
     settings = SamplerSettings.from_dict(task.info["settings"])
@@ -459,7 +461,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
             else:
                 tasks.append(_Task(p.group, group_by, str(Path(card.path).resolve()),
                                    card.text, data_abs, str(out.resolve()), p.run_dir, info,
-                                   state == "resume", plots))
+                                   state == "resume", plots, card.allow_outside_data))
         _write_index(index, list(rows.values()), params)
         if tasks:
             _run_tasks(tasks, task_fn, executor, workers, finish, print_fn)
@@ -485,7 +487,7 @@ def _group_run_info(card, plan: GroupPlan, group_by: str, out: Path, settings, d
 
 def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=None,
                max_steps=None, progress=None, workers=None, scheduler=None, mpi=False,
-               plots="all", print_fn=None) -> BatchResult:
+               plots="all", allow_outside_data=False, print_fn=None) -> BatchResult:
     """``tlsbayes batch``: plan the groups, choose the engine, :func:`run_batch`, summarise.
 
     Parameters
@@ -495,8 +497,8 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
         Column defining the groups.
     out : path-like
         Batch directory.
-    data, seed, walkers, max_steps, progress : optional
-        Command-line overrides of the card.
+    data, seed, walkers, max_steps, progress, allow_outside_data : optional
+        Command-line overrides of the card (see :mod:`tlsbayes.card.confine` for the last).
     workers : int, optional
         Local worker processes, or MPI workers with ``mpi``.
     scheduler : str, optional
@@ -521,7 +523,7 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
     if scheduler and (workers is not None or mpi):
         raise TLSBayesError("--scheduler cannot be combined with --workers or --mpi (the Dask "
                             "cluster has its own workers)")
-    card = tcard.load_card(card_path)
+    card = tcard.load_card(card_path, allow_outside_data=allow_outside_data)
     plans = plan_groups(card, group_by, data=data)
     ndim = next((len(p.free_names) for p in plans if p.free_names), 1)
     settings = card_settings(card, ndim, seed=seed, walkers=walkers, max_steps=max_steps,

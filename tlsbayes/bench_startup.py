@@ -13,12 +13,19 @@ each timed from process start to exit (the numba cache is warmed by a first fit,
 It prints the phase breakdown of the fit (imports, MAP, sampling, results, report, plots,
 from :attr:`tlsbayes.fit.FitResult.phases`) and the ratio of the two wall times (target:
 at most 3x).  The default card is the real Ta resonator of issue 13.
+
+Then, to show what the fixed costs are made of: the same fit with ``--plots none``, a process
+that only imports matplotlib's Agg canvas (what drawing figures costs before the first line),
+and the commands that do little (targets: ``report`` under 2 s, the others well under 1 s):
+``tlsbayes report`` of the run (all figures redrawn), a ``resume`` with nothing to do, a card
+with a typo, ``tlsbayes models`` and ``tlsbayes --help``, each a fresh ``tlsbayes`` process.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,6 +56,11 @@ except RuntimeError:
 print(json.dumps({"imports": t1 - t0, "curve_fit": time.perf_counter() - t1}))
 """
 
+_MATPLOTLIB = """
+import numpy, matplotlib.figure, matplotlib.backends.backend_agg
+print("{}")
+"""
+
 _TLSBAYES = """
 import sys, time, json
 t0 = time.perf_counter()
@@ -68,16 +80,58 @@ def _points(card_path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ds.x, dtype=float), np.asarray(ds.y, dtype=float)
 
 
+def _children_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+#: CPU seconds (user + system) of the last child run by :func:`_timed`: on a shared machine
+#: the wall time says how busy the others are, the CPU time what the child itself cost.
+LAST_CPU = [0.0]
+
+
+def _timed(argv: list, ok=(0, 3)) -> tuple[float, str]:
+    """Run ``argv`` (a fresh interpreter); return (wall seconds, its stdout)."""
+    start, cpu = time.perf_counter(), _children_cpu()
+    proc = subprocess.run(argv, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    wall = time.perf_counter() - start
+    LAST_CPU[0] = _children_cpu() - cpu
+    if proc.returncode not in ok:
+        raise RuntimeError(f"bench child {argv[1:3]} failed ({proc.returncode}): "
+                           f"{proc.stderr.strip().splitlines()[-1:]}")
+    return wall, proc.stdout
+
+
 def _child(code: str, *args) -> tuple[float, dict]:
     """Run ``code`` in a fresh interpreter; return (wall seconds, its JSON line)."""
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                          text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    wall = time.perf_counter() - start
-    if proc.returncode not in (0, 3):
-        raise RuntimeError(f"bench child failed ({proc.returncode}): "
-                           f"{proc.stderr.strip().splitlines()[-1:]}")
-    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
+    wall, out = _timed([sys.executable, "-c", code, *map(str, args)])
+    return wall, json.loads(out.strip().splitlines()[-1])
+
+
+def _quick_commands(card, run_dir: Path, tmp: Path) -> dict:
+    """``(wall, cpu)`` seconds of the commands that do little, each a fresh process."""
+    cli = [sys.executable, "-m", "tlsbayes.cli"]
+    typo = tmp / "typo.toml"
+    typo.write_text(Path(card).read_text(encoding="utf-8").replace("[sampler]", "[sampler]\n"
+                    "nwalker = 32", 1), encoding="utf-8")
+    commands = {
+        "report (re-plot, all figures)": ([*cli, "report", str(run_dir)], (0,)),
+        "resume, nothing to do": ([*cli, "resume", str(run_dir)], (0,)),
+        "fit of a card with a typo": ([*cli, "fit", str(typo), "--out", str(tmp / "typo_run")],
+                                      (2,)),
+        "models": ([*cli, "models"], (0,)),
+        "--help": ([*cli, "--help"], (0,)),
+    }
+    out = {}
+    for name, (argv, ok) in commands.items():
+        try:
+            wall = _timed(argv, ok=ok)[0]
+            out[name] = (wall, LAST_CPU[0])
+        except RuntimeError as err:  # one broken command must not lose the other figures
+            print(f"tlsbayes: warning: bench --startup: {err}", file=sys.stderr)
+            out[name] = (float("nan"), float("nan"))
+    return out
 
 
 def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
@@ -87,8 +141,11 @@ def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
     -------
     dict
         ``reference_s``, ``tlsbayes_s`` (wall, process start to exit), ``ratio``,
-        ``phases`` (seconds per phase of the fit) and ``reference`` (its imports and
-        curve_fit seconds).
+        ``reference_cpu_s``, ``tlsbayes_cpu_s`` (CPU seconds, user + system),
+        ``phases`` (seconds per phase of the fit), ``reference`` (its imports and
+        curve_fit seconds), ``no_plots_s`` and ``no_plots_phases`` (the fit with ``--plots
+        none``), ``matplotlib_s`` (a process importing numpy and matplotlib's Agg canvas) and
+        ``quick`` (command -> wall seconds, see the module docstring).
     """
     with tempfile.TemporaryDirectory(prefix="tlsbayes-bench-") as tmp:
         tmp = Path(tmp)
@@ -97,9 +154,16 @@ def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
         if warm:  # numba cache and the OS file cache, not timed
             _child(_TLSBAYES, card, tmp / "warm", "none")
         ref_wall, ref = _child(_REFERENCE, pts)
+        ref_cpu = LAST_CPU[0]
         fit_wall, phases = _child(_TLSBAYES, card, tmp / "run", plots)
+        fit_cpu = LAST_CPU[0]
+        bare_wall, bare = _child(_TLSBAYES, card, tmp / "bare", "none")
+        mpl_wall, _ = _child(_MATPLOTLIB)
+        quick = _quick_commands(card, tmp / "run", tmp)
     return {"reference_s": ref_wall, "tlsbayes_s": fit_wall, "ratio": fit_wall / ref_wall,
-            "phases": phases, "reference": ref}
+            "reference_cpu_s": ref_cpu, "tlsbayes_cpu_s": fit_cpu,
+            "phases": phases, "reference": ref, "no_plots_s": bare_wall,
+            "no_plots_phases": bare, "matplotlib_s": mpl_wall, "quick": quick}
 
 
 def report_lines(m: dict, card=DEFAULT_CARD) -> list:
@@ -112,10 +176,28 @@ def report_lines(m: dict, card=DEFAULT_CARD) -> list:
              f"curve_fit {m['reference']['curve_fit'] * 1e3:.1f} ms)",
              f"  tlsbayes fit with report and figures: {m['tlsbayes_s']:.2f} s = "
              f"{m['ratio']:.1f}x the reference (target <= 3x)",
+             *([f"  CPU seconds (user + system; the wall time also counts other processes): "
+                f"reference {m['reference_cpu_s']:.2f}, tlsbayes {m['tlsbayes_cpu_s']:.2f} = "
+                f"{m['tlsbayes_cpu_s'] / m['reference_cpu_s']:.1f}x"]
+               if m.get("reference_cpu_s") else []),
              "  phase      s"]
     lines += [f"  {k:<9} {ph.get(k, float('nan')):6.2f}" for k in PHASES]
     lines.append(f"  {'other':<9} {m['tlsbayes_s'] - known:6.2f}  (interpreter start, card, "
                  "data, exit)")
+    fixed = sum(ph.get(k, 0.0) for k in ("imports", "results", "report", "plots"))
+    lines.append(f"  fixed costs (imports + results + report + plots): {fixed:.2f} s "
+                 "(target < 0.5 s)")
+    if "no_plots_s" in m:
+        bare = m["no_plots_phases"]
+        bare_fixed = sum(bare.get(k, 0.0) for k in ("imports", "results", "report"))
+        lines += [f"  the same fit with --plots none: {m['no_plots_s']:.2f} s = "
+                  f"{m['no_plots_s'] / m['reference_s']:.1f}x the reference; fixed costs "
+                  f"{bare_fixed:.2f} s (imports {bare.get('imports', 0):.2f}, results "
+                  f"{bare.get('results', 0):.2f}, report {bare.get('report', 0):.2f})",
+                  f"  a process importing numpy + matplotlib (Agg canvas) alone: "
+                  f"{m['matplotlib_s']:.2f} s",
+                  "  commands that do little (fresh process):  wall s   CPU s"]
+        lines += [f"    {k:<37} {w:6.2f}  {c:6.2f}" for k, (w, c) in m["quick"].items()]
     return lines
 
 

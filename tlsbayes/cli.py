@@ -91,7 +91,8 @@ def _verdict_exit(result, allow):
 def _cmd_check(args):
     from .fit import describe_fit, prepare_fit
 
-    prepared = prepare_fit(args.card, data=args.data, **_overrides(args))
+    prepared = prepare_fit(args.card, data=args.data, allow_outside_data=args.allow_outside_data,
+                           **_overrides(args))
     for line in describe_fit(*prepared):
         print(line)
     print("card and data are valid (nothing written)")
@@ -102,7 +103,7 @@ def _cmd_fit(args):
     from .fit import fit_card
 
     result = fit_card(args.card, out=args.out, data=args.data, plots=args.plots,
-                      overwrite=args.overwrite,
+                      overwrite=args.overwrite, allow_outside_data=args.allow_outside_data,
                       **_overrides(args))
     return _verdict_exit(result, args.allow_unconverged)
 
@@ -110,7 +111,8 @@ def _cmd_fit(args):
 def _cmd_resume(args):
     from .fit import resume_run
 
-    result = resume_run(args.run_dir, max_steps=args.max_steps, plots=args.plots)
+    result = resume_run(args.run_dir, max_steps=args.max_steps, plots=args.plots,
+                        allow_outside_data=args.allow_outside_data)
     if isinstance(result, str):  # nothing to do
         print(f"tlsbayes: {result}", file=sys.stderr)
         return 0
@@ -120,7 +122,9 @@ def _cmd_resume(args):
 def _cmd_report(args):
     from .fit import report_run
 
-    print(f"report written to {report_run(args.run_dir, plots=args.plots, html=args.html)}")
+    path = report_run(args.run_dir, plots=args.plots, html=args.html,
+                      allow_outside_data=args.allow_outside_data)
+    print(f"report written to {path}")
     return 0
 
 
@@ -136,7 +140,7 @@ def _cmd_simulate(args):
     from . import card as tcard
     from .card import write_simulated_csv
 
-    card = tcard.load_card(args.card)
+    card = tcard.load_card(args.card, allow_outside_data=args.allow_outside_data)
     table = write_simulated_csv(card, args.out, dataset=args.dataset, seed=args.seed)
     print(f"tlsbayes simulate: {len(table.rows)} rows of data set {table.dataset!r} of card "
           f"{card.path} -> {args.out} (SIMULATED; columns {', '.join(table.columns)})")
@@ -147,6 +151,7 @@ def _cmd_batch(args):
     from . import batch
 
     res = batch.batch_card(args.card, args.group_by, args.out, data=args.data,
+                           allow_outside_data=args.allow_outside_data,
                            workers=args.workers, scheduler=args.scheduler, mpi=args.mpi,
                            plots="none" if args.no_plots else args.plots, **_overrides(args))
     if res.exit_status == EXIT_NOT_CONVERGED and args.allow_unconverged:
@@ -158,7 +163,7 @@ def _cmd_design(args):
     from . import card as tcard
     from . import design
 
-    card = tcard.load_card(args.card)
+    card = tcard.load_card(args.card, allow_outside_data=args.allow_outside_data)
     plan = design.load_plan(args.plan, card)
     out = Path(args.out) if args.out else Path("results") / "design" / plan.name
     res = design.run_design(card, plan, run_dir=args.at, outdir=out, check=not args.no_check)
@@ -210,6 +215,12 @@ def _cmd_compare(args):
 def _cmd_bench(args):
     from . import bench, bench_startup
 
+    if args.s21 is not None:
+        from . import bench_s21
+
+        bench_s21.main_s21(args.s21, workers=args.workers, out=args.out, quick=args.quick,
+                           json_path=args.json)
+        return 0
     if args.startup:
         bench_startup.run()
         return 0
@@ -231,11 +242,21 @@ def _cmd_bench(args):
     return 0
 
 
+def _allow_outside_argument(parser):
+    # The flag's name is tlsbayes.card.ALLOW_FLAG, spelled out so that --help imports no card.
+    parser.add_argument("--allow-outside-data", action="store_true",
+                        help="let the card read data files outside its own folder tree and "
+                             "the shared real-data directory (absolute or '..' paths, links "
+                             "leading out; for report/resume also a --data given to the fit); "
+                             "refused otherwise")
+
+
 def _card_arguments(parser):
     parser.add_argument("card",
                         help="model card (TOML), e.g. models/defrance_B2_809MHz_qpower.toml")
     parser.add_argument("--data",
                         help="CSV replacing the card's data file (single-dataset cards)")
+    _allow_outside_argument(parser)
     parser.add_argument("--seed", type=_int_at_least(0),
                         help="random seed (default: the card's, else 0)")
     parser.add_argument("--walkers", type=_int_at_least(2), help="number of walkers")
@@ -301,6 +322,7 @@ def _add_resume(sub):
     p.add_argument("--max-steps", type=_int_at_least(1), help="raise the step cap")
     _plots_argument(p)
     p.add_argument("--allow-unconverged", action="store_true")
+    _allow_outside_argument(p)
     p.set_defaults(func=_cmd_resume)
 
 
@@ -316,6 +338,7 @@ def _add_report(sub):
     p.add_argument("--html", action="store_true",
                    help="also write report.html: one self-contained page, figures embedded "
                         "(for a lab notebook or an email)")
+    _allow_outside_argument(p)
     p.set_defaults(func=_cmd_report)
 
 
@@ -336,6 +359,7 @@ def _add_simulate(sub):
     p.add_argument("--out", required=True, help="CSV to write (atomically)")
     p.add_argument("--seed", type=int, help="random seed (default: [simulation] seed, else 0)")
     p.add_argument("--dataset", help="data set to simulate (cards with several)")
+    _allow_outside_argument(p)
     p.set_defaults(func=_cmd_simulate)
 
 
@@ -346,10 +370,7 @@ def _cmd_s21(args):
                   columns=args.columns, pattern=args.pattern, geometry=args.geometry,
                   noise=args.noise, seed=args.seed, progress=not args.quiet,
                   plots=not args.no_plots)
-    counts = res.table["status"].value_counts()
-    print(f"{len(res.table)} traces ({res.fitted} files fitted, {res.reused} reused): "
-          + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "flagged", "failed"))
-          + f" -> {res.out / 'traces.csv'}")
+    print("\n".join(res.summary_lines()))
     return res.exit_status
 
 
@@ -422,6 +443,7 @@ def _add_design(sub):
                    help="forecast at the posterior medians of this finished run")
     p.add_argument("--no-check", action="store_true",
                    help="skip the simulate-and-fit check of the plan's alternatives")
+    _allow_outside_argument(p)
     p.set_defaults(func=_cmd_design)
 
 
@@ -487,6 +509,12 @@ def _add_bench(sub):
     p.add_argument("--startup", action="store_true",
                    help="only the fixed costs of a real fit (process start to report with "
                         "figures) side by side with a curve_fit process, phase by phase")
+    p.add_argument("--s21", nargs="*", metavar="PATH", help="only raw S21: one trace phase by "
+                   "phase, then 'tlsbayes s21' on PATH (default: the shared Ta traces) beside "
+                   "resonator_tools' method (--quick: one trace only)")
+    p.add_argument("--workers", type=_int_at_least(1), default=2, help="--s21 workers (2)")
+    p.add_argument("--out", metavar="DIR", help="keep the --s21 folder run here")
+    p.add_argument("--json", metavar="FILE", help="also write the --s21 figures as JSON")
     p.set_defaults(func=_cmd_bench)
 
 

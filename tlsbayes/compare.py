@@ -55,17 +55,20 @@ K_THRESHOLD = 0.7
 
 
 def _load(source):
-    """``(idata, name, where)`` from an InferenceData, a run directory or a .nc file."""
+    """``(idata, name, where)`` from an InferenceData or a Result, a run directory or a .nc
+    file; ``idata`` is an :class:`arviz.InferenceData` (PSIS-LOO is ArviZ's)."""
     if hasattr(source, "posterior") and hasattr(source, "attrs"):
         attrs = R.attrs_of(source)
+        if isinstance(source, R.Result):
+            source = source.to_inference_data()
         return source, (attrs.get("extra") or {}).get("card_name") or "model", "<InferenceData>"
     path = Path(source)
     if path.is_dir():
         nc = path / POSTERIOR_FILE
         if not nc.is_file():
             raise TLSBayesError(f"{path}: not a tlsbayes run directory (no posterior.nc)")
-        return R.load(nc), path.name, str(nc)
-    return R.load(path), path.stem, str(path)
+        return R.load(nc).to_inference_data(), path.name, str(nc)
+    return R.load(path).to_inference_data(), path.stem, str(path)
 
 
 def pointwise_log_likelihood(idata, unit="observation", where="result"):

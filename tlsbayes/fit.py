@@ -304,7 +304,7 @@ def _size_problem(nwalkers: int, settings, ndim: int) -> str | None:
 
 
 def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None,
-                progress=None):
+                progress=None, allow_outside_data=False):
     """Everything ``fit`` does before it writes or samples.
 
     Returns
@@ -314,7 +314,7 @@ def prepare_fit(card_path, *, data=None, seed=None, walkers=None, max_steps=None
     """
     from . import card as tcard
 
-    card = tcard.load_card(card_path)
+    card = tcard.load_card(card_path, allow_outside_data=allow_outside_data)
     if any(d.likelihood == "trace_posterior" for d in card.datasets):
         from .s21.run import fit_card_traces
 
@@ -355,7 +355,7 @@ def _data_info(loaded) -> list:
 
 
 def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_steps=None,
-             progress=None, plots="all", overwrite=False,
+             progress=None, plots="all", overwrite=False, allow_outside_data=False,
              print_fn: Callable = print) -> FitResult:
     """``tlsbayes fit``: prepare, write run.json and the card copy, :func:`run_fit`.
 
@@ -364,8 +364,8 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
     card_path : path-like
     out : path-like, optional
         Run directory (default :func:`tlsbayes.rundir.default_run_dir` of the card's name).
-    data, seed, walkers, max_steps, progress : optional
-        Command-line overrides of the card.
+    data, seed, walkers, max_steps, progress, allow_outside_data : optional
+        Command-line overrides of the card (the last: :mod:`tlsbayes.card.confine`).
     plots : {"none", "fit", "all"}
         Figures drawn once the result is saved (:data:`PLOT_CHOICES`).
     overwrite : bool
@@ -379,9 +379,9 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Bad card, data, settings or ``out``.  A fit that fails before its first checkpoint
         leaves no half-written run directory behind.
     """
-    card, posterior, loaded, settings = prepare_fit(card_path, data=data, seed=seed,
-                                                    walkers=walkers, max_steps=max_steps,
-                                                    progress=progress)
+    card, posterior, loaded, settings = prepare_fit(
+        card_path, data=data, seed=seed, walkers=walkers, max_steps=max_steps,
+        progress=progress, allow_outside_data=allow_outside_data)
     out = Path(out) if out else rundir.default_run_dir(card.name)
     created = rundir.make_run_dir(out)
     info = rundir.new_run_info(card_path=card.path, card_name=card.name, data_override=data,
@@ -418,7 +418,7 @@ def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plot
     return result
 
 
-def resume_run(run_dir, *, max_steps=None, plots="all", print_fn: Callable = print):
+def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False, print_fn=print):
     """``tlsbayes resume``: continue the run in ``run_dir`` from its checkpoint.
 
     Parameters
@@ -428,6 +428,8 @@ def resume_run(run_dir, *, max_steps=None, plots="all", print_fn: Callable = pri
         New step cap.
     plots : {"none", "fit", "all"}
         Figures drawn once the result is saved.
+    allow_outside_data : bool
+        See :func:`tlsbayes.rundir.load_run`.
 
     Returns
     -------
@@ -437,11 +439,11 @@ def resume_run(run_dir, *, max_steps=None, plots="all", print_fn: Callable = pri
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        return _resume_locked(run_dir, max_steps, plots, print_fn)
+        return _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data)
 
 
-def _resume_locked(run_dir, max_steps, plots, print_fn):
-    card, posterior, settings = rundir.load_run(run_dir)
+def _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data):
+    card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
     rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
     note = rundir.resume_note(run_dir, posterior)
     if note:
@@ -456,7 +458,7 @@ def _resume_locked(run_dir, max_steps, plots, print_fn):
                    print_fn=print_fn, plots=plots, extra_attrs=extra)
 
 
-def report_run(run_dir, *, plots="all", html=False) -> Path:
+def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) -> Path:
     """``tlsbayes report``: summary, figures (``plots``, default all: any a ``fit --plots``
     skipped) and report.md from the saved result; returns the path of the report (of
     report.html, a self-contained page with the figures embedded, if ``html``).  Nothing
@@ -466,7 +468,7 @@ def report_run(run_dir, *, plots="all", html=False) -> Path:
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        card, posterior, settings = rundir.load_run(run_dir)
+        card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
         idata = R.load(run_dir / rundir.POSTERIOR_FILE)
         rundir.verify_result(run_dir, R.attrs_of(idata), card.text, posterior, settings)
         chain, burn = None, 0
@@ -505,7 +507,7 @@ def card_catalog(models_dir) -> list:
         if path.parent != models_dir and not _has_card_table(path):
             continue
         try:
-            card = tcard.load_card(path)
+            card = tcard.load_card(path, allow_outside_data=True)  # listed, not read
             kinds = "+".join(d.model for d in card.datasets)
             title = card.meta.get("title", "")
             sim = " [simulated data]" if card.meta.get("simulated") else ""

@@ -1,18 +1,19 @@
 """Figures: corner plot, data with posterior bands and residuals, trace plot.
 
-Free functions that take arrays, a posterior and a path, and write one PNG each.  Matplotlib
-runs headless (Agg).
+Free functions that take arrays, a posterior and a path, and write one PNG each.  Figures are
+drawn on matplotlib's Agg canvas directly (no pyplot: no global figure registry to close, no
+backend selection), and the corner plot is drawn here (:func:`plot_corner`) rather than by the
+``corner`` package, which imports ArviZ (seconds) and draws what tlsbayes needs more slowly.
+No figure uses ``tight_layout``: it renders every figure twice to measure its text.
 """
 
 from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 # How each kind of x / y is best looked at.
 _LOG_X = {"field", "photon_number", "power"}
@@ -21,6 +22,23 @@ _X_LABEL = {"temperature": "T [K]", "field": "|E| [V/m]", "photon_number": "phot
             "power": "P [W]"}
 _Y_LABEL = {"frequency": "f [Hz]", "inverse_q": r"$1/Q_i$", "damping_rate": r"$\Gamma$ [s$^{-1}$]",
             "fractional_shift": r"$\delta f/f$"}
+
+#: Probability mass inside the corner plot's contours: the 1-sigma and 2-sigma regions of a
+#: 2-D Gaussian, 1 - exp(-r^2 / 2) at r = 1, 2 (the levels the ``corner`` package draws).
+CORNER_MASS = (1.0 - math.exp(-0.5), 1.0 - math.exp(-2.0))
+#: Histogram bins per axis of the corner plot.
+CORNER_BINS = 24
+
+
+def _new_figure(figsize) -> Figure:
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path, dpi) -> None:
+    # format given: the atomic writer hands us a temporary name without the .png suffix
+    fig.savefig(path, dpi=dpi, format="png")
 
 
 def axis_label(info, name, log):
@@ -33,9 +51,78 @@ def axis_label(info, name, log):
     return f"{lab} [{unit}]" if unit and unit not in ("", "y") else lab
 
 
+def density_levels(counts: np.ndarray, masses=CORNER_MASS) -> np.ndarray:
+    """Histogram heights whose super-level sets hold the given fractions of the draws.
+
+    Parameters
+    ----------
+    counts : ndarray
+        Histogram counts (any shape).
+    masses : sequence of float
+        Fractions in (0, 1).
+
+    Returns
+    -------
+    ndarray, shape (len(masses),)
+        For each mass m, the largest height h such that the cells with ``counts >= h`` hold at
+        least a fraction m of all draws (the highest-density region of the histogram).
+    """
+    flat = np.sort(np.asarray(counts, dtype=float).ravel())[::-1]
+    cum = np.cumsum(flat)
+    total = cum[-1] if cum.size else 0.0
+    out = np.empty(len(masses))
+    for k, m in enumerate(masses):
+        i = min(int(np.searchsorted(cum, m * total)), flat.size - 1)
+        out[k] = flat[i]
+    return out
+
+
+def _corner_columns(samples, names, info, log_params, truths):
+    """Plotted columns (log10 where asked and positive), their labels, truths and ranges."""
+    cols, labels, tr, ranges = [], [], [], []
+    for i, n in enumerate(names):
+        col = np.asarray(samples[:, i], dtype=float)
+        lg = n in log_params and np.all(col > 0)
+        col = np.log10(col) if lg else col
+        cols.append(col)
+        labels.append(axis_label(info, n, lg))
+        t = None if truths is None else truths.get(n)
+        tr.append(None if t is None else (math.log10(t) if lg and t > 0 else t))
+        # the central 99.9 % (as the corner package's range=0.999): one stray draw must not
+        # squeeze the posterior into a corner of its panel
+        lo, hi = (float(v) for v in np.quantile(col, [0.0005, 0.9995]))
+        # a parameter that does not move still gets an axis
+        ranges.append((lo - 0.5, hi + 0.5) if hi == lo else (lo, hi))
+    return cols, labels, tr, ranges
+
+
+def _corner_diagonal(ax, col, rng, label):
+    """1-D histogram with the 16/50/84 % quantiles and the median +- title."""
+    counts, edges = np.histogram(col, bins=CORNER_BINS, range=rng)
+    ax.stairs(counts, edges, color="k", lw=1.0)
+    q16, q50, q84 = np.quantile(col, [0.16, 0.5, 0.84])
+    for q in (q16, q50, q84):
+        ax.axvline(q, color="k", ls="--", lw=0.8)
+    # plain text, not mathtext: parsing a TeX superscript costs more than the whole panel
+    ax.set_title(f"{label} = {q50:.3g} +{q84 - q50:.2g} \N{MINUS SIGN}{q50 - q16:.2g}",
+                 fontsize=8)
+    ax.set_ylim(0, 1.1 * max(counts.max(), 1))
+
+
+def _corner_pair(ax, x, y, xr, yr):
+    """2-D histogram (grey) with the contours of :data:`CORNER_MASS`."""
+    counts, xe, ye = np.histogram2d(x, y, bins=CORNER_BINS, range=[xr, yr])
+    ax.pcolormesh(xe, ye, counts.T, cmap="Greys", shading="flat", rasterized=True)
+    levels = np.unique(density_levels(counts))
+    if levels.size and counts.max() > levels[0]:
+        xc, yc = 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1])
+        ax.contour(xc, yc, counts.T, levels=levels, colors="k", linewidths=0.8)
+
+
 def plot_corner(samples, names, path, *, param_info=None, log_params=(), truths=None,
                 title=None):
-    """Corner plot of posterior samples.
+    """Corner plot of posterior samples: histograms on the diagonal, 2-D histograms with the
+    1- and 2-sigma highest-density contours (:data:`CORNER_MASS`) below it.
 
     Parameters
     ----------
@@ -53,29 +140,51 @@ def plot_corner(samples, names, path, *, param_info=None, log_params=(), truths=
         ``name -> value`` drawn as lines (e.g. the simulation truth or the paper's value).
     title : str, optional
         Figure title (the card and group).
-    """
-    import corner
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure written (its axes: the ``k (k + 1) / 2`` panels, row by row).
+    """
     info = param_info or {}
-    log_params = set(log_params)
-    cols, labels, tr = [], [], []
-    for i, n in enumerate(names):
-        col = samples[:, i]
-        lg = n in log_params and np.all(col > 0)
-        cols.append(np.log10(col) if lg else col)
-        labels.append(axis_label(info, n, lg))
-        t = None if truths is None else truths.get(n)
-        tr.append(None if t is None else (math.log10(t) if lg and t > 0 else t))
-    data = np.column_stack(cols)
-    # Fixed-width columns break corner's histogram ranges; nudge them so the figure still draws.
-    ranges = [(c.min() - 0.5, c.max() + 0.5) if np.ptp(c) == 0 else 0.999 for c in data.T]
-    fig = corner.corner(data, labels=labels, truths=tr if truths else None,
-                        quantiles=[0.16, 0.5, 0.84], show_titles=True, title_fmt=".3g",
-                        range=ranges, truth_color="tab:red")
+    cols, labels, tr, ranges = _corner_columns(samples, names, info, set(log_params), truths)
+    k = len(cols)
+    size = 1.9 * k + 0.9
+    fig = _new_figure((size, size + (0.4 if title else 0.0)))
+    top = 1 - (0.75 if title else 0.35) / (size + (0.4 if title else 0.0))
+    grid = fig.add_gridspec(k, k, left=0.9 / size + 0.04, right=0.97, bottom=0.9 / size + 0.04,
+                            top=top, wspace=0.06, hspace=0.06)
     if title:
-        fig.suptitle(title, y=1.0, va="bottom", fontsize=11)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+        fig.suptitle(title, y=0.995, va="top", fontsize=11)
+    for i in range(k):
+        for j in range(i + 1):
+            ax = fig.add_subplot(grid[i, j])
+            if i == j:
+                _corner_diagonal(ax, cols[i], ranges[i], labels[i])
+            else:
+                _corner_pair(ax, cols[j], cols[i], ranges[j], ranges[i])
+                ax.set_ylim(ranges[i])
+                if tr[i] is not None:
+                    ax.axhline(tr[i], color="tab:red", lw=1.0)
+            ax.set_xlim(ranges[j])
+            if tr[j] is not None:
+                ax.axvline(tr[j], color="tab:red", lw=1.0)
+            # Ticks only on the outer edges: the panels of a column (row) share its axis, and
+            # matplotlib's tick objects cost more than everything else drawn here.
+            if i == k - 1:
+                ax.locator_params(axis="x", nbins=4)
+                ax.tick_params(axis="x", labelsize=7, labelrotation=45)
+                ax.set_xlabel(labels[j], fontsize=9)
+            else:
+                ax.set_xticks([])
+            if j == 0 and i > 0:
+                ax.locator_params(axis="y", nbins=4)
+                ax.tick_params(axis="y", labelsize=7)
+                ax.set_ylabel(labels[i], fontsize=9)
+            else:
+                ax.set_yticks([])
+    _save(fig, path, 110)
+    return fig
 
 
 def plot_trace(chain, names, path, *, burn=0, max_walkers=16, labels=None, title=None):
@@ -96,19 +205,25 @@ def plot_trace(chain, names, path, *, burn=0, max_walkers=16, labels=None, title
         Figure title (the card and group).
     """
     nsteps, nw, nd = chain.shape
-    fig, axes = plt.subplots(nd, 1, figsize=(8, 1.6 * nd + 0.6), sharex=True, squeeze=False)
+    height = 1.6 * nd + 0.6 + (0.3 if title else 0.0)
+    fig = _new_figure((8, height))
+    axes = fig.subplots(nd, 1, sharex=True, squeeze=False)
+    fig.subplots_adjust(left=0.12, right=0.98, top=1 - (0.5 if title else 0.15) / height,
+                        bottom=0.55 / height, hspace=0.12)
     idx = np.linspace(0, nw - 1, min(nw, max_walkers)).astype(int)
+    # at most ~2 points per pixel of the 8-inch panel: a longer chain draws the same picture
+    # at a fraction of the cost (drawing the lines is most of the figure's time)
+    stride = max(1, nsteps // 1600)
+    steps = np.arange(0, nsteps, stride)
     for k, ax in enumerate(axes[:, 0]):
-        ax.plot(chain[:, idx, k], lw=0.4, alpha=0.6)
+        ax.plot(steps, chain[::stride, idx, k], lw=0.4, alpha=0.6)
         ax.set_ylabel(labels[k] if labels is not None else names[k], fontsize=8)
         if burn:
             ax.axvspan(0, burn, color="0.85", zorder=-1)
     axes[-1, 0].set_xlabel("step")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path, 100)
 
 
 def _grid(x, log):
@@ -156,8 +271,10 @@ def plot_fit(posterior, theta, path, *, max_draws=400, rng=None, title=None, axe
         theta = theta[rng.choice(theta.shape[0], max_draws, replace=False)]
     params = posterior.params(theta)
     nds = len(posterior.datasets)
-    fig, axes = plt.subplots(2, nds, figsize=(5.2 * nds, 5.8), squeeze=False,
-                             gridspec_kw={"height_ratios": [3, 1]})
+    fig = _new_figure((5.2 * nds, 5.8))
+    axes = fig.subplots(2, nds, squeeze=False, gridspec_kw={"height_ratios": [3, 1]})
+    fig.subplots_adjust(left=0.16 / nds + 0.02, right=0.98, top=0.88 if title else 0.94,
+                        bottom=0.09, wspace=0.3, hspace=0.25)
     for j, ds in enumerate(posterior.datasets):
         ax, axr = axes[0, j], axes[1, j]
         model = ds.model
@@ -198,6 +315,4 @@ def plot_fit(posterior, theta, path, *, max_draws=400, rng=None, title=None, axe
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, 110)

@@ -268,7 +268,7 @@ def card_for_group(card, column: str, value: str):
     return dataclasses.replace(card, datasets=(dataclasses.replace(spec, data=data),))
 
 
-def load_run(run_dir):
+def load_run(run_dir, *, allow_outside_data: bool = False):
     """Rebuild the posterior of a run directory from its card copy (for resume and report).
 
     Returns
@@ -291,10 +291,11 @@ def load_run(run_dir):
 
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
-    card = tcard.parse_card(read_card_copy(run_dir), Path(info["card"]))
+    card, override = tcard.parse_run_card(read_card_copy(run_dir), info, run_dir / RUN_JSON,
+                                          allow_outside_data=allow_outside_data)
     if isinstance(info.get("group"), dict):  # a run directory of 'tlsbayes batch'
         card = card_for_group(card, info["group"]["column"], info["group"]["value"])
-    posterior, loaded = tcard.build_posterior(card, data_override=info.get("data_override"))
+    posterior, loaded = tcard.build_posterior(card, data_override=override)
     verify_data(run_dir, info, loaded)
     try:
         settings = SamplerSettings.from_dict(info["settings"])

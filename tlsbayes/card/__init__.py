@@ -20,7 +20,7 @@ are), optional priors and optional sampler settings::
     f = 809e6
     saturation = "power"
     [dataset.data]
-    file = "data/b2.csv"               # relative to the card; "{real}/x.csv" = shared real data
+    file = "data/b2.csv"               # in the card's folder; "{real}/x.csv" = shared real data
     x = { column = "power_dBm", unit = "dBm" }      # kind defaults to the model's x kind
                                                      # (label = "VNA output power": axes text)
     y = { column = "Qi", kind = "Qi" }               # see tlsbayes.io for units and kinds
@@ -57,6 +57,9 @@ Rules:
   parameters); for a parameter shared by several data sets whose defaults are both uniform (or
   both log-uniform), the default spans both.  ``[priors]`` replaces defaults name by name.
   Every prior must lie inside the parameter's physical range.
+* Data paths stay in the card's folder tree or the shared real-data directory: absolute and
+  ``..`` paths, and links leading out, are refused unless the user passes
+  ``--allow-outside-data`` (:mod:`~tlsbayes.card.confine`).
 * The data file is checked when the posterior is built (:func:`build_posterior`), so a card
   whose data are elsewhere can still be loaded and given ``data_override``.
 * Each data set's model object is built once, when the card is parsed, and reused by the
@@ -71,12 +74,16 @@ sampler settings), :mod:`~tlsbayes.card.simulation` (``[simulation]`` and simula
 from __future__ import annotations
 
 from .build import build_posterior, sampler_settings
-from .parse import Card, DatasetSpec, load_card, parse_card
+from .confine import ALLOW_FLAG, DataAccess, access_for_copy
+from .parse import Card, DatasetSpec, load_card, parse_card, parse_run_card
 from .schema import (CARD_KEYS, DATA_KEYS, DATASET_KEYS, SAMPLER_KEYS, SIMULATION_DATASET_KEYS,
                      SIMULATION_KEYS, TOP_KEYS)
 from .simulation import SimulatedTable, simulate_card, simulation_parameters, write_simulated_csv
 
 __all__ = [
+    "ALLOW_FLAG",
+    "DataAccess",
+    "access_for_copy",
     "SAMPLER_KEYS",
     "TOP_KEYS",
     "SIMULATION_KEYS",
@@ -89,6 +96,7 @@ __all__ = [
     "SimulatedTable",
     "load_card",
     "parse_card",
+    "parse_run_card",
     "build_posterior",
     "sampler_settings",
     "simulate_card",

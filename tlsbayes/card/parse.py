@@ -17,6 +17,7 @@ from ..errors import CardError, DataError
 from ..inference.likelihood import KINDS as LIKELIHOOD_KINDS
 from ..inference.likelihood import Likelihood
 from ..models import MODELS, model_from_dict
+from .confine import ALLOW_FLAG, DataAccess, access_for_run, lexical_problem
 from .parameters import check_priors, checked_model, parameter_infos
 from .schema import (CARD_KEYS, COLUMN_KEYS, DATA_KEYS, DATASET_KEYS, DATASET_NAME_PATTERN,
                      GROUP_KEYS, REAL_PLACEHOLDER, SAMPLER_KEYS, SAMPLER_TYPES, TOP_KEYS,
@@ -24,7 +25,7 @@ from .schema import (CARD_KEYS, COLUMN_KEYS, DATA_KEYS, DATASET_KEYS, DATASET_NA
                      toml_document)
 from .simulation import parse_simulation
 
-__all__ = ["Card", "DatasetSpec", "load_card", "parse_card"]
+__all__ = ["Card", "DatasetSpec", "load_card", "parse_card", "parse_run_card"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class Card:
         Every parameter the card's models and likelihoods use, in ``theta`` order.
     simulation : dict
         The ``[simulation]`` table, validated (see :mod:`tlsbayes.card.simulation`).
+    allow_outside_data : bool
+        The user lifted the confinement of data paths (see :mod:`tlsbayes.card.confine`).
     """
 
     name: str
@@ -114,10 +117,14 @@ class Card:
     sampler: dict
     parameters: tuple = field(default=())
     simulation: dict = field(default_factory=dict)
+    allow_outside_data: bool = False
 
 
-def load_card(path) -> Card:
+def load_card(path, *, allow_outside_data: bool = False) -> Card:
     """Read and validate a model card.
+
+    Its data paths must stay in the card's folder tree or the shared real-data directory
+    unless ``allow_outside_data`` (see :mod:`tlsbayes.card.confine`).
 
     Raises
     ------
@@ -137,13 +144,18 @@ def load_card(path) -> Card:
         raise CardError(f"{path}: card is not UTF-8 text") from None
     except OSError as exc:
         raise CardError(f"{path}: cannot read card ({exc.strerror or exc})") from None
-    return parse_card(text, p)
+    return parse_card(text, p, access=DataAccess(p.absolute().parent, allow_outside_data))
 
 
-def parse_card(text: str, path) -> Card:
-    """Validate a card given as text; ``path`` names it and anchors relative data paths."""
+def parse_card(text: str, path, *, access: DataAccess | None = None) -> Card:
+    """Validate a card given as text; ``path`` names it and anchors relative data paths.
+
+    ``access`` says where data may be read from (default: the folder of ``path`` and the
+    shared real-data directory; see :mod:`tlsbayes.card.confine`).
+    """
     ctx = Context(path)
     base = Path(path).absolute().parent
+    access = DataAccess(base) if access is None else access
     text = text.removeprefix("\ufeff")  # byte-order mark
     doc, meta, name = toml_document(text, ctx, TOP_KEYS, "card", CARD_KEYS)
     for key in ("title", "description", "reference", "attribution"):
@@ -152,7 +164,7 @@ def parse_card(text: str, path) -> Card:
     if "simulated" in meta and not isinstance(meta["simulated"], bool):
         raise ctx.err("[card]", f"simulated must be true or false, got {show(meta['simulated'])}")
 
-    specs = _parse_datasets(ctx, doc, base)
+    specs = _parse_datasets(ctx, doc, base, access)
     # parameters of the card, in theta order; model and likelihood objects validate here
     infos = parameter_infos(ctx, specs)
     priors = check_priors(ctx, doc["priors"], infos) if "priors" in doc else {}
@@ -160,17 +172,29 @@ def parse_card(text: str, path) -> Card:
     simulation = (parse_simulation(ctx, doc["simulation"], specs, infos)
                   if "simulation" in doc else {})
     return Card(name=name, path=Path(path), text=text, meta=meta, datasets=tuple(specs),
-                priors=priors, sampler=sampler, parameters=tuple(infos), simulation=simulation)
+                priors=priors, sampler=sampler, parameters=tuple(infos), simulation=simulation,
+                allow_outside_data=access.allow_outside)
 
 
-def _parse_datasets(ctx: Context, doc: Mapping, base: Path) -> list:
+def parse_run_card(text: str, info: dict, run_json, *, allow_outside_data: bool = False):
+    """``(card, data_override)`` of a run directory: its card copy ``text`` parsed as if it
+    stood where its run.json ``info`` says the card was, and run.json's ``data_override``.
+
+    Nothing stored in the run directory widens where data are read from
+    (:func:`tlsbayes.card.confine.access_for_run`) unless ``allow_outside_data``.
+    """
+    access, override = access_for_run(info, text, run_json, allow_outside=allow_outside_data)
+    return parse_card(text, Path(info["card"]), access=access), override
+
+
+def _parse_datasets(ctx: Context, doc: Mapping, base: Path, access: DataAccess) -> list:
     """The ``[[dataset]]`` array: one :class:`DatasetSpec` each, names distinct."""
     raw_sets = table_array(ctx, doc, "dataset", "data sets", "card")
     multi = len(raw_sets) > 1
     specs = []
     seen = {}
     for i, ds in enumerate(raw_sets):
-        specs.append(_parse_dataset(ctx, i, ds, multi, base))
+        specs.append(_parse_dataset(ctx, i, ds, multi, base, access))
         n = specs[-1].name
         if n in seen:
             raise CardError(f"{ctx.path}: [[dataset]] #{i + 1}: name {n!r} is already used by "
@@ -198,7 +222,8 @@ def _parse_sampler(ctx: Context, raw) -> dict:
     return sampler
 
 
-def _parse_dataset(ctx: Context, i: int, ds, multi: bool, base: Path) -> DatasetSpec:
+def _parse_dataset(ctx: Context, i: int, ds, multi: bool, base: Path,
+                   access: DataAccess) -> DatasetSpec:
     """One ``[[dataset]]`` table (the ``i``-th); its model is built here, once."""
     if not isinstance(ds, Mapping):
         raise ctx.err(f"[[dataset]] #{i + 1}", f"must be a table, got {show(ds)}")
@@ -230,7 +255,7 @@ def _parse_dataset(ctx: Context, i: int, ds, multi: bool, base: Path) -> Dataset
     model = checked_model(ctx, ctab, lambda: model_from_dict(kind, constants))
     _check_columns(ctx, ref, kind, model, lik, data)
 
-    path = _resolve_file(ctx, "[dataset.data]" + ref, data["file"], base)
+    path = _resolve_file(ctx, "[dataset.data]" + ref, data["file"], base, access)
     has_params = bool(Likelihood(lik).parameters)
     spec = DatasetSpec(name=name, model=kind, likelihood=lik, constants=constants, data=data,
                        path=path, suffix=name if (multi and has_params) else "")
@@ -375,17 +400,26 @@ def _check_columns(ctx: Context, ref: str, kind: str, model, lik: str, data: dic
                       "\"student_t\"")
 
 
-def _resolve_file(ctx: Context, dtab: str, file: str, base: Path) -> Path:
+def _resolve_file(ctx: Context, dtab: str, file: str, base: Path, access: DataAccess) -> Path:
     """The data file: ``{real}/...`` in the shared real-data directory, else relative to the
-    card's directory."""
-    if file.startswith(REAL_PLACEHOLDER + "/"):
-        rest = file[len(REAL_PLACEHOLDER) + 1:]
-        if "{" in rest or "}" in rest:
-            raise ctx.err(dtab, f"file {file!r}: only the placeholder {REAL_PLACEHOLDER} is "
-                          "known")
-        return tio.real_data_dir() / rest
-    if "{" in file or "}" in file:
-        raise ctx.err(dtab, f"file {file!r}: unknown placeholder (the only one is "
-                      f"{REAL_PLACEHOLDER}/..., the shared real-data directory)")
-    p = Path(file)
-    return p if p.is_absolute() else base / p
+    card's directory; refused if it may not be read (see :mod:`tlsbayes.card.confine`)."""
+    label = f"{ctx.path}: {dtab} file {file!r}"
+    real = file.startswith(REAL_PLACEHOLDER + "/")
+    rest = file[len(REAL_PLACEHOLDER) + 1:] if real else file
+    if "{" in rest or "}" in rest:
+        raise CardError(f"{label}: " + (f"only the placeholder {REAL_PLACEHOLDER} is known"
+                                         if real else
+                                         f"unknown placeholder (the only one is "
+                                         f"{REAL_PLACEHOLDER}/..., the shared real-data "
+                                         "directory)"))
+    why = None if access.allow_outside else lexical_problem(rest)
+    if why is not None:
+        raise CardError(f"{label} {why}; a card reads its data from its own folder tree or "
+                        f"{REAL_PLACEHOLDER}/... (the shared real-data directory); pass "
+                        f"{ALLOW_FLAG} to read it anyway")
+    if real:
+        p = tio.real_data_dir() / rest
+    else:
+        p = Path(rest) if Path(rest).is_absolute() else base / rest
+    access.check(p, label)
+    return p

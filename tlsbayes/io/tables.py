@@ -285,9 +285,44 @@ def _attr_text(v) -> str:
     return str(v)
 
 
+def _cf_number(src: str, name: str, attrs: Mapping, key: str, default=None):
+    """The CF attribute ``key`` of a column as a 1-D float array (``default`` if absent).
+
+    Raises :class:`DataError` naming the file, the column and the attribute (never its value)
+    if it is not a number.
+    """
+    if key not in attrs:
+        return default
+    try:
+        v = np.asarray(attrs[key])
+        ok = v.dtype.kind in "biuf" and v.size >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise DataError(f"{src}, column {name!r}: attribute {key} must be a number (it is "
+                        f"{_kind_of(attrs[key])}); fix or remove the attribute")
+    return v.reshape(-1).astype(float)
+
+
+def _kind_of(v) -> str:
+    """What a value is, for a message that must not show the value itself."""
+    if isinstance(v, (str, bytes)):
+        return "text"
+    dt = getattr(v, "dtype", None)
+    if dt is not None:
+        return f"of type {dt}" + (" (a record)" if dt.names else "")
+    return f"a {type(v).__name__}"
+
+
 def _column_cells(src: str, name: str, values: np.ndarray, attrs: Mapping) -> tuple:
     """Text cells of one column (decoded, CF missing values and scaling applied)."""
     values = np.asarray(values)
+    if values.ndim != 1 or values.dtype.names:
+        raise DataError(f"{src}, column {name!r}: holds {values.ndim}-D values of type "
+                        f"{values.dtype} per row; a column needs one number or text per row")
+    if values.dtype.kind == "O" and not all(isinstance(v, (str, bytes)) for v in values):
+        raise DataError(f"{src}, column {name!r}: holds objects that are neither numbers nor "
+                        "text (references or variable-length arrays); numbers or text only")
     if values.dtype.kind in "SUO":
         out = []
         for v in values:
@@ -303,14 +338,14 @@ def _column_cells(src: str, name: str, values: np.ndarray, attrs: Mapping) -> tu
                         "or text only)")
     missing = np.zeros(values.shape, dtype=bool)
     for key in ("_FillValue", "missing_value"):
-        if key in attrs:
-            fill = np.asarray(attrs[key]).reshape(-1)
-            for f in fill:
-                missing |= (values == f) | (np.isnan(values) & np.isnan(f)
-                                            if values.dtype.kind == "f" else False)
-    if "scale_factor" in attrs or "add_offset" in attrs:
-        values = (values * np.asarray(attrs.get("scale_factor", 1.0)).reshape(-1)[0]
-                  + np.asarray(attrs.get("add_offset", 0.0)).reshape(-1)[0])
+        for f in _cf_number(src, name, attrs, key, default=()):
+            missing |= (values == f) | (np.isnan(values) & np.isnan(f)
+                                        if values.dtype.kind == "f" else False)
+    scale = _cf_number(src, name, attrs, "scale_factor")
+    offset = _cf_number(src, name, attrs, "add_offset")
+    if scale is not None or offset is not None:
+        values = (values * (1.0 if scale is None else scale[0])
+                  + (0.0 if offset is None else offset[0]))
     if values.dtype.kind == "f":
         cells = [repr(float(v)) for v in values]
     else:
@@ -335,6 +370,68 @@ def _columns_table(src: str, digest: str, columns: list, fmt: str) -> Table:
     return Table(src, digest, tuple(cells), cells, np.arange(1, n + 1, dtype=np.int64), 0)
 
 
+def _hdf5_members(h5py, src: str, group) -> tuple:
+    """``(datasets, subgroups)`` of an HDF5 group: ``[(name, dataset)]`` and ``[group]``.
+
+    Only what is stored in this file is read: external links, datasets with external
+    storage and virtual datasets (which map other files) are refused, and so are soft links
+    that do not resolve (a loop or a missing target); each with one line naming the member.
+    """
+    datasets, subgroups = [], []
+    for name in group:
+        link = group.get(name, getlink=True)
+        where = f"{src}: HDF5 member {group.name.rstrip('/')}/{name}"
+        if isinstance(link, h5py.ExternalLink):
+            raise DataError(f"{where} is an external link to another file; tlsbayes reads "
+                            "only the file it is given (copy the data into it)")
+        try:
+            obj = group[name]
+        except (KeyError, RuntimeError, OSError):
+            raise DataError(f"{where} is a soft link that does not resolve (a loop or a "
+                            "missing target)") from None
+        if isinstance(obj, h5py.Dataset):
+            if obj.external or obj.is_virtual:
+                raise DataError(f"{where} keeps its values in other files (external storage "
+                                "or a virtual dataset); tlsbayes reads only the file it is "
+                                "given (copy the data into it)")
+            datasets.append((name, obj))
+        elif isinstance(obj, h5py.Group):
+            subgroups.append(obj)
+    return datasets, subgroups
+
+
+def _hdf5_values(h5py, src: str, name: str, ds) -> np.ndarray:
+    """The values of a 1-D HDF5 dataset (text decoded), or :class:`DataError`."""
+    try:
+        return ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise DataError(f"{src}, column {name!r}: cannot be read ({type(exc).__name__}; a "
+                        "compression filter that is not installed, or a damaged file)") from None
+
+
+def _hdf5_attrs(src: str, name: str, ds) -> dict:
+    """The attributes of an HDF5 dataset, or :class:`DataError` if they cannot be read."""
+    try:
+        return dict(ds.attrs)
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise DataError(f"{src}, column {name!r}: its attributes cannot be read "
+                        f"({type(exc).__name__}); remove the unusual attribute") from None
+
+
+def _compound_columns(src: str, name: str, values: np.ndarray) -> list:
+    """``[(field, values, {})]`` of a compound (structured) dataset: one column per field,
+    each holding one number or text per row."""
+    out = []
+    for f in values.dtype.names:
+        sub = values.dtype.fields[f][0]
+        if sub.names or sub.shape:
+            what = "a nested record" if sub.names else f"an array of shape {sub.shape}"
+            raise DataError(f"{src}, variable {name!r}, field {f!r}: holds {what} per row; "
+                            "a column needs one number or text per row")
+        out.append((f, values[f], {}))
+    return out
+
+
 def _read_hdf5_table(p: Path, src: str, digest: str) -> Table:
     """An HDF5 (or NetCDF-4) file in the column-per-dataset layout; see :mod:`tlsbayes.io`."""
     import h5py
@@ -346,24 +443,21 @@ def _read_hdf5_table(p: Path, src: str, digest: str) -> Table:
                         "the columns to CSV or write one 1-D dataset per column") from None
     with fh:
         group = fh
-        members = [(k, v) for k, v in fh.items() if isinstance(v, h5py.Dataset)]
-        subgroups = [v for v in fh.values() if isinstance(v, h5py.Group)]
+        members, subgroups = _hdf5_members(h5py, src, fh)
         if not members and len(subgroups) == 1:
             group = subgroups[0]
-            members = [(k, v) for k, v in group.items() if isinstance(v, h5py.Dataset)]
+            members, _ = _hdf5_members(h5py, src, group)
         columns = []
         for name, ds in members:
             if ds.ndim != 1:
                 continue
-            if _attr_text(ds.attrs.get("NAME", b"")).startswith(_NC_DIMENSION_ONLY):
+            attrs = _hdf5_attrs(src, name, ds)
+            if _attr_text(attrs.get("NAME", b"")).startswith(_NC_DIMENSION_ONLY):
                 continue  # a NetCDF-4 dimension without a variable: not data
             if ds.dtype.names:  # a structured array: its fields are the columns
-                arr = ds[()]
-                columns += [(f, arr[f], {}) for f in ds.dtype.names]
+                columns += _compound_columns(src, name, _hdf5_values(h5py, src, name, ds))
                 continue
-            attrs = dict(ds.attrs)
-            values = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
-            columns.append((name, values, attrs))
+            columns.append((name, _hdf5_values(h5py, src, name, ds), attrs))
         names = [c[0] for c in columns]
         dup = next((c for c in names if names.count(c) > 1), None)
         if dup is not None:

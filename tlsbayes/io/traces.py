@@ -158,6 +158,18 @@ def point_values(table: Table, lines, T) -> np.ndarray:
     return values
 
 
+def _inside_folder(src: Path, rel: str, line: int) -> Path:
+    """The posterior NetCDF a traces table names (column ``posterior``), which must lie in
+    the table's own folder (links resolved): a table cannot make tlsbayes read elsewhere."""
+    folder = Path(os.path.realpath(src.parent))
+    target = Path(os.path.realpath(src.parent / rel))
+    if folder not in target.parents:
+        raise DataError(f"{src}, line {line}, column {POSTERIOR_COLUMN!r}: names a file outside "
+                        "the traces table's folder; a traces table reads only its own folder "
+                        "(as 'tlsbayes s21' writes it)")
+    return src.parent / rel
+
+
 def _nc_by_file(folder: Path) -> dict:
     """``(file, trace) -> NetCDF`` from the attributes of every posterior (old tables
     without a ``posterior`` column)."""
@@ -230,7 +242,7 @@ def load_traces(path, *, x, y, filter=None, window=None, group=None, T=None,
     for r, f, t, lab in zip(rows, files, traces, labels):
         rel = table.cells.get(POSTERIOR_COLUMN, ("",) * table.n_rows)[r]
         if rel:
-            nc = src.parent / rel
+            nc = _inside_folder(src, rel, table.lines[r])
         else:
             by_file = _nc_by_file(src.parent) if by_file is None else by_file
             nc = by_file.get((f, int(t)))

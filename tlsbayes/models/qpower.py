@@ -145,6 +145,16 @@ class QPower(Model):
     def x_unit(self):
         return {"field": "V/m", "photon_number": ""}.get(self.saturation, "W")
 
+    def constants(self):
+        """The constants this model uses: the geometry (``Qc``, ``A0``, ``d``, ``eps_r``) only
+        with ``power_self_consistent``, so that a report never lists a permittivity that played
+        no part in the fit."""
+        c = super().constants()
+        if self.saturation != "power_self_consistent":
+            for k in ("Qc", "A0", "d", "eps_r"):
+                c.pop(k, None)
+        return c
+
     def slot_names(self):
         crit = CRITICAL_NAME[self.saturation]
         return tuple(crit if s == "x_c" else s for s in PARAMS)

@@ -1,12 +1,18 @@
-"""Posterior results: ArviZ ``InferenceData``, NetCDF storage, provenance, summaries.
+"""Posterior results: the groups of an ArviZ ``InferenceData``, NetCDF storage, provenance,
+summaries.
 
-Everything here is a free function acting on an :class:`arviz.InferenceData`; there is no
-result class to keep in sync with ArviZ.
+A result in memory is a :class:`~tlsbayes.results.groups.Result` (plain arrays with the group,
+variable and dimension names of an InferenceData; ``.to_inference_data()`` converts it), so
+that a fit never imports ArviZ or xarray; the functions here also accept an
+:class:`arviz.InferenceData`.
 
 ========================================  =================================================
-:mod:`tlsbayes.results.convert`           a run -> InferenceData, one function per group
+:mod:`tlsbayes.results.groups`            Result / Group / Variable containers
+:mod:`tlsbayes.results.convert`           a run -> Result, one function per group
 :mod:`tlsbayes.results.provenance`        root attributes (JSON-encoded), data fingerprint
+:mod:`tlsbayes.results.netcdf`            Result <-> NetCDF-4 file with h5netcdf alone
 :mod:`tlsbayes.results.store`             NetCDF-4 read/write (atomic, no pickle)
+:mod:`tlsbayes.results.stats`             HDI, tail ESS (ArviZ's definitions, on arrays)
 :mod:`tlsbayes.results.summary`           per-parameter table, text/Markdown, degeneracies
 ========================================  =================================================
 
@@ -23,13 +29,14 @@ from tlsbayes.results.provenance import (
     provenance,
     read_attrs,
 )
+from tlsbayes.results.groups import Group, Result, Variable
 from tlsbayes.results.store import load, save
 
 # Imported on first use (PEP 562): ``tlsbayes.results`` is on the path of commands that never
 # build or summarise a result (``check``, ``models``, a no-op ``resume``), and ArviZ, xarray
 # and pandas take seconds to import.  (provenance and store import ArviZ only when called.)
 _LAZY = {
-    "build_idata": "convert", "build_inference_data": "convert", "log_params": "convert",
+    "build_idata": "convert", "build_inference_data": "convert", "build_result": "convert", "log_params": "convert",
     "degeneracy_report": "summary", "format_summary": "summary",
     "format_summary_markdown": "summary", "summarize": "summary",
 }
@@ -49,10 +56,14 @@ __getattr__ = lazy_getattr(__name__, _LAZY, globals(), _load)
 __all__ = [
     "RESULT_FORMAT_NAME",
     "RESULT_FORMAT_VERSION",
+    "Group",
+    "Result",
     "ResultError",
+    "Variable",
     "attrs_of",
     "build_idata",
     "build_inference_data",
+    "build_result",
     "data_sha256",
     "degeneracy_report",
     "format_summary",

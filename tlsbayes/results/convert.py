@@ -1,13 +1,20 @@
-"""Conversion of a run into an ArviZ ``InferenceData``, one function per group.
+"""Conversion of a run into a result (the groups of an ArviZ ``InferenceData``), one function
+per group.
 
 Organised as ArviZ's own emcee converter (``arviz/data/io_emcee.py``): each group of the result
-is produced by its own function, and one function assembles them.  Two entry points:
+is produced by its own function, and one function assembles them.  The groups are built as
+ArviZ's ``dict_to_dataset`` builds them (``chain``/``draw`` and extra-dimension coordinates,
+``created_at``/``arviz_version`` attributes) but as a :class:`~tlsbayes.results.groups.Result`
+of plain arrays: ArviZ and xarray take seconds to import and a fit needs neither.  Entry
+points:
 
-:func:`build_inference_data`
+:func:`build_result`
     validates and assembles arrays the caller already has (any sampler).
+:func:`build_inference_data`
+    the same, as an :class:`arviz.InferenceData` (imports ArviZ).
 :func:`build_idata`
     converts a finished tlsbayes run (a posterior and a :class:`~tlsbayes.sampling.SamplerRun`)
-    and adds the predictive groups.
+    and adds the predictive groups; returns a :class:`~tlsbayes.results.groups.Result`.
 
 The layout of a result:
 
@@ -32,16 +39,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import arviz as az
 import numpy as np
-import xarray as xr
 
 from tlsbayes import __version__
 from tlsbayes.errors import ResultError
 from tlsbayes.inference.priors import LogUniform
+from tlsbayes.results.groups import Group, Result, Variable, arviz_group_attrs
 from tlsbayes.results.provenance import data_sha256, encode_attrs, format_string, provenance
 
-__all__ = ["build_idata", "build_inference_data", "log_params"]
+__all__ = ["build_idata", "build_inference_data", "build_result", "log_params"]
 
 _REQUIRED_SAMPLE_STATS = ("lp", "log_prior", "log_likelihood")
 #: Posterior draws simulated for the posterior predictive group (evenly spaced over the run).
@@ -102,17 +108,40 @@ def _dims_for(name: str, arr: np.ndarray, obs_dims: Mapping[str, Any]) -> list[s
 # --------------------------------------------------------------------------------------------
 
 
-def posterior_to_xarray(posterior: Mapping[str, Any]) -> tuple[xr.Dataset, tuple[int, int]]:
+def dict_to_group(data: Mapping[str, np.ndarray],
+                  dims: Mapping[str, Sequence[str]] | None = None) -> Group:
+    """A ``(chain, draw, ...)`` group as ``arviz.dict_to_dataset`` builds it.
+
+    Every dimension gets an integer coordinate ``0 .. n-1``; extra axes are named by ``dims``
+    or ``<name>_dim_<i>``; the group gets ArviZ's ``created_at`` and ``arviz_version``.
+    """
+    dims = dict(dims or {})
+    variables = {}
+    for name, arr in data.items():
+        extra = list(dims.get(name, [f"{name}_dim_{i}" for i in range(arr.ndim - 2)]))
+        variables[name] = Variable(["chain", "draw", *extra], arr)
+    sizes: dict[str, int] = {}
+    for var in variables.values():
+        sizes.update(var.sizes)
+    coords = {d: Variable([d], np.arange(n)) for d, n in sizes.items()}
+    return Group(variables, coords, arviz_group_attrs())
+
+
+def _plain_group(variables: Mapping[str, tuple[Sequence[str], np.ndarray]]) -> Group:
+    """A group without coordinates or attributes (as ``xarray.Dataset(variables)``)."""
+    return Group({n: Variable(d, a) for n, (d, a) in variables.items()})
+
+
+def posterior_group(posterior: Mapping[str, Any]) -> tuple[Group, tuple[int, int]]:
     """``posterior`` group and its ``(nchain, ndraw)``; every variable ``(nchain, ndraw)``."""
     if not posterior:
         raise ResultError("posterior is empty: there are no sampled parameters to store")
     post, shape = _check_chain_draw("posterior", posterior, None, 0)
     assert shape is not None
-    return az.dict_to_dataset(post), shape
+    return dict_to_group(post), shape
 
 
-def sample_stats_to_xarray(sample_stats: Mapping[str, Any],
-                           shape: tuple[int, int]) -> xr.Dataset:
+def sample_stats_group(sample_stats: Mapping[str, Any], shape: tuple[int, int]) -> Group:
     """``sample_stats`` group: ``lp``, ``log_prior``, ``log_likelihood`` required.
 
     An ``acceptance_rate`` given per chain, shape ``(nchain,)``, is repeated along the draws.
@@ -129,7 +158,7 @@ def sample_stats_to_xarray(sample_stats: Mapping[str, Any],
             # so ArviZ can handle every variable of the group alike.
             stats_in["acceptance_rate"] = np.repeat(acc[:, None], ndraw, axis=1)
     stats, _ = _check_chain_draw("sample_stats", stats_in, shape, 0)
-    return az.dict_to_dataset(stats)
+    return dict_to_group(stats)
 
 
 def _arrays_of_ndim(group: str, data: Mapping[str, Any], ndim: int,
@@ -144,17 +173,17 @@ def _arrays_of_ndim(group: str, data: Mapping[str, Any], ndim: int,
     return out
 
 
-def observed_data_to_xarray(observed: Mapping[str, np.ndarray],
-                            obs_dims: Mapping[str, Any]) -> xr.Dataset:
+def observed_data_group(observed: Mapping[str, np.ndarray],
+                        obs_dims: Mapping[str, Any]) -> Group:
     """``observed_data`` group: one ``(nobs,)`` variable per observed quantity."""
-    return xr.Dataset(
+    return _plain_group(
         {name: (_dims_for(name, arr, obs_dims), arr) for name, arr in observed.items()}
     )
 
 
-def log_likelihood_to_xarray(log_likelihood: Mapping[str, Any], shape: tuple[int, int],
-                             observed: Mapping[str, np.ndarray],
-                             obs_dims: Mapping[str, Any]) -> xr.Dataset:
+def log_likelihood_group(log_likelihood: Mapping[str, Any], shape: tuple[int, int],
+                         observed: Mapping[str, np.ndarray],
+                         obs_dims: Mapping[str, Any]) -> Group:
     """``log_likelihood`` group: ``(nchain, ndraw, nobs)`` per observed quantity."""
     loglik, _ = _check_chain_draw("log_likelihood", log_likelihood, shape, 1)
     for name, arr in loglik.items():
@@ -168,30 +197,34 @@ def log_likelihood_to_xarray(log_likelihood: Mapping[str, Any], shape: tuple[int
                 f"log_likelihood '{name}' has {arr.shape[2]} points per draw but "
                 f"observed_data '{name}' has {observed[name].shape[0]}"
             )
-    return az.dict_to_dataset(
+    return dict_to_group(
         loglik, dims={name: _dims_for(name, arr[0, 0], obs_dims) for name, arr in loglik.items()}
     )
 
 
-def constant_data_to_xarray(constant_data: Mapping[str, Any],
-                            obs_dims: Mapping[str, Any]) -> xr.Dataset:
+def constant_data_group(constant_data: Mapping[str, Any], obs_dims: Mapping[str, Any]) -> Group:
     """``constant_data`` group: fixed inputs; scalars are stored as 0-d variables."""
     const = {}
     for name, value in constant_data.items():
         arr = _as_array(f"constant_data '{name}'", value)
         const[str(name)] = (_dims_for(str(name), arr, obs_dims), arr)
     try:
-        return xr.Dataset(const)
+        return _plain_group(const)
     except ValueError as err:  # conflicting sizes along a shared dimension name
         raise ResultError(f"constant_data: {err}") from err
 
 
-def prior_to_xarray(prior: Mapping[str, Any]) -> xr.Dataset:
+def prior_group(prior: Mapping[str, Any]) -> Group:
     """``prior`` group: samples of the prior, one pseudo-chain ``(1, nsamples)``."""
-    return az.dict_to_dataset(_arrays_of_ndim("prior", prior, 2, "(1, nsamples)"))
+    return dict_to_group(_arrays_of_ndim("prior", prior, 2, "(1, nsamples)"))
 
 
-def build_inference_data(
+def build_inference_data(**kwargs):
+    """:func:`build_result` as an :class:`arviz.InferenceData` (same arguments)."""
+    return build_result(**kwargs).to_inference_data()
+
+
+def build_result(
     *,
     posterior: Mapping[str, Any],
     sample_stats: Mapping[str, Any],
@@ -201,8 +234,8 @@ def build_inference_data(
     prior: Mapping[str, Any] | None = None,
     attrs: Mapping[str, Any] | None = None,
     obs_dims: Mapping[str, str | Sequence[str]] | None = None,
-) -> az.InferenceData:
-    """Assemble the samples of one run into an :class:`arviz.InferenceData`.
+) -> Result:
+    """Assemble the samples of one run into a result (the groups of an InferenceData).
 
     Parameters
     ----------
@@ -236,7 +269,7 @@ def build_inference_data(
 
     Returns
     -------
-    arviz.InferenceData
+    Result
         With groups ``posterior``, ``sample_stats``, ``log_likelihood``, ``observed_data`` and,
         when given, ``constant_data`` and ``prior``.
 
@@ -247,24 +280,24 @@ def build_inference_data(
         attribute cannot be stored.
     """
     obs_dims = dict(obs_dims or {})
-    post, shape = posterior_to_xarray(posterior)
-    stats = sample_stats_to_xarray(sample_stats, shape)
+    post, shape = posterior_group(posterior)
+    stats = sample_stats_group(sample_stats, shape)
     observed = _arrays_of_ndim("observed_data", observed_data, 1, "(nobs,)")
     for name in observed:
         obs_dims.setdefault(name, f"{name}_point")
-    groups: dict[str, xr.Dataset] = {
+    groups: dict[str, Group] = {
         "posterior": post,
         "sample_stats": stats,
-        "log_likelihood": log_likelihood_to_xarray(log_likelihood, shape, observed, obs_dims),
-        "observed_data": observed_data_to_xarray(observed, obs_dims),
+        "log_likelihood": log_likelihood_group(log_likelihood, shape, observed, obs_dims),
+        "observed_data": observed_data_group(observed, obs_dims),
     }
     if constant_data:
-        groups["constant_data"] = constant_data_to_xarray(constant_data, obs_dims)
+        groups["constant_data"] = constant_data_group(constant_data, obs_dims)
     if prior:
-        groups["prior"] = prior_to_xarray(prior)
+        groups["prior"] = prior_group(prior)
     root_attrs = encode_attrs(dict(attrs or {}))
     root_attrs.setdefault("format", format_string())
-    return az.InferenceData(attrs=root_attrs, **groups)
+    return Result(groups, root_attrs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,14 +385,15 @@ def _predictive_groups(posterior, prior_theta, flat, rng, obs_dims):
     # Order matters: both draw from ``rng``, prior first (same seed -> same result file).
     for group, th in (("prior_predictive", prior_theta), ("posterior_predictive", post_theta)):
         sims = posterior.simulate(th, rng)
-        groups[group] = xr.Dataset({k: (("chain", "draw", obs_dims[k]), v[None, :, :])
-                                    for k, v in sims.items()})
+        groups[group] = _plain_group({k: (("chain", "draw", obs_dims[k]), v[None, :, :])
+                                      for k, v in sims.items()})
     return groups
 
 
 def build_idata(posterior, run, *, map_params, card_text="", extra_attrs=None, prior_draws=1000,
-                rng=None) -> az.InferenceData:
-    """ArviZ InferenceData of a finished run (post-burn-in, thinned draws).
+                rng=None) -> Result:
+    """The result of a finished run (post-burn-in, thinned draws): the groups of an ArviZ
+    InferenceData, without ArviZ (``.to_inference_data()`` converts it).
 
     Parameters
     ----------
@@ -380,8 +414,8 @@ def build_idata(posterior, run, *, map_params, card_text="", extra_attrs=None, p
 
     Returns
     -------
-    arviz.InferenceData
-        The groups of :func:`build_inference_data` plus ``prior_predictive`` and
+    Result
+        The groups of :func:`build_result` plus ``prior_predictive`` and
         ``posterior_predictive``, ``(1, ndraws, nobs)`` per data set.
     """
     rng = np.random.default_rng(0) if rng is None else rng
@@ -389,12 +423,16 @@ def build_idata(posterior, run, *, map_params, card_text="", extra_attrs=None, p
     observed, constant, obs_dims = _run_data(posterior)
     prior_theta = posterior.priors.sample(prior_draws, rng)
     prior_params = posterior.params(prior_theta)
-    idata = build_inference_data(
+    result = build_result(
         posterior=post, sample_stats=_run_sample_stats(run, shape),
         log_likelihood=_run_log_likelihood(posterior, flat, shape), observed_data=observed,
         constant_data=constant, prior={n: prior_params[n][None, :] for n in posterior.free_names},
         attrs=_run_attrs(posterior, run, map_params=map_params, card_text=card_text,
                          extra_attrs=extra_attrs),
         obs_dims=obs_dims)
-    idata.add_groups(_predictive_groups(posterior, prior_theta, flat, rng, obs_dims))
-    return idata
+    groups = {g: result[g] for g in result.groups()}
+    # ArviZ's group order: the predictive groups after the posterior (as add_groups puts them)
+    order = ["posterior", "posterior_predictive", "log_likelihood", "sample_stats", "prior",
+             "prior_predictive", "observed_data", "constant_data"]
+    groups.update(_predictive_groups(posterior, prior_theta, flat, rng, obs_dims))
+    return Result({g: groups[g] for g in sorted(groups, key=order.index)}, result.attrs)

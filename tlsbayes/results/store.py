@@ -1,8 +1,10 @@
-"""Result files: an :class:`arviz.InferenceData` written to and read from NetCDF-4.
+"""Result files: a :class:`~tlsbayes.results.groups.Result` written to and read from NetCDF-4.
 
-Files are NetCDF-4 (HDF5) written by ArviZ through ``h5netcdf``, atomically (temporary file,
-fsync, rename); nothing read from disk is unpickled.  :func:`load` checks the ``format``
-attribute (:mod:`tlsbayes.results.provenance`) and names the file in every error.
+Files are the NetCDF-4 (HDF5) files ArviZ writes (``arviz.from_netcdf`` reads them), written
+and read here with ``h5netcdf`` alone (:mod:`tlsbayes.results.netcdf`: no ArviZ, xarray or
+pandas import), atomically (temporary file, fsync, rename); nothing read from disk is
+unpickled.  :func:`load` checks the ``format`` attribute (:mod:`tlsbayes.results.provenance`)
+and names the file in every error.
 """
 
 from __future__ import annotations
@@ -11,25 +13,22 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from tlsbayes.atomic import fsync_directory, new_temporary
 from tlsbayes.errors import ResultError, TLSBayesError
+from tlsbayes.results import netcdf
+from tlsbayes.results.groups import Result
 from tlsbayes.results.provenance import (
     READABLE_FORMAT_VERSIONS,
     RESULT_FORMAT_NAME,
     format_string,
 )
 
-if TYPE_CHECKING:  # ArviZ takes seconds to import: only when a result is read or written
-    import arviz as az
-
 __all__ = ["load", "save"]
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
+def save(idata, path: str | os.PathLike) -> Path:
     """Write a result to NetCDF atomically.
 
     The file is written to a temporary file in the target directory, flushed to disk and then
@@ -38,7 +37,7 @@ def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
 
     Parameters
     ----------
-    idata : arviz.InferenceData
+    idata : Result or arviz.InferenceData
         The result; a ``"format"`` attribute is written if it has none (``idata`` itself is
         not modified).
     path : str or path-like
@@ -61,18 +60,20 @@ def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
             f"cannot write result file '{path}': directory '{directory}' does not exist"
         )
 
-    import arviz as az
-
-    attrs = dict(idata.attrs)
+    result = Result.from_inference_data(idata)
+    attrs = dict(result.attrs)
     attrs.setdefault("format", format_string())
-    # A new InferenceData sharing the datasets lets us write the completed attributes without
-    # mutating the caller's object.
-    to_write = az.InferenceData(attrs=attrs, **{g: idata[g] for g in idata.groups()})
+    # The same groups under the completed attributes: the caller's object is not modified.
+    to_write = result.with_attrs(attrs)
 
-    image = _netcdf_image(to_write)
     # Not mkstemp: its mode 0600 would make the result unreadable to colleagues.
     tmp = new_temporary(path, ".tmp")
     try:
+        # Built in memory, written by Python: libhdf5 crashes (double free, segmentation
+        # fault) when its own write to disk fails with a full disk; Python's write of the
+        # bytes fails with a plain OSError (tlsbayes.atomic.hdf5_image does the same for the
+        # checkpoint).
+        image = netcdf.image(to_write)
         with open(tmp, "r+b") as fh:
             fh.write(image)
             fh.flush()
@@ -90,30 +91,6 @@ def save(idata: az.InferenceData, path: str | os.PathLike) -> Path:
     return path
 
 
-def _netcdf_image(idata) -> bytes:
-    """The NetCDF-4 file of ``idata`` built in memory, as ``InferenceData.to_netcdf`` writes
-    it (root attributes, one group per ArviZ group, zlib for numeric variables).
-
-    In memory because libhdf5 crashes (double free, segmentation fault) when a write to disk
-    fails with a full disk; Python's own write of the bytes fails with a plain OSError
-    (:func:`tlsbayes.atomic.hdf5_image` does the same for the checkpoint).
-    """
-    import io
-
-    import h5netcdf
-    import xarray as xr
-
-    buffer = io.BytesIO()
-    h5netcdf.File(buffer, "w").close()
-    xr.Dataset(attrs=idata.attrs).to_netcdf(buffer, mode="a", engine="h5netcdf")
-    for group in idata.groups():
-        data = idata[group]
-        encoding = {name: {"zlib": True} for name, v in data.variables.items()
-                    if v.dtype.kind in "biufcS"}
-        data.to_netcdf(buffer, mode="a", group=group, engine="h5netcdf", encoding=encoding)
-    return buffer.getvalue()
-
-
 def _has_hdf5_signature(path: Path) -> bool:
     # HDF5 allows a user block before the superblock, so the signature may sit at 0, 512,
     # 1024, 2048, ... bytes.
@@ -128,7 +105,7 @@ def _has_hdf5_signature(path: Path) -> bool:
     return False
 
 
-def load(path: str | os.PathLike) -> az.InferenceData:
+def load(path: str | os.PathLike) -> Result:
     """Read a result written by :func:`save`.
 
     Only NetCDF is read (no pickle), fully into memory, so the file is closed on return and
@@ -141,7 +118,8 @@ def load(path: str | os.PathLike) -> az.InferenceData:
 
     Returns
     -------
-    arviz.InferenceData
+    Result
+        ``.to_inference_data()`` gives the :class:`arviz.InferenceData`.
 
     Raises
     ------
@@ -166,14 +144,11 @@ def load(path: str | os.PathLike) -> az.InferenceData:
     except OSError as err:
         raise fail(f"cannot be read: {err.strerror or err}", err) from err
 
-    import arviz as az
-
     try:
         with warnings.catch_warnings():
-            # ArviZ warns about groups outside its schema; a foreign file is reported below.
+            # h5netcdf warns about files of other writers; a foreign file is reported below.
             warnings.simplefilter("ignore", UserWarning)
-            with az.rc_context(rc={"data.load": "eager"}):
-                idata = az.from_netcdf(str(path), engine="h5netcdf")
+            idata = netcdf.read(path)
     except Exception as err:  # noqa: BLE001
         # h5py, h5netcdf and xarray raise OSError, KeyError, ValueError, RuntimeError, ... for
         # damaged files; the user needs one actionable message, the cause stays chained.

@@ -1,7 +1,10 @@
 """Summaries of a result: the per-parameter table, its text/Markdown rendering, degeneracies.
 
-Every function acts on an :class:`arviz.InferenceData` with a ``posterior`` group (or on the
-table :func:`summarize` returns).  The physics explanation of a degenerate pair comes from
+Every function acts on a result with a ``posterior`` group (a
+:class:`~tlsbayes.results.groups.Result` or an :class:`arviz.InferenceData`; only
+``posterior[name].values``/``.dims`` and the group's ``coords`` are used) or on the table
+:func:`summarize` returns.  The statistics are ArviZ's (:mod:`tlsbayes.results.stats`),
+computed without importing ArviZ.  The physics explanation of a degenerate pair comes from
 :data:`tlsbayes.models.degeneracy.KNOWN_DEGENERACIES`.
 """
 
@@ -9,19 +12,15 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tlsbayes.errors import ResultError
 from tlsbayes.models.degeneracy import KNOWN_DEGENERACIES
-
-if TYPE_CHECKING:  # ArviZ and xarray take seconds to import: only where the statistics are
-    import arviz as az
-    import xarray as xr
+from tlsbayes.results import stats
 
 __all__ = ["degeneracy_report", "format_summary", "format_summary_markdown", "summarize"]
 
@@ -43,22 +42,27 @@ _SUMMARY_COLUMNS = (
 _LOCATION_COLUMNS = frozenset({"mean", "median", "q16", "q84", "hdi_low", "hdi_high", "map"})
 
 
-def _scalar_slices(posterior: xr.Dataset, var_names: Iterable[str]):
-    """Yield ``(label, name, index)`` for every scalar component of the requested variables."""
+def _scalar_slices(posterior, var_names: Iterable[str]):
+    """Yield ``(label, draws)`` for every scalar component of the requested variables;
+    ``draws`` has shape ``(nchain, ndraw)``."""
     for name in var_names:
         da = posterior[name]
-        extra = [d for d in da.dims if d not in ("chain", "draw")]
+        values = np.asarray(da.values, dtype=float)
+        # (chain, draw, *extra) whatever order the dimensions were stored in
+        order = [da.dims.index("chain"), da.dims.index("draw")]
+        extra = [i for i, d in enumerate(da.dims) if d not in ("chain", "draw")]
+        values = np.transpose(values, order + extra)
         if not extra:
-            yield name, name, {}
+            yield name, values
             continue
-        for idx in np.ndindex(*(da.sizes[d] for d in extra)):
-            sel = dict(zip(extra, idx))
-            coords = [str(da[d].values[i]) if d in da.coords else str(i)
-                      for d, i in sel.items()]
-            yield f"{name}[{','.join(coords)}]", name, sel
+        for idx in np.ndindex(*values.shape[2:]):
+            labels = [str(np.asarray(posterior.coords[da.dims[a]].values)[i])
+                      if da.dims[a] in posterior.coords else str(i)
+                      for a, i in zip(extra, idx)]
+            yield f"{name}[{','.join(labels)}]", values[(slice(None), slice(None), *idx)]
 
 
-def _resolve_var_names(idata: az.InferenceData, var_names: Iterable[str] | None) -> list[str]:
+def _resolve_var_names(idata, var_names: Iterable[str] | None) -> list[str]:
     if "posterior" not in idata.groups():
         raise ResultError("the result has no posterior group")
     available = list(idata.posterior.data_vars)
@@ -89,7 +93,7 @@ def _map_warning(map_value: float, median: float, sd: float, q16: float, q84: fl
 
 
 def summarize(
-    idata: az.InferenceData,
+    idata,
     *,
     map_params: Mapping[str, float] | None = None,
     hdi_prob: float = 0.95,
@@ -99,7 +103,7 @@ def summarize(
 
     Parameters
     ----------
-    idata : arviz.InferenceData
+    idata : Result or arviz.InferenceData
         Result with a ``posterior`` group.
     map_params : mapping of str to float, optional
         Maximum a posteriori point (physical units) to compare with the posterior.
@@ -114,8 +118,8 @@ def summarize(
     pandas.DataFrame
         Index ``parameter``; columns ``mean``, ``sd`` (ddof=1), ``median``, ``q16``, ``q84``
         (linear-interpolated quantiles over all chains and draws), ``hdi_low``, ``hdi_high``
-        (ArviZ HDI), ``ess_bulk``, ``ess_tail``, ``r_hat`` (ArviZ rank-normalised split
-        R-hat), ``map`` (NaN when not given) and ``map_warning`` (empty when fine; otherwise
+        (ArviZ's HDI), ``ess_bulk``, ``ess_tail``, ``r_hat`` (ArviZ's rank-normalised split
+        R-hat; all four from :mod:`tlsbayes.results.stats`), ``map`` (NaN when not given) and ``map_warning`` (empty when fine; otherwise
         says whether the MAP is outside the 16-84 % interval and/or more than 1 sd from the
         median: a MAP far from the bulk means the posterior is skewed or multimodal and the
         MAP is not a representative point estimate).
@@ -127,28 +131,16 @@ def summarize(
     """
     if not 0 < hdi_prob < 1:
         raise ResultError(f"hdi_prob must lie strictly between 0 and 1, got {hdi_prob}")
-    import arviz as az
-
     names = _resolve_var_names(idata, var_names)
     map_params = dict(map_params or {})
-    posterior = idata.posterior
-
-    with warnings.catch_warnings():
-        # Short test chains trigger ArviZ's "too few draws" warnings; the numbers themselves
-        # (ESS, R-hat) already tell the user the same thing.
-        warnings.simplefilter("ignore", UserWarning)
-        hdi = az.hdi(posterior, hdi_prob=hdi_prob, var_names=names)
-        ess_bulk = az.ess(posterior, var_names=names, method="bulk")
-        ess_tail = az.ess(posterior, var_names=names, method="tail")
-        rhat = az.rhat(posterior, var_names=names, method="rank")
 
     rows = {}
-    for label, name, sel in _scalar_slices(posterior, names):
-        samples = np.asarray(posterior[name].isel(sel).values, dtype=float).ravel()
+    for label, draws in _scalar_slices(idata.posterior, names):
+        samples = draws.ravel()
         mean = float(np.mean(samples))
         sd = float(np.std(samples, ddof=1)) if samples.size > 1 else math.nan
         median, q16, q84 = (float(v) for v in np.quantile(samples, [0.5, 0.16, 0.84]))
-        interval = hdi[name].isel(sel).values
+        interval = stats.hdi(samples, hdi_prob)
         map_value = float(map_params.get(label, math.nan))
         rows[label] = {
             "mean": mean,
@@ -156,11 +148,11 @@ def summarize(
             "median": median,
             "q16": q16,
             "q84": q84,
-            "hdi_low": float(interval[0]),
-            "hdi_high": float(interval[1]),
-            "ess_bulk": float(ess_bulk[name].isel(sel).values),
-            "ess_tail": float(ess_tail[name].isel(sel).values),
-            "r_hat": float(rhat[name].isel(sel).values),
+            "hdi_low": interval[0],
+            "hdi_high": interval[1],
+            "ess_bulk": stats.ess_bulk(draws),
+            "ess_tail": stats.ess_tail(draws),
+            "r_hat": stats.rhat(draws),
             "map": map_value,
             "map_warning": _map_warning(map_value, median, sd, q16, q84),
         }
@@ -289,7 +281,7 @@ def _pearson(columns: list) -> np.ndarray:
 
 
 def degeneracy_report(
-    idata: az.InferenceData,
+    idata,
     *,
     log_params: Iterable[str] = (),
     threshold: float = 0.7,
@@ -299,7 +291,7 @@ def degeneracy_report(
 
     Parameters
     ----------
-    idata : arviz.InferenceData
+    idata : Result or arviz.InferenceData
         Result with a ``posterior`` group; scalar (``(chain, draw)``) variables are used.
     log_params : iterable of str
         Parameters to take the natural log of before correlating.  Pass the log-uniform

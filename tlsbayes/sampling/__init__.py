@@ -18,8 +18,8 @@ logprob       the vectorised log-probability convention and its emcee adapter
 start         :func:`find_map`, :func:`initial_ball`, :func:`support_bounds`
 diagnostics   tau, rank-normalised split R-hat, bulk ESS on plain arrays
 convergence   the gate checked after every chunk (the rule is written there)
-checkpoint    :class:`AtomicHDFBackend` (an emcee backend writing HDF5 atomically),
-              :func:`read_checkpoint`
+checkpoint    :class:`AtomicHDFBackend` (an emcee backend writing HDF5 atomically)
+checkpoint_file  :func:`read_checkpoint` (h5py only)
 runner        :func:`run`, the chunk loop; :func:`sampler_floor` for ``tlsbayes bench``
 """
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 # Imported on first use (PEP 562): emcee (runner, checkpoint) and scipy.optimize (start) take
 # seconds to import, and ``tlsbayes check`` or ``models`` need only the settings.
 _LAZY = {
-    "Checkpoint": "checkpoint", "read_checkpoint": "checkpoint",
+    "Checkpoint": "checkpoint_file", "read_checkpoint": "checkpoint_file",
     "SamplerRun": "runner", "run": "runner", "sampler_floor": "runner",
     "MapResult": "start", "MapStart": "start", "find_map": "start",
     "initial_ball": "start", "support_bounds": "start",
@@ -50,8 +50,8 @@ _LAZY = {
 
 
 def _load(owner):
-    if owner == "checkpoint":
-        from . import checkpoint as module
+    if owner == "checkpoint_file":  # h5py only: no emcee for a look at a checkpoint
+        from . import checkpoint_file as module
     elif owner == "runner":
         from . import runner as module
     else:
