@@ -64,6 +64,9 @@ class FitResult:
     #: Wall seconds per phase: ``map``, ``sampling``, ``results`` (InferenceData, NetCDF),
     #: ``report`` (summary, checks, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
     phases: dict = field(default_factory=dict)
+    #: CPU seconds of this process per phase (same keys): on a shared machine the wall time
+    #: also counts the other processes.
+    phases_cpu: dict = field(default_factory=dict)
 
 
 def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
@@ -97,32 +100,37 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
         return {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
                 if n in names}
 
-    clock = [time.perf_counter()]
-    phases = {}
+    clock = [(time.perf_counter(), time.process_time())]
+    phases, phases_cpu = {}, {}
 
-    def lap():
-        clock.append(time.perf_counter())
-        return clock[-1] - clock[-2]
+    def lap(name):
+        clock.append((time.perf_counter(), time.process_time()))
+        phases[name] = clock[-1][0] - clock[-2][0]
+        phases_cpu[name] = clock[-1][1] - clock[-2][1]
 
     def show_map(best):
-        phases["map"] = lap()
+        lap("map")
         print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_values(best).items()))
 
     sampled = sample(posterior, settings, rng=rng, checkpoint=outdir / rundir.CHECKPOINT_FILE,
                      resume=resume, on_map=show_map)
     run, map_params = sampled.run, map_values(sampled.map)
     print_fn(run.verdict)
-    phases["sampling"] = lap()
+    lap("sampling")
     idata = R.build_idata(posterior, run, map_params=map_params, card_text=card_text,
                           extra_attrs=extra_attrs, rng=rng)
     R.save(idata, outdir / rundir.POSTERIOR_FILE)
-    phases["results"] = lap()
+    lap("results")
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
                             burn=run.burn_in, print_fn=print_fn)
+    lap("report")
+    for times, plots_s in ((phases, res["plots_s"]), (phases_cpu, res["plots_cpu_s"])):
+        times["report"] -= plots_s
+        times["plots"] = plots_s
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
-                     verdict=run.verdict, verdicts=res["verdicts"],
-                     phases={**phases, "report": lap() - res["plots_s"], "plots": res["plots_s"]})
+                     verdict=run.verdict, verdicts=res["verdicts"], phases=phases,
+                     phases_cpu=phases_cpu)
 
 
 #: ``--plots`` choices: which figures a fit (or ``report``) draws after the result is saved.
@@ -171,16 +179,17 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
     for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
     ctx = run_context(outdir, attrs, posterior)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
                            chain=chain, burn=burn, log_params=log_params, context=ctx)
-    plots_s = time.perf_counter() - start
+    plots_s, plots_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
     figures = _current_figures(outdir, figures)
     md = report_markdown(ctx, attrs, summary, deg, figures, guidance=guidance,
                          verdicts_md=V.markdown_section(verd), log_params=log_params)
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
     return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
-            "verdicts": verd, "plots_s": plots_s, "markdown": md}
+            "verdicts": verd, "plots_s": plots_s, "plots_cpu_s": plots_cpu_s,
+            "markdown": md}
 
 
 def _current_figures(outdir, drawn) -> list:
