@@ -126,3 +126,70 @@ def test_quality_distorted_lineshape_is_flagged():
     z = s + 1e-3 * (np.random.default_rng(5).normal(size=f.size) * (1 + 1j))
     q = _fit(f, z)
     assert q.status != quality.OK and "residuals" in q.reason
+
+
+def test_circle_traversed_the_other_way_is_conjugated(tmp_path):
+    # the opposite time convention conjugates S21: same resonance, circle run clockwise
+    from tlsbayes.s21 import fit, readers
+
+    Qi, Qc, phi = 4e5, 2e5, 0.3
+    f = grid(12, 1.0 / (1 / Qi + np.cos(phi) / Qc))
+    z = simulate_trace(f, theta_from_q(F0, Qi, Qc, phi, 0.6, 1e-9, 1.0, 4e-8), 2e-3,
+                       np.random.default_rng(6))
+    want = fit.fit_trace(readers.make_trace("a_-30dB.csv", f, z, -30, np.nan), sample=False)
+    assert want.status == quality.OK and not want.values["conjugated"]
+    # written conjugated and with the frequency column descending
+    p = tmp_path / "b_-30dB_10mK.csv"
+    zc = np.conj(z)[::-1]
+    np.savetxt(p, np.column_stack([f[::-1], 20 * np.log10(np.abs(zc)), np.rad2deg(np.angle(zc))]),
+               delimiter=",")
+    (tr,) = readers.read_trace(p)
+    got = fit.fit_trace(tr, sample=False)
+    assert got.status == quality.OK and got.values["conjugated"]
+    for key in ("Qi", "Qc", "Ql", "f_res_Hz"):
+        assert got.values[key] == pytest.approx(want.values[key], rel=1e-6)
+    assert got.values["Qi"] == pytest.approx(Qi, rel=0.1)
+
+
+def test_curved_background_is_chosen_only_when_the_data_need_it():
+    # the NYU traces' case: background phase and amplitude bend across the span
+    from tlsbayes.s21 import fit, readers
+
+    Qi, Qc, phi = 3e5, 1.5e5, 0.2
+    f = grid(10, 1.0 / (1 / Qi + np.cos(phi) / Qc))
+    theta = theta_from_q(F0, Qi, Qc, phi, 0.5, 0.0, 0.4, 3e-8)
+    h = 0.5 * (f[-1] - f[0])
+    f_ref = 0.5 * (f[0] + f[-1])
+    rng = np.random.default_rng(7)
+    plain = simulate_trace(f, theta, 2e-3, rng)
+    curved = plain * (1 + complex(0.02, 0.03) * ((f - f_ref) / h) ** 2)
+    got = {}
+    for name, z in (("plain", plain), ("curved", curved)):
+        got[name] = fit.fit_trace(readers.make_trace(f"{name}_-30dB.csv", f, z, -30, np.nan),
+                                  sample=False)
+    assert got["plain"].values["background"] == "linear"
+    c = got["curved"]
+    assert c.values["background"] == "curved" and c.names[8:10] == k.BG_PARAMS
+    assert c.status == quality.OK and c.values["sigma_fit"] < 1.2 * c.values["sigma_diff"]
+    half = 0.5 * (c.values["Qi_q84"] - c.values["Qi_q16"])
+    assert abs(c.values["Qi"] - Qi) < 4 * half
+    # without the curvature the same trace is misfit (the residuals carry the bend)
+    start = circle.circle_start(f, curved)
+    lin = lsq.refine(f, curved, start.theta, start.f_ref)
+    assert lin.sigma_fit > 1.5 * lin.sigma_diff
+
+
+def test_phi_is_returned_on_the_branch_with_positive_qc():
+    # S21 depends on φ only through tan φ: a start on another branch must come back to
+    # (-π/2, π/2], where |Q_c| = cos φ/inv_Qc > 0 and the prior of the posterior lives
+    f = grid()
+    theta = theta_from_q(F0, 5e5, 2e5, -1.3, 0.7, 0.0, 0.5, 2e-8)
+    z = simulate_trace(f, theta, 1e-3, np.random.default_rng(8))
+    start = circle.circle_start(f, z)
+    shifted = start.theta.copy()
+    shifted[k.I_PHI] += 2 * np.pi
+    a = lsq.refine(f, z, start.theta, start.f_ref)
+    b = lsq.refine(f, z, shifted, start.f_ref)
+    assert -np.pi / 2 < b.theta[k.I_PHI] <= np.pi / 2
+    assert b.theta[k.I_PHI] == pytest.approx(a.theta[k.I_PHI], abs=1e-6)
+    assert k.derived_q(b.theta)["Qc_abs"] > 0

@@ -116,3 +116,23 @@ def test_derived_quantities():
     assert 1 / d["Ql"] == pytest.approx(1 / 4e5 + np.cos(0.5) / 2e5)
     with pytest.raises(ValueError, match="unknown S21 geometry"):
         k.geometry_code("transmission")
+
+
+@pytest.mark.parametrize("geometry", ["notch", "inverse"])
+def test_background_curvature_matches_twin(geometry):
+    # B(f) = 1 + b2 (f - f_ref)², b2 complex [1/Hz²], on top of every walker's line
+    thetas = np.array([theta_of(*c) for c in CASES])
+    h = 0.5 * (F[-1] - F[0])
+    bg = np.array([[0.3, -0.2], [0.0, 0.5], [-0.4, 0.0]]) / h ** 2
+    g = k.geometry_code(geometry)
+    want = np.array([twin(F, *c, F0, geometry) * (1 + complex(*b) * (F - F0) ** 2)
+                     for c, b in zip(CASES, bg)])
+    np.testing.assert_allclose(k.s21_batch(F, thetas, F0, g, bg), want, rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_allclose(k.model_batch(F, np.hstack([thetas, bg]), F0, g), want,
+                               rtol=1e-10, atol=1e-12)
+    z = want[0] + 1e-3 * (1 - 2j)
+    rss_want = np.sum(np.abs(z - want) ** 2, axis=1)
+    for step in (0.0, k.uniform_step(F)):
+        rss = k.sq_residual_batch(F, z.real.copy(), z.imag.copy(), thetas, F0, g, step, bg)
+        np.testing.assert_allclose(rss, rss_want, rtol=1e-9)

@@ -215,6 +215,12 @@ def _cmd_compare(args):
 def _cmd_bench(args):
     from . import bench, bench_startup
 
+    if args.s21 is not None:
+        from . import bench_s21
+
+        bench_s21.main_s21(args.s21, workers=args.workers, out=args.out, quick=args.quick,
+                           json_path=args.json)
+        return 0
     if args.startup:
         bench_startup.run()
         return 0
@@ -364,10 +370,7 @@ def _cmd_s21(args):
                   columns=args.columns, pattern=args.pattern, geometry=args.geometry,
                   noise=args.noise, seed=args.seed, progress=not args.quiet,
                   plots=not args.no_plots)
-    counts = res.table["status"].value_counts()
-    print(f"{len(res.table)} traces ({res.fitted} files fitted, {res.reused} reused): "
-          + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "flagged", "failed"))
-          + f" -> {res.out / 'traces.csv'}")
+    print("\n".join(res.summary_lines()))
     return res.exit_status
 
 
@@ -506,6 +509,12 @@ def _add_bench(sub):
     p.add_argument("--startup", action="store_true",
                    help="only the fixed costs of a real fit (process start to report with "
                         "figures) side by side with a curve_fit process, phase by phase")
+    p.add_argument("--s21", nargs="*", metavar="PATH", help="only raw S21: one trace phase by "
+                   "phase, then 'tlsbayes s21' on PATH (default: the shared Ta traces) beside "
+                   "resonator_tools' method (--quick: one trace only)")
+    p.add_argument("--workers", type=_int_at_least(1), default=2, help="--s21 workers (2)")
+    p.add_argument("--out", metavar="DIR", help="keep the --s21 folder run here")
+    p.add_argument("--json", metavar="FILE", help="also write the --s21 figures as JSON")
     p.set_defaults(func=_cmd_bench)
 
 

@@ -22,6 +22,15 @@ and the line (the "environment", Probst et al. 2015 Eq. 1) multiplies every geom
 
       S(f) = (a + a1 (f - f_ref)) · exp(i [α - 2π (f - f_ref) τ]) · S_res(f)
 
+optionally times a complex curvature of the background (:data:`BG_PARAMS`, the ``bg``
+argument of :func:`s21_batch` and :func:`sq_residual_batch`)::
+
+      B(f) = 1 + (b2_re + i b2_im) (f - f_ref)²       [b2 in 1/Hz²]
+
+which describes a background whose phase and amplitude bend across the span (a standing wave
+on the line, dispersion: the NYU traces need it, their residuals are otherwise twice the
+noise), still a smooth factor that a resonance of a few linewidths cannot mimic.
+
 Conventions (where sources differ)
 ----------------------------------
 * Sign of the detuning: ``+2i Q x`` (Probst, Khalil); with the opposite time convention
@@ -51,8 +60,8 @@ import numpy as np
 
 __all__ = [
     "PARAMS", "NPARAMS", "I_FR", "I_INV_QI", "I_INV_QC", "I_PHI", "I_A", "I_A1", "I_ALPHA",
-    "I_TAU", "NOTCH", "INVERSE", "REFLECTION", "GEOMETRIES", "geometry_code",
-    "s21_point", "s21_batch", "sq_residual_batch", "uniform_step", "ANCHOR", "s21", "derived_q", "inverse_from_notch",
+    "I_TAU", "BG_PARAMS", "NBG", "I_B2_RE", "I_B2_IM", "NOTCH", "INVERSE", "REFLECTION", "GEOMETRIES", "geometry_code",
+    "s21_point", "s21_batch", "model_batch", "sq_residual_batch", "uniform_step", "ANCHOR", "s21", "derived_q", "inverse_from_notch",
     "notch_from_inverse",
 ]
 
@@ -60,6 +69,10 @@ __all__ = [
 PARAMS = ("f_r", "inv_Qi", "inv_Qc", "phi", "a", "a1", "alpha", "tau")
 NPARAMS = len(PARAMS)
 I_FR, I_INV_QI, I_INV_QC, I_PHI, I_A, I_A1, I_ALPHA, I_TAU = range(NPARAMS)
+#: Parameters of the optional background curvature B(f), columns of the ``bg`` arguments.
+BG_PARAMS = ("b2_re", "b2_im")
+NBG = len(BG_PARAMS)
+I_B2_RE, I_B2_IM = range(NBG)
 
 #: Geometry codes of the kernels.
 NOTCH, INVERSE, REFLECTION = 0, 1, 2
@@ -130,7 +143,7 @@ def s21_point(f, f_ref, geometry, fr, inv_qi, inv_qc, phi, a, a1, alpha, tau):
 
 
 @numba.njit(cache=True)
-def s21_batch(f, theta, f_ref, geometry):
+def s21_batch(f, theta, f_ref, geometry, bg=None):
     """Model S21 for every walker: ``out[k, j] = S(f[j]; theta[k])``.
 
     Parameters
@@ -142,6 +155,8 @@ def s21_batch(f, theta, f_ref, geometry):
     f_ref : float
         Reference frequency of α and of the amplitude slope [Hz].
     geometry : int
+    bg : ndarray, shape (n, NBG), optional
+        Background curvature of every walker (:data:`BG_PARAMS`); None: ``B(f) = 1``.
 
     Returns
     -------
@@ -152,9 +167,13 @@ def s21_batch(f, theta, f_ref, geometry):
     for k in range(n):
         t = theta[k]
         q, c = _resonator_constants(geometry, t[I_INV_QI], t[I_INV_QC], t[I_PHI])
+        b2 = 0j
+        if bg is not None:
+            b2 = complex(bg[k, I_B2_RE], bg[k, I_B2_IM])
         for j in range(m):
+            df = f[j] - f_ref
             out[k, j] = _point(f[j], f_ref, geometry, t[I_FR], q, c, t[I_A], t[I_A1],
-                               t[I_ALPHA], t[I_TAU])
+                               t[I_ALPHA], t[I_TAU]) * (1.0 + b2 * (df * df))
     return out
 
 
@@ -164,7 +183,7 @@ ANCHOR = 64
 
 
 @numba.njit(cache=True)
-def sq_residual_batch(f, z_re, z_im, theta, f_ref, geometry, step=0.0):
+def sq_residual_batch(f, z_re, z_im, theta, f_ref, geometry, step=0.0, bg=None):
     """Sum over points of ``|z_j - S(f_j; theta_k)|²`` for every walker, without the model array.
 
     The Gaussian log-likelihood of complex data with independent noise of standard deviation
@@ -179,6 +198,8 @@ def sq_residual_batch(f, z_re, z_im, theta, f_ref, geometry, step=0.0):
     geometry : int
     step : float, optional
         The grid spacing [Hz] when ``f`` is uniform (``f[j] = f[0] + j·step``); 0 for any grid.
+    bg : ndarray, shape (n, NBG), optional
+        Background curvature of every walker (:data:`BG_PARAMS`); None: ``B(f) = 1``.
 
     Returns
     -------
@@ -202,6 +223,9 @@ def sq_residual_batch(f, z_re, z_im, theta, f_ref, geometry, step=0.0):
         fr, a, a1, alpha = t[I_FR], t[I_A], t[I_A1], t[I_ALPHA]
         w = -_TWO_PI * t[I_TAU]
         sr, si = math.cos(w * step), math.sin(w * step)
+        b2r = b2i = 0.0
+        if bg is not None:
+            b2r, b2i = bg[k, I_B2_RE], bg[k, I_B2_IM]
         er = ei = 0.0
         acc = 0.0
         for j in range(m):
@@ -224,13 +248,41 @@ def sq_residual_batch(f, z_re, z_im, theta, f_ref, geometry, step=0.0):
                 rr = 1.0 - (cr + ci * y) * inv_d
                 ri = -(ci - cr * y) * inv_d
             amp = a + a1 * df
-            mr = amp * (er * rr - ei * ri)
-            mi = amp * (er * ri + ei * rr)
+            pr = amp * (er * rr - ei * ri)
+            pi = amp * (er * ri + ei * rr)
+            if bg is None:  # compiled away when bg is omitted (numba prunes the branch)
+                mr, mi = pr, pi
+            else:  # times B(f) = 1 + b2 df²
+                g = df * df
+                mr = pr * (1.0 + b2r * g) - pi * (b2i * g)
+                mi = pi * (1.0 + b2r * g) + pr * (b2i * g)
             dr = z_re[j] - mr
             di = z_im[j] - mi
             acc += dr * dr + di * di
         out[k] = acc
     return out
+
+
+def model_batch(f, theta, f_ref, geometry):
+    """:func:`s21_batch` of parameter rows that may carry the background curvature.
+
+    Parameters
+    ----------
+    f : ndarray, shape (m,)
+    theta : ndarray, shape (n, NPARAMS) or (n, NPARAMS + NBG)
+        :data:`PARAMS`, then (optionally) :data:`BG_PARAMS`.
+    f_ref : float
+    geometry : int
+
+    Returns
+    -------
+    ndarray of complex128, shape (n, m)
+    """
+    theta = np.ascontiguousarray(np.atleast_2d(theta), dtype=float)
+    f = np.ascontiguousarray(f, dtype=float)
+    bg = np.ascontiguousarray(theta[:, NPARAMS:NPARAMS + NBG]) \
+        if theta.shape[1] >= NPARAMS + NBG else None
+    return s21_batch(f, np.ascontiguousarray(theta[:, :NPARAMS]), f_ref, geometry, bg)
 
 
 def uniform_step(f) -> float:

@@ -37,13 +37,15 @@ def plot_trace_fit(trace, res, path, *, seed: int = 0) -> None:
 
     code = k.geometry_code(res.values["geometry"])
     f_ref = float(res.values["f_ref_Hz"])
-    draws = res.samples[:, : k.NPARAMS]
+    # PARAMS and, when it was fitted, the background curvature (s21.lsq.choose_background)
+    draws = res.samples[:, : k.NPARAMS + (k.NBG if k.BG_PARAMS[0] in res.names else 0)]
     pick = np.random.default_rng(seed).choice(draws.shape[0], min(N_BAND, draws.shape[0]),
                                               replace=False)
-    f, z = trace.f, trace.z
-    model = k.s21_batch(f, np.ascontiguousarray(draws[pick]), f_ref, code)  # (N_BAND, m)
-    median_theta = np.ascontiguousarray(np.median(draws, axis=0)[None, :])
-    mid = k.s21_batch(f, median_theta, f_ref, code)[0]
+    f = trace.f
+    # the data as fitted: conjugated when the circle ran the other way (s21.fit)
+    z = np.conj(trace.z) if res.values.get("conjugated") else trace.z
+    model = k.model_batch(f, draws[pick], f_ref, code)  # (N_BAND, m)
+    mid = k.model_batch(f, np.median(draws, axis=0)[None, :], f_ref, code)[0]
     db = 20 * np.log10(np.abs(model))
     # Unwrap every curve from the data's first phase so that all sit on the same branch.
     ph_data = np.unwrap(np.angle(z))
@@ -82,6 +84,8 @@ def plot_trace_fit(trace, res, path, *, seed: int = 0) -> None:
                  f"Qi = {v['Qi']:.4g} (+{v['Qi_q84'] - v['Qi']:.2g}/-{v['Qi'] - v['Qi_q16']:.2g}),"
                  f" Qc = {v['Qc']:.4g}; {res.status}{': ' + res.reason if res.reason else ''}",
                  fontsize=8)
-    fig.tight_layout()
+    # fixed margins: tight_layout draws the figure once more (a third of its cost) and a
+    # run draws hundreds of these
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.07, top=0.9, wspace=0.25, hspace=0.28)
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -22,7 +22,7 @@ from ..physics import s21 as k
 from ..sampling import SamplerSettings, run
 from . import quality
 from .circle import circle_start
-from .lsq import refine
+from .lsq import choose_background, refine
 from .readers import Trace, read_trace
 from .trace import TracePosterior
 
@@ -92,6 +92,23 @@ def _summaries(theta, geometry) -> dict:
     return out
 
 
+def _oriented_start(f, z, code):
+    """Circle start of ``z``, or of ``conj(z)`` when the circle runs the other way.
+
+    With the opposite time convention (``e^{+iωt}``, some VNAs and conjugating file
+    conversions) the resonance circle is traversed clockwise instead of counter-clockwise,
+    and the phase fit of the start can only describe it with ``Q_l < 0``.  ``conj(z)`` is
+    then the same resonance in the convention of :mod:`tlsbayes.physics.s21`: the Q's and
+    f_r are unchanged, φ, α and τ change sign.  Returns ``(start, z_used)``; ``z_used is z``
+    when no conjugation was needed.
+    """
+    start = circle_start(f, z, code)
+    if not k.derived_q(start.theta, code)["Ql"] < 0:
+        return start, z
+    zc = np.conj(z)
+    return circle_start(f, zc, code), zc
+
+
 def fit_trace(trace: Trace, *, geometry: str | None = None, noise: str = "estimate",
               sample: bool = True, settings: SamplerSettings | None = None,
               seed: int = 0) -> TraceResult:
@@ -115,6 +132,8 @@ def fit_trace(trace: Trace, *, geometry: str | None = None, noise: str = "estima
     Returns
     -------
     TraceResult
+        ``values["conjugated"]`` is True when the data were fitted as ``conj(z)`` (a circle
+        traversed the other way, :func:`_oriented_start`).
     """
     geometry = geometry or trace.geometry
     code = k.geometry_code(geometry)
@@ -122,9 +141,13 @@ def fit_trace(trace: Trace, *, geometry: str | None = None, noise: str = "estima
                       values={"geometry": geometry})
     cpu0 = time.process_time()
     try:
-        start = circle_start(trace.f, trace.z, code)
-        fit = refine(trace.f, trace.z, start.theta, start.f_ref, code)
-        verdict = quality.assess(trace.f, trace.z, fit, start.f_ref, code, trace.n_dropped)
+        start, z = _oriented_start(trace.f, trace.z, code)
+        res.values["conjugated"] = z is not trace.z
+        cpu1 = time.process_time()
+        fit = choose_background(trace.f, z, refine(trace.f, z, start.theta, start.f_ref, code),
+                                start.f_ref, code)
+        verdict = quality.assess(trace.f, z, fit, start.f_ref, code, trace.n_dropped)
+        res.values.update(cpu_start_s=cpu1 - cpu0, cpu_lsq_s=time.process_time() - cpu1)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         res.reason = f"start or least squares failed: {type(exc).__name__}: {exc}"
         return res
@@ -132,12 +155,13 @@ def fit_trace(trace: Trace, *, geometry: str | None = None, noise: str = "estima
     res.values.update({"f_res_Hz_lsq": float(fit.theta[k.I_FR]), "Qi_lsq": float(lsq_q["Qi"]),
                        "Qc_lsq": float(lsq_q["Qc"]), "Ql_lsq": float(lsq_q["Ql"]),
                        "sigma_fit": fit.sigma_fit, "sigma_diff": fit.sigma_diff,
+                       "background": "curved" if fit.background else "linear",
                        "n_points": int(trace.f.size), "f_ref_Hz": start.f_ref})
     res.status, res.reason = verdict.status, verdict.reason
     if verdict.status == quality.FAILED:
         res.values["cpu_seconds"] = time.process_time() - cpu0
         return res
-    post = TracePosterior(trace.f, trace.z, fit, start.f_ref, code, noise)
+    post = TracePosterior(trace.f, z, fit, start.f_ref, code, noise)
     res.names = post.names
     if not sample:
         draws = np.random.default_rng(seed).multivariate_normal(
@@ -171,14 +195,22 @@ def fit_file_traces(path, *, columns=None, pattern=None,
                     **kwargs) -> list[tuple[Trace | None, TraceResult]]:
     """Read a file and fit each of its traces: ``[(trace, result), ...]``.
 
-    An unreadable file gives one ``(None, failed result)`` naming the file.
+    An unreadable file gives one ``(None, failed result)`` naming the file.  Each result's
+    ``values`` hold the CPU seconds of its phases: ``cpu_read_s`` (the file's read, shared
+    among its traces), ``cpu_start_s`` (circle start), ``cpu_lsq_s`` (least squares and
+    quality), and ``cpu_seconds`` (start to summaries, sampling included).
     """
+    cpu0 = time.process_time()
     try:
         traces = read_trace(path, columns=columns, pattern=pattern)
     except DataError as exc:
         power, temp = math.nan, math.nan
         return [(None, TraceResult(str(path), power, temp, quality.FAILED, str(exc)))]
-    return [(t, fit_trace(t, **kwargs)) for t in traces]
+    read_s = (time.process_time() - cpu0) / len(traces)
+    out = [(t, fit_trace(t, **kwargs)) for t in traces]
+    for _, r in out:
+        r.values["cpu_read_s"] = read_s
+    return out
 
 
 def fit_file(path, *, columns=None, pattern=None, **kwargs) -> list[TraceResult]:

@@ -5,8 +5,10 @@ The checks, on the least-squares fit (:mod:`tlsbayes.s21.lsq`) of the trace:
 ``failed`` (no number from this trace should be used):
 
 * the fit did not converge, or gave non-finite parameters, or ``Q_l <= 0``;
-* **no resonance**: the circle's diameter ``a Q_l/|Q_c|`` is below ``MIN_SNR`` times the
-  noise per quadrature (``sigma_diff``);
+* **no resonance**: f_r outside the measured span, or a linewidth ``f_r/Q_l`` wider than the
+  span or narrower than ``MIN_POINTS_PER_LINEWIDTH`` point spacings (what a fit of noise
+  alone latches onto: a background bend or one or two points), or the circle's diameter
+  ``a Q_l/|Q_c|`` below ``MIN_SNR`` times the noise per quadrature (``sigma_diff``);
 * **Q_i <= 0**: ``1/Q_i`` below zero by more than twice its least-squares error.
 
 ``flagged`` (numbers given, to be looked at):
@@ -36,6 +38,7 @@ __all__ = ["Quality", "assess", "OK", "FLAGGED", "FAILED"]
 
 OK, FLAGGED, FAILED = "ok", "flagged", "failed"
 MIN_SNR = 5.0
+MIN_POINTS_PER_LINEWIDTH = 2.0
 MIN_LINEWIDTHS = 3.0
 MAX_EXCESS = 3.0
 DIP_SEPARATION = 4.0
@@ -68,6 +71,21 @@ def _second_dip(f, resid_norm, fr, linewidth, sigma_n, depth) -> float | None:
     return None
 
 
+def _no_resonance_in_span(f, fr, ql) -> str:
+    """Reason why the fitted resonance is not one the data resolve, or ``""``."""
+    span = float(f[-1] - f[0])
+    if not f[0] <= fr <= f[-1]:
+        return f"no resonance in the span: fit put f_r at {fr:.9g} Hz, outside the data"
+    linewidth = fr / ql
+    if linewidth > span:
+        return f"no resonance: fitted linewidth {linewidth / span:.2g} x the span"
+    step = span / max(f.size - 1, 1)
+    if linewidth < MIN_POINTS_PER_LINEWIDTH * step:
+        return (f"no resonance: fitted linewidth {linewidth / step:.2g} x the point spacing "
+                f"(< {MIN_POINTS_PER_LINEWIDTH:g})")
+    return ""
+
+
 def assess(f, z, fit, f_ref, geometry="notch", n_dropped: int = 0) -> Quality:
     """Status and reason of a fitted trace (module docstring).
 
@@ -92,7 +110,10 @@ def assess(f, z, fit, f_ref, geometry="notch", n_dropped: int = 0) -> Quality:
     q = k.derived_q(th, code)
     ql = float(q["Ql"])
     if not ql > 0:
-        return Quality(FAILED, f"fit gave Q_l = {ql:.3g} <= 0")
+        return Quality(FAILED, f"no resonance: fit gave Q_l = {ql:.3g} <= 0")
+    gone = _no_resonance_in_span(f, float(th[k.I_FR]), ql)
+    if gone:
+        return Quality(FAILED, gone)
     qc_abs = float(q["Qc_abs"])
     ratio = ql / qc_abs * (2.0 if code == k.REFLECTION else 1.0)
     depth = abs(th[k.I_A]) * abs(ratio)
@@ -117,7 +138,7 @@ def assess(f, z, fit, f_ref, geometry="notch", n_dropped: int = 0) -> Quality:
     excess = fit.sigma_fit / fit.sigma_diff if fit.sigma_diff > 0 else 1.0
     if excess > MAX_EXCESS:
         flags.append(f"residuals {excess:.2g} x the noise (distorted lineshape?)")
-    model = k.s21_batch(np.ascontiguousarray(f), th[None, :], f_ref, code)[0]
+    model = k.model_batch(f, th[None, :], f_ref, code)[0]
     env = (th[k.I_A] + th[k.I_A1] * (f - f_ref)) * np.exp(
         1j * (th[k.I_ALPHA] - 2 * np.pi * (f - f_ref) * th[k.I_TAU]))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -18,6 +18,10 @@ Output directory
 ``DIR/figures/<name>-<hash>_t<k>.png``
     Unless ``plots=False``: each sampled trace's circle, |S21| and phase with the posterior band,
     and residuals (:func:`tlsbayes.s21.figures.plot_trace_fit`).
+``DIR/overview.html``, ``DIR/overview.png``
+    One page over the run (:mod:`tlsbayes.s21.overview`): Q_i vs power per temperature,
+    f_res vs temperature, status counts, the flagged and failed traces with their reasons
+    and thumbnails; the PNG (and the thumbnails) only with ``plots``.
 
 Resuming
 --------
@@ -44,6 +48,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +64,8 @@ from .fit import TraceResult, fit_file_traces
 from .quality import FAILED
 from .readers import COLUMN_KINDS, find_trace_files
 
-__all__ = ["FIRST_COLUMNS", "S21Run", "run_s21", "posterior_path", "figure_path"]
+__all__ = ["FIRST_COLUMNS", "S21Run", "run_s21", "posterior_path", "figure_path",
+           "write_posterior"]
 
 #: Leading columns of ``traces.csv`` (the issue's minimum set, plus the trace index).
 FIRST_COLUMNS = ("file", "trace", "power_dBm", "temperature_K", "f_res_Hz", "Qi", "Qi_q16",
@@ -100,6 +106,21 @@ class S21Run:
     fitted: int
     reused: int
     skipped: list
+
+    def summary_lines(self) -> list[str]:
+        """What ``tlsbayes s21`` prints: files skipped (if any), then the status counts."""
+        lines = []
+        if self.skipped:
+            n = len(self.skipped)
+            lines.append(f"skipped {n} file{'s' if n > 1 else ''} without a power in "
+                         f"{'their names' if n > 1 else 'its name'} (not traces), e.g. "
+                         f"'{self.skipped[0]}'")
+        counts = self.table["status"].value_counts() if len(self.table) else {}
+        lines.append(f"{len(self.table)} traces ({self.fitted} files fitted, {self.reused} "
+                     "reused): " + ", ".join(f"{counts.get(s, 0)} {s}" for s in
+                                             ("ok", "flagged", "failed"))
+                     + f" -> {self.out / TRACES_TABLE}")
+        return lines
 
     @property
     def exit_status(self) -> int:
@@ -146,7 +167,21 @@ def _jsonable(value):
     return value
 
 
-def _write_posterior(path: Path, res: TraceResult, row: dict, task: _Task, n_traces: int):
+def write_posterior(path: Path, res: TraceResult, row: dict, *, source: str, sha256: str,
+                    options: str, n_traces: int) -> None:
+    """Write one trace's posterior NetCDF atomically (layout in the module docstring).
+
+    Parameters
+    ----------
+    path : Path
+    res : TraceResult
+    row : dict
+        The table row (stored as the JSON attribute ``row``).
+    source, sha256, options : str
+        Trace file, its sha256 and the JSON of the fit options (the resume key).
+    n_traces : int
+        Traces in the file.
+    """
     import xarray as xr
 
     data = {}
@@ -159,8 +194,8 @@ def _write_posterior(path: Path, res: TraceResult, row: dict, task: _Task, n_tra
             data[name] = ("draw", np.asarray(derived[key], dtype=float))
     ds = xr.Dataset(data, attrs={
         "row": json.dumps({key: _jsonable(v) for key, v in row.items()}),
-        "source_sha256": task.sha256, "options": task.options, "n_traces": n_traces,
-        "file": task.path})
+        "source_sha256": sha256, "options": options, "n_traces": n_traces,
+        "file": source})
     # Built in memory, written by Python: libhdf5 crashes on a full disk (tlsbayes.atomic).
     image = bytes(ds.to_netcdf())
     with atomic_output(path) as tmp:
@@ -172,13 +207,16 @@ def _fit_task(task: _Task, out: str) -> list[dict]:
     results = fit_file_traces(task.path, **json.loads(task.options))
     rows = []
     for i, (trace, res) in enumerate(results):
-        row = {"trace": i, **res.row(), POSTERIOR_COLUMN: _relative_posterior(task.stem, i)}
         if task.plots and trace is not None and res.samples is not None:
             from .figures import plot_trace_fit
 
+            cpu0 = time.process_time()
             with atomic_output(figure_path(out, task.stem, i)) as tmp:
                 plot_trace_fit(trace, res, tmp)
-        _write_posterior(posterior_path(out, task.stem, i), res, row, task, len(results))
+            res.values["cpu_figure_s"] = time.process_time() - cpu0
+        row = {"trace": i, **res.row(), POSTERIOR_COLUMN: _relative_posterior(task.stem, i)}
+        write_posterior(posterior_path(out, task.stem, i), res, row, source=task.path,
+                        sha256=task.sha256, options=task.options, n_traces=len(results))
         rows.append(row)
     return rows
 
@@ -325,7 +363,19 @@ def run_s21(paths, out, *, workers: int = 1, executor=None, scheduler: str | Non
     table = _table(rows)
     with atomic_output(out / TRACES_TABLE) as tmp:
         table.to_csv(tmp, index=False)
+    _overview(table, out, png=plots)
     return S21Run(table, out, len(todo), reused, skipped)
+
+
+def _overview(table: pd.DataFrame, out: Path, png: bool) -> None:
+    from .overview import write_overview
+
+    figure_of = {}
+    for file, trace in zip(table["file"], table["trace"]):
+        fig = figure_path(out, _stem(Path(str(file))), int(trace))
+        if fig.is_file():
+            figure_of[(str(file), int(trace))] = str(fig.relative_to(out))
+    write_overview(table, out, figure_of, png=png)
 
 
 def fit_card_traces(card, *, progress: bool = True, print_fn=print) -> list:

@@ -2,7 +2,9 @@
 
 Parameters (sampling coordinates) are those of the kernel, :data:`tlsbayes.physics.s21.PARAMS`:
 ``f_r`` [Hz], ``inv_Qi`` (1/Q_i), ``inv_Qc`` (cos φ/|Q_c|), ``phi``, ``a``, ``a1`` [1/Hz],
-``alpha``, ``tau`` [s], plus ``ln_sigma`` when the noise is free.
+``alpha``, ``tau`` [s], then ``b2_re``, ``b2_im`` [1/Hz²] when the least-squares fit chose
+the background curvature (:func:`tlsbayes.s21.lsq.choose_background`), plus ``ln_sigma`` when
+the noise is free.
 
 Priors (independent, uniform on the box below; ^ marks the least-squares value):
 
@@ -17,6 +19,8 @@ a1           ``|a1| · span < a``: the background amplitude stays positive over 
 alpha        α^ ± π (α is an angle; centring the window on α^ keeps the posterior away from
              the wrap)
 tau          τ^ ± 1/span (one turn of the phase across the span)
+b2_re, b2_im ± 1/(span/2)²: the curvature changes the background by less than 100 % at the
+             edges
 ln_sigma     ln σ^ ± ln 100 (Jeffreys, ``noise="free"`` only)
 ===========  =====================================================================
 
@@ -77,7 +81,9 @@ class TracePosterior:
         self.geometry = k.geometry_code(geometry)
         self.noise = noise
         self.free_sigma = noise == "free"
-        self.names = k.PARAMS + (("ln_sigma",) if self.free_sigma else ())
+        self.nbg = k.NBG if fit.background else 0
+        self.names = k.PARAMS + (k.BG_PARAMS if self.nbg else ()) + \
+            (("ln_sigma",) if self.free_sigma else ())
         self.ndim = len(self.names)
         self.sigma = float(fit.sigma_fit)
         span = float(self.f[-1] - self.f[0])
@@ -91,6 +97,8 @@ class TracePosterior:
         lo[k.I_A], hi[k.I_A] = 0.0, 10.0 * float(np.max(np.abs(z)))
         lo[k.I_ALPHA], hi[k.I_ALPHA] = th[k.I_ALPHA] - math.pi, th[k.I_ALPHA] + math.pi
         lo[k.I_TAU], hi[k.I_TAU] = th[k.I_TAU] - 1.0 / span, th[k.I_TAU] + 1.0 / span
+        lo[k.NPARAMS:k.NPARAMS + self.nbg] = -4.0 / span ** 2
+        hi[k.NPARAMS:k.NPARAMS + self.nbg] = 4.0 / span ** 2
         if self.free_sigma:
             ls = math.log(self.sigma)
             lo[-1], hi[-1] = ls - _LN_SIGMA_RANGE, ls + _LN_SIGMA_RANGE
@@ -124,9 +132,20 @@ class TracePosterior:
             out[ok] = self._log_like(theta[ok])
         return out
 
+    def background_params(self, theta) -> np.ndarray | None:
+        """Background curvature, shape (n, NBG), of sampling points; None when not sampled."""
+        if not self.nbg:
+            return None
+        return np.ascontiguousarray(np.atleast_2d(theta)[:, k.NPARAMS:k.NPARAMS + self.nbg])
+
+    def model_params(self, theta) -> np.ndarray:
+        """Rows for :func:`tlsbayes.physics.s21.model_batch`: PARAMS and any curvature."""
+        return np.ascontiguousarray(np.atleast_2d(theta)[:, : k.NPARAMS + self.nbg])
+
     def _log_like(self, theta) -> np.ndarray:
         rss = k.sq_residual_batch(self.f, self.z_re, self.z_im, self.kernel_params(theta),
-                                  self.f_ref, self.geometry, self.step)
+                                  self.f_ref, self.geometry, self.step,
+                                  self.background_params(theta))
         if self.free_sigma:
             ln_s = theta[:, -1]
             s2 = np.exp(2.0 * ln_s)
@@ -176,7 +195,10 @@ class TracePosterior:
             out = np.vstack([out, draw[self.in_support(draw)]])
             if out.shape[0] >= nwalkers:
                 return out[:nwalkers]
-        raise ValueError("cannot draw start points inside the prior support")
+        outside = [f"{n} = {v:.4g} (allowed {lo:.4g} .. {hi:.4g})" for n, v, lo, hi in
+                   zip(self.names, mean, self.lower, self.upper) if not lo < v < hi]
+        raise ValueError("cannot draw start points inside the prior support; least-squares "
+                         "optimum: " + (", ".join(outside) or "|a1| (span/2) >= a"))
 
     def derived(self, theta) -> dict:
         """Q_i, Q_c, |Q_c|, Q_l and f_r of sampling points, each of shape (n,)."""
