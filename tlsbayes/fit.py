@@ -61,11 +61,9 @@ class FitResult:
     verdict: str
     #: Identification and misfit verdicts (:class:`tlsbayes.verdicts.Verdicts`).
     verdicts: object = None
-    #: Wall seconds per phase: ``map``, ``sampling``, ``results`` (InferenceData, NetCDF),
-    #: ``report`` (summary, checks, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
+    #: Wall and CPU seconds per phase: ``map``, ``sampling``, ``results`` (NetCDF), ``report``
+    #: (summary, checks, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
     phases: dict = field(default_factory=dict)
-    #: CPU seconds of this process per phase (same keys): on a shared machine the wall time
-    #: also counts the other processes.
     phases_cpu: dict = field(default_factory=dict)
 
 
@@ -100,13 +98,11 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
         return {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
                 if n in names}
 
-    clock = [(time.perf_counter(), time.process_time())]
-    phases, phases_cpu = {}, {}
+    clock, phases, phases_cpu = [(time.perf_counter(), time.process_time())], {}, {}
 
     def lap(name):
         clock.append((time.perf_counter(), time.process_time()))
-        phases[name] = clock[-1][0] - clock[-2][0]
-        phases_cpu[name] = clock[-1][1] - clock[-2][1]
+        phases[name], phases_cpu[name] = (b - a for a, b in zip(*clock[-2:]))
 
     def show_map(best):
         lap("map")
@@ -124,9 +120,8 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
                             burn=run.burn_in, print_fn=print_fn)
     lap("report")
-    for times, plots_s in ((phases, res["plots_s"]), (phases_cpu, res["plots_cpu_s"])):
-        times["report"] -= plots_s
-        times["plots"] = plots_s
+    for times, key in ((phases, "plots_s"), (phases_cpu, "plots_cpu_s")):
+        times["report"], times["plots"] = times["report"] - res[key], res[key]
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
                      verdict=run.verdict, verdicts=res["verdicts"], phases=phases,
@@ -188,8 +183,7 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
                          verdicts_md=V.markdown_section(verd), log_params=log_params)
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
     return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
-            "verdicts": verd, "plots_s": plots_s, "plots_cpu_s": plots_cpu_s,
-            "markdown": md}
+            "verdicts": verd, "plots_s": plots_s, "plots_cpu_s": plots_cpu_s, "markdown": md}
 
 
 def _current_figures(outdir, drawn) -> list:
@@ -491,8 +485,7 @@ def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) ->
         if html:
             from .reporting import write_html_report
 
-            return write_html_report(res["markdown"], run_dir / rundir.REPORT_HTML,
-                                     base=run_dir)
+            return write_html_report(res["markdown"], run_dir / rundir.REPORT_HTML, base=run_dir)
     return run_dir / rundir.REPORT_FILE
 
 
@@ -571,8 +564,7 @@ def noise_guidance(summary, posterior) -> list:
         if s_name in med:
             s, q16, q84 = med[s_name], summary.loc[s_name, "q16"], summary.loc[s_name, "q84"]
             if s > hi:
-                out.append(
-                    f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
+                out.append(f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
                     f"{q84:.3g}) says the quoted uncertainties are about {s:.2g} times smaller "
                     "than the scatter of the data (S21-fit errors are often optimistic). The "
                     "posterior widths already include this factor; check the residuals in "
@@ -580,8 +572,7 @@ def noise_guidance(summary, posterior) -> list:
                     "not the error bars, is wrong), and consider likelihood = \"student_t\" if "
                     "a few points dominate.")
             elif s < lo:
-                out.append(
-                    f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
+                out.append(f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
                     f"{q84:.3g}) says the quoted uncertainties are about {1 / s:.2g} times "
                     "larger than the scatter of the data: they may be conservative, or "
                     "correlated between points (e.g. a shared calibration), which this "
