@@ -198,6 +198,25 @@ def test_report_and_resume_of_an_untouched_run_read_its_data(run):
     assert code == 0, out
 
 
+def test_a_run_the_user_fitted_outside_needs_the_flag_again_for_report(tmp_path):
+    """fit --allow-outside-data of a card with a '..' path: report and resume of that run are
+    refused without the flag (a run directory cannot give it) and work with it."""
+    w, other = tmp_path / "w", tmp_path / "elsewhere"
+    w.mkdir()
+    other.mkdir()
+    BD.write_csv(other / "groups.csv", groups=("R0",), bad=False)
+    BD.write_card(w / "card.toml", data="../elsewhere/groups.csv")
+    argv = ["fit", w / "card.toml", "--out", w / "run", "--no-progress", "--plots", "none"]
+    _refused(argv, "goes up with '..'")
+    code, out = invoke([*argv, "--allow-outside-data"])
+    assert code == 0, out
+    for cmd in ("report", "resume"):
+        _refused([cmd, w / "run"], "goes up with '..'", "--allow-outside-data")
+    code, out = invoke(["report", w / "run", "--plots", "none", "--allow-outside-data"])
+    assert code == 0, out
+    assert "sim_fshift_groups" in (w / "run" / "report.md").read_text()
+
+
 def test_a_crafted_data_override_is_not_read(run):
     secret = run.parent.parent / "secret" / "groups.csv"
     _edit_run_json(run, data_override=str(secret))

@@ -206,8 +206,9 @@ def test_example(command, workspace, monkeypatch):
 
 
 #: Examples that use the output of the one before them, run in that order in one clone.
-S21_THEN_FIT = [c for c in README_COMMANDS if c.startswith("tlsbayes s21 ")
-                or "nyu_al_inp_fshift_from_s21_output" in c]
+S21_THEN_FIT = list(dict.fromkeys(  # the README shows the s21 command twice
+    c for c in README_COMMANDS if c.startswith("tlsbayes s21 ")
+    or "nyu_al_inp_fshift_from_s21_output" in c))
 SLOW = [c for c in HOW if HOW[c].run is not None and HOW[c].slow and "populations/ta" not in c
         and c not in S21_THEN_FIT]
 

@@ -61,9 +61,10 @@ class FitResult:
     verdict: str
     #: Identification and misfit verdicts (:class:`tlsbayes.verdicts.Verdicts`).
     verdicts: object = None
-    #: Wall seconds per phase: ``map``, ``sampling``, ``results`` (InferenceData, NetCDF),
-    #: ``report`` (summary, checks, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
+    #: Wall and CPU seconds per phase: ``map``, ``sampling``, ``results`` (NetCDF), ``report``
+    #: (summary, checks, report.md), ``plots`` (what ``tlsbayes bench`` breaks down).
     phases: dict = field(default_factory=dict)
+    phases_cpu: dict = field(default_factory=dict)
 
 
 def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
@@ -97,32 +98,34 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
         return {n: float(v[0]) for n, v in posterior.params(best.theta[None, :]).items()
                 if n in names}
 
-    clock = [time.perf_counter()]
-    phases = {}
+    clock, phases, phases_cpu = [(time.perf_counter(), time.process_time())], {}, {}
 
-    def lap():
-        clock.append(time.perf_counter())
-        return clock[-1] - clock[-2]
+    def lap(name):
+        clock.append((time.perf_counter(), time.process_time()))
+        phases[name], phases_cpu[name] = (b - a for a, b in zip(*clock[-2:]))
 
     def show_map(best):
-        phases["map"] = lap()
+        lap("map")
         print_fn("MAP: " + ", ".join(f"{n} = {v:.4g}" for n, v in map_values(best).items()))
 
     sampled = sample(posterior, settings, rng=rng, checkpoint=outdir / rundir.CHECKPOINT_FILE,
                      resume=resume, on_map=show_map)
     run, map_params = sampled.run, map_values(sampled.map)
     print_fn(run.verdict)
-    phases["sampling"] = lap()
+    lap("sampling")
     idata = R.build_idata(posterior, run, map_params=map_params, card_text=card_text,
                           extra_attrs=extra_attrs, rng=rng)
     R.save(idata, outdir / rundir.POSTERIOR_FILE)
-    phases["results"] = lap()
+    lap("results")
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
                             burn=run.burn_in, print_fn=print_fn)
+    lap("report")
+    for times, key in ((phases, "plots_s"), (phases_cpu, "plots_cpu_s")):
+        times["report"], times["plots"] = times["report"] - res[key], res[key]
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
-                     verdict=run.verdict, verdicts=res["verdicts"],
-                     phases={**phases, "report": lap() - res["plots_s"], "plots": res["plots_s"]})
+                     verdict=run.verdict, verdicts=res["verdicts"], phases=phases,
+                     phases_cpu=phases_cpu)
 
 
 #: ``--plots`` choices: which figures a fit (or ``report``) draws after the result is saved.
@@ -171,16 +174,16 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
     for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
     ctx = run_context(outdir, attrs, posterior)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
                            chain=chain, burn=burn, log_params=log_params, context=ctx)
-    plots_s = time.perf_counter() - start
+    plots_s, plots_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
     figures = _current_figures(outdir, figures)
     md = report_markdown(ctx, attrs, summary, deg, figures, guidance=guidance,
                          verdicts_md=V.markdown_section(verd), log_params=log_params)
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
     return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
-            "verdicts": verd, "plots_s": plots_s, "markdown": md}
+            "verdicts": verd, "plots_s": plots_s, "plots_cpu_s": plots_cpu_s, "markdown": md}
 
 
 def _current_figures(outdir, drawn) -> list:
@@ -482,8 +485,7 @@ def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) ->
         if html:
             from .reporting import write_html_report
 
-            return write_html_report(res["markdown"], run_dir / rundir.REPORT_HTML,
-                                     base=run_dir)
+            return write_html_report(res["markdown"], run_dir / rundir.REPORT_HTML, base=run_dir)
     return run_dir / rundir.REPORT_FILE
 
 
@@ -507,7 +509,7 @@ def card_catalog(models_dir) -> list:
         if path.parent != models_dir and not _has_card_table(path):
             continue
         try:
-            card = tcard.load_card(path)
+            card = tcard.load_card(path, allow_outside_data=True)  # listed, not read
             kinds = "+".join(d.model for d in card.datasets)
             title = card.meta.get("title", "")
             sim = " [simulated data]" if card.meta.get("simulated") else ""
@@ -562,8 +564,7 @@ def noise_guidance(summary, posterior) -> list:
         if s_name in med:
             s, q16, q84 = med[s_name], summary.loc[s_name, "q16"], summary.loc[s_name, "q84"]
             if s > hi:
-                out.append(
-                    f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
+                out.append(f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
                     f"{q84:.3g}) says the quoted uncertainties are about {s:.2g} times smaller "
                     "than the scatter of the data (S21-fit errors are often optimistic). The "
                     "posterior widths already include this factor; check the residuals in "
@@ -571,8 +572,7 @@ def noise_guidance(summary, posterior) -> list:
                     "not the error bars, is wrong), and consider likelihood = \"student_t\" if "
                     "a few points dominate.")
             elif s < lo:
-                out.append(
-                    f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
+                out.append(f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
                     f"{q84:.3g}) says the quoted uncertainties are about {1 / s:.2g} times "
                     "larger than the scatter of the data: they may be conservative, or "
                     "correlated between points (e.g. a shared calibration), which this "

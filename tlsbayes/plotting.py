@@ -152,8 +152,9 @@ def plot_corner(samples, names, path, *, param_info=None, log_params=(), truths=
     size = 1.9 * k + 0.9
     fig = _new_figure((size, size + (0.4 if title else 0.0)))
     top = 1 - (0.75 if title else 0.35) / (size + (0.4 if title else 0.0))
-    grid = fig.add_gridspec(k, k, left=0.9 / size + 0.04, right=0.97, bottom=0.9 / size + 0.04,
-                            top=top, wspace=0.06, hspace=0.06)
+    # the right margin leaves room for the last diagonal title, wider than its panel
+    grid = fig.add_gridspec(k, k, left=0.9 / size + 0.04, right=1 - 0.8 / size,
+                            bottom=0.9 / size + 0.04, top=top, wspace=0.06, hspace=0.06)
     if title:
         fig.suptitle(title, y=0.995, va="top", fontsize=11)
     for i in range(k):

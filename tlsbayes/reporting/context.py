@@ -207,9 +207,11 @@ def _card_of(outdir: Path, attrs: dict):
     from .. import rundir
 
     extra = attrs.get("extra", {}) or {}
+    # the card's text only: no data file is read here, so its paths need no confinement
+    meta = tcard.DataAccess(None, allow_outside=True)
     try:
         info = rundir.read_run_info(outdir)
-        card = tcard.parse_card(rundir.read_card_copy(outdir), Path(info["card"]))
+        card = tcard.parse_card(rundir.read_card_copy(outdir), Path(info["card"]), access=meta)
         if isinstance(info.get("group"), dict):
             card = rundir.card_for_group(card, info["group"]["column"], info["group"]["value"])
         return card, info
@@ -219,7 +221,8 @@ def _card_of(outdir: Path, attrs: dict):
     if not text:
         return None, {}
     try:
-        return tcard.parse_card(text, Path(extra.get("card_path") or rundir.CARD_FILE)), {}
+        return tcard.parse_card(text, Path(extra.get("card_path") or rundir.CARD_FILE),
+                                access=meta), {}
     except TLSBayesError:
         return None, {}
 
