@@ -160,6 +160,18 @@ def _provenance(attrs) -> list:
             f"{extra.get('burn_in')}, thin {extra.get('thin')}, sampling time {wall}", ""]
 
 
+
+def _verdict_line(ok, verdict):
+    """The chain's verdict once: the gate's own sentence ("converged after ...") leads."""
+    word = "converged" if ok else "NOT CONVERGED"
+    if not verdict:
+        return word + "."
+    if ok and verdict.startswith("converged"):
+        return verdict
+    if not ok and verdict.startswith("NOT converged"):
+        return "NOT CONVERGED" + verdict[len("NOT converged"):]
+    return f"{word}. {verdict}"
+
 def report_markdown(ctx: RunContext, attrs, summary, deg, figures, *, guidance=(),
                     verdicts_md: str = "", log_params=()) -> str:
     """The text of report.md.
@@ -189,8 +201,7 @@ def report_markdown(ctx: RunContext, attrs, summary, deg, figures, *, guidance=(
     lines = [f"# {head}", "",
              f"tlsbayes fit report of card `{ctx.card_name}`"
              + (f", {ctx.group_text}" if ctx.group_text else "") + ".", "",
-             f"**Verdict:** {'converged' if ok else 'NOT CONVERGED'}. "
-             f"{attrs.get('verdict', '')}", ""]
+             f"**Verdict:** {_verdict_line(ok, attrs.get('verdict', ''))}", ""]
     lines += _what_was_fitted(ctx, attrs) + _priors(ctx) + _summary(ctx, summary, log_params)
     lines += _degeneracies(deg)
     if verdicts_md:
