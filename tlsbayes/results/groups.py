@@ -31,11 +31,11 @@ def arviz_group_attrs() -> dict[str, str]:
     The ArviZ version is read from the installed package's metadata (no import); ``"unknown"``
     when ArviZ is not installed.
     """
-    from importlib import metadata
+    from importlib.metadata import PackageNotFoundError, version as package_version
 
     try:
-        version = metadata.version("arviz")
-    except metadata.PackageNotFoundError:
+        version = package_version("arviz")
+    except PackageNotFoundError:
         version = "unknown"
     return {"created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),
             "arviz_version": version}
