@@ -11,6 +11,7 @@ from .. import results as R
 from ..atomic import atomic_write_text
 from ..errors import TLSBayesError
 from ..rundir import SUMMARY_FILE
+from ..sampling.convergence import verdict_headline
 from .members import clean_label
 
 __all__ = ["write_population", "group_contrast", "population_markdown", "format_population"]
@@ -86,8 +87,7 @@ def population_markdown(result) -> str:
     param = extra.get("param", "theta")
     coord = f"ln {param}" if extra.get("scale") == "log" else param
     lines = ["# tlsbayes population report", "",
-             f"**Verdict:** {'converged' if result.converged else 'NOT CONVERGED'}. "
-             f"{result.verdict}", "",
+             f"**Verdict:** {verdict_headline(result.converged, result.verdict)}", "",
              f"Population model: {coord} ~ Normal(mu_g, sigma_g) per group "
              f"({', '.join(extra.get('groups', []))}); two-stage importance reweighting of "
              f"{len(result.members)} stage-1 posteriors against their own priors.", "",

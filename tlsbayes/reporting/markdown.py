@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from ..rundir import CORNER_PLOT, FIT_PLOT, TRACE_PLOT
+from ..sampling.convergence import verdict_headline
 from .context import RunContext
 
 __all__ = ["report_markdown", "FIGURE_CAPTIONS", "ESS_NOTE"]
@@ -161,17 +162,6 @@ def _provenance(attrs) -> list:
 
 
 
-def _verdict_line(ok, verdict):
-    """The chain's verdict once: the gate's own sentence ("converged after ...") leads."""
-    word = "converged" if ok else "NOT CONVERGED"
-    if not verdict:
-        return word + "."
-    if ok and verdict.startswith("converged"):
-        return verdict
-    if not ok and verdict.startswith("NOT converged"):
-        return "NOT CONVERGED" + verdict[len("NOT converged"):]
-    return f"{word}. {verdict}"
-
 def report_markdown(ctx: RunContext, attrs, summary, deg, figures, *, guidance=(),
                     verdicts_md: str = "", log_params=()) -> str:
     """The text of report.md.
@@ -201,7 +191,7 @@ def report_markdown(ctx: RunContext, attrs, summary, deg, figures, *, guidance=(
     lines = [f"# {head}", "",
              f"tlsbayes fit report of card `{ctx.card_name}`"
              + (f", {ctx.group_text}" if ctx.group_text else "") + ".", "",
-             f"**Verdict:** {_verdict_line(ok, attrs.get('verdict', ''))}", ""]
+             f"**Verdict:** {verdict_headline(ok, attrs.get('verdict', ''))}", ""]
     lines += _what_was_fitted(ctx, attrs) + _priors(ctx) + _summary(ctx, summary, log_params)
     lines += _degeneracies(deg)
     if verdicts_md:

@@ -184,3 +184,16 @@ def verdict(diag: Diagnosis, steps: int, settings: SamplerSettings, names) -> st
                 f"max R-hat = {diag.rhat[i_rhat]:.4f} ('{names[i_rhat]}')")
     return (f"NOT converged after {steps} steps (max_steps = {settings.max_steps}): "
             + "; ".join(diag.failures))
+
+
+def verdict_headline(converged: bool, verdict_text: str) -> str:
+    """The report's verdict line: :func:`verdict`'s sentence once, its first word in capitals
+    when the chain did not converge ("converged after ..." / "NOT CONVERGED after ...")."""
+    word = "converged" if converged else "NOT CONVERGED"
+    if not verdict_text:
+        return word + "."
+    if converged and verdict_text.startswith("converged"):
+        return verdict_text
+    if not converged and verdict_text.startswith("NOT converged"):
+        return "NOT CONVERGED" + verdict_text[len("NOT converged"):]
+    return f"{word}. {verdict_text}"
