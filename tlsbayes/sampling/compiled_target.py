@@ -80,7 +80,8 @@ class FastLogProb:
     BLOB_NAMES = ("log_prior", "log_likelihood")
 
     def __init__(self, posterior):
-        from ..inference.likelihood import EXTRA_COLUMNS, total_log_likelihood
+        from ..inference.kernels import total_log_likelihood
+        from ..inference.likelihood_codes import EXTRA_COLUMNS
         from ..inference.prior_set import prior_and_params
 
         self._prior = prior_and_params
@@ -129,7 +130,7 @@ def fast_log_prob(log_prob_vec):
     log_prob_vec : callable
         What the sampler was handed (``target.log_prob``).
     """
-    from ..inference.likelihood import KIND_TRACE_POSTERIOR
+    from ..inference.likelihood_codes import KIND_TRACE_POSTERIOR
     from ..inference.posterior import Posterior
 
     posterior = getattr(log_prob_vec, "__self__", None)
