@@ -282,7 +282,7 @@ def _examples(*commands) -> dict:
 def _plots_argument(parser, text="figures drawn after the result is saved: none, fit (data "
                    "and fit), all (also corner and trace; default); 'tlsbayes report' draws "
                    "skipped ones later"):
-    # The choices are fit.PLOT_CHOICES, spelled out so that --help imports no pipeline.
+    # The choices are fit_report.PLOT_CHOICES, spelled out so that --help imports no pipeline.
     parser.add_argument("--plots", choices=("none", "fit", "all"), default="all", help=text)
 
 

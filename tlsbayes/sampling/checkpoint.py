@@ -32,11 +32,11 @@ import os
 import secrets
 from pathlib import Path
 
-import emcee
 import numpy as np
 
 from ..atomic import fsync_directory, hdf5_image, record_checksum
 from ..errors import SamplingError
+from .emcee_import import emcee
 # The reader needs h5py alone (a no-op resume and ``tlsbayes report`` must not import emcee).
 from .checkpoint_file import (CHECKPOINT_FORMAT, EMCEE_GROUP, STATE_GROUP, Checkpoint,
                               read_checkpoint)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-import emcee
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import SamplingError
 from . import convergence
+from .emcee_import import emcee
 from .checkpoint import AtomicHDFBackend, Checkpoint, read_checkpoint
 from .compiled import CompiledStepper, move_spec
 from .compiled_target import FastLogProb, fast_log_prob
