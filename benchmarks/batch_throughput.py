@@ -150,8 +150,8 @@ def _profile_one(card_name: str, group: str, out: str) -> None:
     settings = card_settings(card, len(plan.free_names), progress=False)
     fits = []
     for k in range(2):
-        info = batch._group_run_info(card, plan, "resonator", Path(out) / str(k), settings, None)
-        task = batch._Task(group, "resonator", str(card.path), card.text, None,
+        info = batch.group.group_run_info(card, plan, "resonator", Path(out) / str(k), settings, None)
+        task = batch.group.Task(group, "resonator", str(card.path), card.text, None,
                            str(Path(out) / str(k)), plan.run_dir, info, False, "none")
         row = batch.fit_group(task)
         fits.append({"seconds": row["seconds"], "steps": row.get("steps"),

@@ -59,12 +59,9 @@ import numba
 import numpy as np
 
 from ._vec import as_flat, restore
-from .constants import h, k_B
+from .constants import BCS_GAP_RATIO, h, k_B
 from .mb_table import X_LO as TABLE_X_LO
 from .mb_table import gap_fraction_of_u, sigma1_of_log, sigma2_deficit_of_log, sigma2_zero_of_log
-
-#: Δ0/(k_B Tc) of weak-coupling BCS theory, π e^(-γ_E) = 1.7638769...
-BCS_GAP_RATIO = math.pi * math.exp(-0.57721566490153286061)
 
 # Gauss-Legendre rules on [-1, 1].
 _GL24_X, _GL24_W = np.polynomial.legendre.leggauss(24)
