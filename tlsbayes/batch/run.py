@@ -58,7 +58,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
         local processes, ``workers`` of them (default: CPUs, at most the number of groups),
         restarted if a worker dies.
     plots : {"none", "fit", "all"} or bool
-        Figures of each run (``tlsbayes.fit.PLOT_CHOICES``; True: all, False: none), drawn by
+        Figures of each run (``tlsbayes.fit_report.PLOT_CHOICES``; True: all, False: none), drawn by
         :func:`plot_group` once the group's result is saved and queued behind the fits not
         yet started, so figures never hold up a fit; ``tlsbayes report`` draws skipped ones.
     print_fn : callable
@@ -77,7 +77,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
     CardError, DataError, BatchError
         Before any fit: unusable card, table or group column; ``out`` locked by another batch.
     """
-    from ..fit import plot_level
+    from ..fit_report import plot_level
 
     task_fn = fit_group if task_fn is None else task_fn
     out = Path(out)
@@ -163,7 +163,7 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
     mpi : bool
         MPI workers via mpi4py.futures.
     plots : {"none", "fit", "all"} or bool
-        Figures of each run, drawn after its result is saved (``tlsbayes.fit.PLOT_CHOICES``;
+        Figures of each run, drawn after its result is saved (``tlsbayes.fit_report.PLOT_CHOICES``;
         True: all, False: none); ``tlsbayes report`` draws skipped ones later.
     print_fn : callable, optional
         Receives the progress lines (default: print, flushed).
