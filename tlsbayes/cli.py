@@ -228,7 +228,7 @@ def _cmd_bench(args):
     if not args.no_fits:
         print()
         try:
-            rows = bench.run_fits(cards=args.cards, quick=args.quick)
+            rows = bench.run_fits(cards=args.cards, quick=args.quick, engine=args.engine)
         except FileNotFoundError as exc:
             print(f"tlsbayes: error: {exc}", file=sys.stderr)
             return 2
@@ -506,6 +506,9 @@ def _add_bench(sub):
                         "card, models/*.toml and models/real/*.toml)")
     p.add_argument("--markdown", metavar="FILE",
                    help="also write the per-card table as Markdown (the README's bench table)")
+    p.add_argument("--engine", choices=("emcee", "compiled"),
+                   help="sample every timed card with this engine (default: each card's own "
+                        "setting), e.g. to compare the two side by side")
     p.add_argument("--startup", action="store_true",
                    help="only the fixed costs of a real fit (process start to report with "
                         "figures) side by side with a curve_fit process, phase by phase")
