@@ -160,7 +160,8 @@ def _profile_one(card_name: str, group: str, out: str) -> None:
     settings = card_settings(card, len(plan.free_names), progress=False)
     fits = []
     for k in range(2):
-        info = batch.group.group_run_info(card, plan, "resonator", Path(out) / str(k), settings, None)
+        info = batch.group.group_run_info(card, plan, "resonator", Path(out) / str(k), settings,
+                                          None)
         task = batch.group.Task(group, "resonator", str(card.path), card.text, None,
                            str(Path(out) / str(k)), plan.run_dir, info, False, "none")
         row = batch.fit_group(task)
@@ -234,8 +235,9 @@ def _ta(a) -> None:
             ph = ", ".join(f"{p} {v:.2f}" for p, v in f["phases"].items())
             print(f"  fit {k + 1}: {f['seconds']:.2f} s wall, {f['cpu']:.2f} s CPU "
                   f"({f['steps']} steps; wall by phase {ph})")
-        print(f"  first fit minus second: {profile['fits'][0]['cpu'] - profile['fits'][1]['cpu']:.2f}"
-              " s CPU (first calls: numba cache loading, lazy imports)")
+        extra = profile["fits"][0]["cpu"] - profile["fits"][1]["cpu"]
+        print(f"  first fit minus second: {extra:.2f} s CPU (first calls: numba cache loading, "
+              "lazy imports)")
     if a.json:
         Path(a.json).write_text(json.dumps({"runs": runs, "groups": n, "profile": profile,
                                             "identical": same, "load_before": load0,

@@ -150,8 +150,7 @@ def _cmd_simulate(args):
 def _cmd_batch(args):
     from . import batch
 
-    cards = args.card[0] if len(args.card) == 1 else args.card
-    res = batch.batch_card(cards, args.group_by, args.out, data=args.data,
+    res = batch.batch_card(args.card, args.group_by, args.out, data=args.data,
                            allow_outside_data=args.allow_outside_data,
                            workers=args.workers, scheduler=args.scheduler, mpi=args.mpi,
                            plots="none" if args.no_plots else args.plots, **_overrides(args))
@@ -252,14 +251,10 @@ def _allow_outside_argument(parser):
                              "refused otherwise")
 
 
-def _card_arguments(parser, several=False):
-    if several:
-        parser.add_argument("card", nargs="+",
-                            help="model card(s) (TOML); several share one queue of workers, "
-                                 "each in DIR/<card name>")
-    else:
-        parser.add_argument("card",
-                            help="model card (TOML), e.g. models/defrance_B2_809MHz_qpower.toml")
+def _card_arguments(parser, nargs=None):
+    parser.add_argument("card", nargs=nargs, help="model card (TOML), e.g. models/defrance_"
+                        "B2_809MHz_qpower.toml" + (nargs and "; several: one queue of workers, "
+                                                   "each card in DIR/<card name>" or ""))
     parser.add_argument("--data",
                         help="CSV replacing the card's data file (single-dataset cards)")
     _allow_outside_argument(parser)
@@ -419,11 +414,10 @@ def _add_batch(sub):
                                    "failed.",
                        **_examples("tlsbayes batch models/real/gaas_trilayer_resB_qpower.toml "
                                    "--group-by resonator --workers 2 --out results/batch/gaas"))
-    _card_arguments(p, several=True)
+    _card_arguments(p, nargs="+")
     p.add_argument("--group-by", required=True, metavar="COLUMN",
                    help="column whose values define the groups")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="batch directory (several cards: DIR/<card name> each)")
+    p.add_argument("--out", required=True, metavar="DIR", help="batch directory")
     p.add_argument("--workers", type=_int_at_least(1),
                    help="local worker processes (default: CPUs), or MPI workers with --mpi")
     p.add_argument("--scheduler", metavar="ADDRESS",
