@@ -215,7 +215,6 @@ class Posterior:
                        np.array([pos[n] for n in d.likelihood_param_names], dtype=np.int64))
                       for d in self.datasets]
         self._hot = self._likelihoods = None  # see _hot_path
-        self._no_extra = {}
 
     def _hot_path(self) -> list:
         """What every log-likelihood evaluation reads, looked up on the first one.
@@ -226,12 +225,13 @@ class Posterior:
         ``__init__``: the kernels import numba, and a posterior rebuilt only to check a run
         directory (a ``resume`` with nothing to do) never evaluates.
         """
-        from .kernels import pointwise_log_likelihood, total_log_likelihood
+        from .kernels import (dataset_columns, pointwise_log_likelihood, sum_log_prob,
+                              total_log_likelihood)
 
         self._likelihoods = (total_log_likelihood, pointwise_log_likelihood)
-        self._hot = [(d.model.kernel, d.model.kernel_consts(), d.x, mcols,
-                      lcols if lcols.size else None, d.likelihood.code, d.y, d.sigma,
-                      d.draws, d._groups)
+        self._columns, self._sum = dataset_columns, sum_log_prob
+        self._hot = [(d.model.kernel, d.model.kernel_consts(), d.x, mcols, lcols,
+                      d.likelihood.code, d.y, d.sigma, d.draws, d._groups)
                      for d, (mcols, lcols) in zip(self.datasets, self._cols)]
         return self._hot
 
@@ -261,24 +261,15 @@ class Posterior:
     def _per_dataset(self, params, pointwise):
         """Log-likelihood per data set: ``(nwalkers, n)`` each if ``pointwise``, else
         ``(nwalkers,)`` each."""
-        nw = params.shape[0]
         hot = self._hot if self._hot is not None else self._hot_path()
         f = self._likelihoods[1] if pointwise else self._likelihoods[0]
         out = []
         for kernel, consts, x, mcols, lcols, code, y, sigma, draws, groups in hot:
-            # C order as everywhere else (params[:, cols] is F-ordered): one compiled
-            # specialisation of the kernel, not two (see models.base.kernel_array)
-            P = np.ascontiguousarray(params[:, mcols])
+            P, extra = self._columns(params, mcols, lcols)
             if groups is None:
                 mu = kernel(P, x, consts)
             else:
                 mu = grouped_predict(kernel, P, x, groups)
-            if lcols is None:
-                extra = self._no_extra.get(nw)
-                if extra is None:  # shared by every call with nw walkers; nothing writes it
-                    extra = self._no_extra[nw] = Likelihood.extra_matrix(None, nw)
-            else:
-                extra = Likelihood.extra_matrix(params[:, lcols], nw)
             if draws is None:
                 out.append(f(code, mu, y, sigma, extra))
             else:
@@ -313,6 +304,8 @@ class Posterior:
         tuple of float or of ndarray (nwalkers,)
             ``-inf`` (never NaN) wherever the prior or the likelihood vanishes.
         """
+        if self._hot is None:
+            self._hot_path()
         t = np.asarray(theta, dtype=np.float64)
         single = t.ndim == 1
         lprior, params = self._prior_and_params(np.atleast_2d(t))
@@ -323,10 +316,7 @@ class Posterior:
             llike = np.full(lprior.size, -np.inf)
             if ok.any():
                 llike[ok] = self._total_log_likelihood(params[ok])
-        lp = lprior + llike
-        nan = np.isnan(lp)
-        if nan.any():
-            lp[nan] = -np.inf
+        lp = self._sum(lprior, llike)
         if single:
             return float(lp[0]), float(lprior[0]), float(llike[0])
         return lp, lprior, llike
