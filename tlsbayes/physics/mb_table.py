@@ -101,6 +101,16 @@ def piecewise_series(coef, r):
 
 
 @numba.njit(cache=True)
+def _estrin_14(q, X, X2, X4, X8):
+    """The degree-14 polynomial ``Σ q[k] X^k`` by Estrin's scheme (powers of X given)."""
+    q0 = (q[0] + q[1] * X) + X2 * (q[2] + q[3] * X)
+    q1 = (q[4] + q[5] * X) + X2 * (q[6] + q[7] * X)
+    q2 = (q[8] + q[9] * X) + X2 * (q[10] + q[11] * X)
+    q3 = (q[12] + q[13] * X) + X2 * q[14]
+    return (q0 + X4 * q1) + X8 * (q2 + X4 * q3)
+
+
+@numba.njit(cache=True)
 def tensor_series_14(c, X, Y):
     """``Σ c[iy, ix] X^ix Y^iy`` for a (15, 15) array c: a degree-14 tensor power series.
 
@@ -113,13 +123,27 @@ def tensor_series_14(c, X, Y):
     X8 = X4 * X4
     s = 0.0
     for iy in range(14, -1, -1):
-        q = c[iy]
-        q0 = (q[0] + q[1] * X) + X2 * (q[2] + q[3] * X)
-        q1 = (q[4] + q[5] * X) + X2 * (q[6] + q[7] * X)
-        q2 = (q[8] + q[9] * X) + X2 * (q[10] + q[11] * X)
-        q3 = (q[12] + q[13] * X) + X2 * q[14]
-        s = s * Y + ((q0 + X4 * q1) + X8 * (q2 + X4 * q3))
+        s = s * Y + _estrin_14(c[iy], X, X2, X4, X8)
     return s
+
+
+@numba.njit(cache=True)
+def _tensor_pair_14(a, b, X, Y):
+    """:func:`tensor_series_14` of two (15, 15) arrays at the same (X, Y), in one pass.
+
+    Each result is bit for bit the single evaluation's (the same operations in the same
+    order); the powers of X and the loop are shared and the two independent Horner chains
+    in Y overlap in the pipeline.
+    """
+    X2 = X * X
+    X4 = X2 * X2
+    X8 = X4 * X4
+    sa = 0.0
+    sb = 0.0
+    for iy in range(14, -1, -1):
+        sa = sa * Y + _estrin_14(a[iy], X, X2, X4, X8)
+        sb = sb * Y + _estrin_14(b[iy], X, X2, X4, X8)
+    return sa, sb
 
 
 @numba.njit(cache=True)
@@ -154,6 +178,19 @@ def sigma2_deficit_of_log(x, y):
     if not (X_LO <= x < X_HI and Y_LO <= y < Y_HI):
         return np.nan
     return _panel_2d(_TH, x, y)
+
+
+@numba.njit(cache=True)
+def sigma_deficit_and_sigma1_of_log(x, y):
+    """:func:`sigma2_deficit_of_log` and :func:`sigma1_of_log` at one point, in one pass
+    (the same panel; values bit for bit those of the two functions); NaNs outside."""
+    if not (X_LO <= x < X_HI and Y_LO <= y < Y_HI):
+        return np.nan, np.nan
+    rx = (x - X_LO) * _PPU2
+    ry = (y - Y_LO) * _PPU2
+    i = min(int(rx), _TH.shape[0] - 1)
+    j = min(int(ry), _TH.shape[1] - 1)
+    return _tensor_pair_14(_TH[i, j], _S1[i, j], 2.0 * (rx - i) - 1.0, 2.0 * (ry - j) - 1.0)
 
 
 @numba.njit(cache=True)

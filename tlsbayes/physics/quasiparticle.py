@@ -61,7 +61,8 @@ import numpy as np
 from ._vec import as_flat, restore
 from .constants import BCS_GAP_RATIO, h, k_B
 from .mb_table import X_LO as TABLE_X_LO
-from .mb_table import gap_fraction_of_u, sigma1_of_log, sigma2_deficit_of_log, sigma2_zero_of_log
+from .mb_table import (gap_fraction_of_u, sigma2_deficit_of_log, sigma2_zero_of_log,
+                       sigma_deficit_and_sigma1_of_log)
 
 # Gauss-Legendre rules on [-1, 1].
 _GL24_X, _GL24_W = np.polynomial.legendre.leggauss(24)
@@ -324,10 +325,14 @@ def mb_sigma_reduced(theta, d, want_sigma1):
             if x < TABLE_X_LO:  # e^(-1/a) < e^-665: σ2 is σ2(0) to double precision
                 s1 = boltz * sigma1_scaled_quadrature(theta, d) if want_sigma1 else 0.0
                 return s1, pi_d * s0
-            th = sigma2_deficit_of_log(x, y)
-            if th == th:
-                s1 = pi_d * boltz * sigma1_of_log(x, y) if want_sigma1 else 0.0
-                return s1, pi_d * (s0 - boltz * th)
+            if want_sigma1:
+                th, s1 = sigma_deficit_and_sigma1_of_log(x, y)
+                if th == th:
+                    return pi_d * boltz * s1, pi_d * (s0 - boltz * th)
+            else:
+                th = sigma2_deficit_of_log(x, y)
+                if th == th:
+                    return 0.0, pi_d * (s0 - boltz * th)
     return mb_sigma_quadrature(theta, d, want_sigma1)
 
 
