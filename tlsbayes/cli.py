@@ -6,8 +6,8 @@
     tlsbayes report DIR [--html]
     tlsbayes models
     tlsbayes simulate CARD --out CSV [--seed N] [--dataset NAME]
-    tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDRESS]
-                   [--mpi] --out DIR
+    tlsbayes batch CARD [CARD...] [--data CSV] --group-by COLUMN
+                   [--workers N | --scheduler ADDRESS] [--mpi] --out DIR
     tlsbayes design CARD --plan PLAN [--out DIR] [--at RUN_DIR] [--no-check]
     tlsbayes population [RUN_DIR...] [--group NAME RUN_DIR...]... [--param delta0] [--out DIR]
     tlsbayes compare RUN_DIR RUN_DIR... [--names A,B,...] [--by observation|dataset] [--out DIR]
@@ -104,7 +104,7 @@ def _cmd_fit(args):
 
     result = fit_card(args.card, out=args.out, data=args.data, plots=args.plots,
                       overwrite=args.overwrite, allow_outside_data=args.allow_outside_data,
-                      **_overrides(args))
+                      background=True, **_overrides(args))
     return _verdict_exit(result, args.allow_unconverged)
 
 
@@ -112,7 +112,7 @@ def _cmd_resume(args):
     from .fit import resume_run
 
     result = resume_run(args.run_dir, max_steps=args.max_steps, plots=args.plots,
-                        allow_outside_data=args.allow_outside_data)
+                        allow_outside_data=args.allow_outside_data, background=True)
     if isinstance(result, str):  # nothing to do
         print(f"tlsbayes: {result}", file=sys.stderr)
         return 0
@@ -123,7 +123,7 @@ def _cmd_report(args):
     from .fit import report_run
 
     path = report_run(args.run_dir, plots=args.plots, html=args.html,
-                      allow_outside_data=args.allow_outside_data)
+                      allow_outside_data=args.allow_outside_data, background=True)
     print(f"report written to {path}")
     return 0
 
@@ -251,9 +251,10 @@ def _allow_outside_argument(parser):
                              "refused otherwise")
 
 
-def _card_arguments(parser):
-    parser.add_argument("card",
-                        help="model card (TOML), e.g. models/defrance_B2_809MHz_qpower.toml")
+def _card_arguments(parser, nargs=None):
+    parser.add_argument("card", nargs=nargs, help="model card (TOML), e.g. models/defrance_"
+                        "B2_809MHz_qpower.toml" + (nargs and "; several: one queue of workers, "
+                                                   "each card in DIR/<card name>" or ""))
     parser.add_argument("--data",
                         help="CSV replacing the card's data file (single-dataset cards)")
     _allow_outside_argument(parser)
@@ -413,7 +414,7 @@ def _add_batch(sub):
                                    "failed.",
                        **_examples("tlsbayes batch models/real/gaas_trilayer_resB_qpower.toml "
                                    "--group-by resonator --workers 2 --out results/batch/gaas"))
-    _card_arguments(p)
+    _card_arguments(p, nargs="+")
     p.add_argument("--group-by", required=True, metavar="COLUMN",
                    help="column whose values define the groups")
     p.add_argument("--out", required=True, metavar="DIR", help="batch directory")

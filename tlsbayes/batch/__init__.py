@@ -1,13 +1,14 @@
 """Batch fits: one card, one data table, one fit per group of rows (resonator, film, cooldown...).
 
-    tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDR | --mpi]
-                   --out DIR
+    tlsbayes batch CARD [CARD...] [--data CSV] --group-by COLUMN
+                   [--workers N | --scheduler ADDR | --mpi] --out DIR
 
 Every distinct value of ``COLUMN`` is one group.  Each group is fitted with the card's model,
 priors, likelihood, filter, window and sampler settings (the card's own ``group`` is replaced
 by this one), in its own run directory ``DIR/runs/<group>/``, which is a normal run directory
 (``tlsbayes resume`` and ``tlsbayes report`` work on it).  ``DIR/index.csv`` holds one row per
-group, see :data:`INDEX_COLUMNS`.
+group, see :data:`INDEX_COLUMNS`.  Several cards make one batch: their groups share one queue
+of workers (longest first) and each card has its batch directory ``DIR/<card name>``.
 
 Engines
 -------
@@ -54,7 +55,7 @@ from .group import fit_group, plot_group
 from .index import (CONVERGED, FAILED, INDEX_COLUMNS, INDEX_FILE, NOT_CONVERGED, PENDING,
                     RUNS_DIR)
 from .plan import MAX_RUN_DIR_NAME, GroupPlan, group_seed, plan_groups, run_dir_name
-from .run import BatchResult, batch_card, run_batch
+from .run import BatchResult, CardBatch, batch_card, run_batch, run_batches
 
 __all__ = [
     "CONVERGED",
@@ -74,4 +75,6 @@ __all__ = [
     "plan_groups",
     "fit_group",
     "run_batch",
+    "run_batches",
+    "CardBatch",
 ]

@@ -32,6 +32,8 @@ class Task:
     resume: bool
     plots: str | bool
     allow_outside_data: bool = False
+    #: Expected cost, for the order of the queue (points used by the fit).
+    size: int = 0
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -42,16 +44,18 @@ def fit_group(task: Task) -> dict:
     """Fit one group and write its run directory; never raises for a problem of the group.
 
     Returns the group's index row (``status = failed`` and ``error`` if it failed) plus
-    ``seconds``, the wall time spent, and ``phases``, that of each phase of the fit
+    ``seconds`` and ``cpu_seconds``, the wall and CPU time of this process spent, and
+    ``phases`` and ``phases_cpu``, those of each phase of the fit
     (:attr:`tlsbayes.fit.FitResult.phases`).
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     row = {"group": task.group, "run_dir": task.run_dir}
     try:
         row.update(_fit_group(task))
     except Exception as exc:  # noqa: BLE001 - one group's failure must not stop the batch
         row.update(status=FAILED, error=one_line(exc))
     row["seconds"] = time.perf_counter() - t0
+    row["cpu_seconds"] = time.process_time() - c0
     return row
 
 
@@ -76,7 +80,7 @@ def _fit_group(task: Task) -> dict:
                      extra_attrs={"card_name": card.name, "card_path": str(card.path),
                                   "data_files": info["data"], "group": info["group"]})
     row = {**posterior_row(result.idata), **rundir.verdict_cells(run_dir),
-           "phases": result.phases}
+           "phases": result.phases, "phases_cpu": result.phases_cpu}
     # Written last: it marks the run directory finished for reruns of the batch.
     info["finished"] = {"status": row["status"],
                         "utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
@@ -113,18 +117,17 @@ class Figures:
     """A group's figures, queued behind every fit still waiting (never holding one up)."""
 
     level: str
-    out: Path
     print_fn: object
     drawn: int = 0
 
     def job(self, task: Task, row: dict):
         if self.level == "none" or row.get("status") not in (CONVERGED, NOT_CONVERGED):
             return None
-        return plot_group, str(self.out.resolve()), task.run_dir, self.level
+        return plot_group, task.out, task.run_dir, self.level
 
     def failed(self, task: Task, why: str) -> None:
         self.print_fn(f"{task.group}: figures not drawn ({why}); 'tlsbayes report "
-                      f"{self.out / task.run_dir}' draws them")
+                      f"{Path(task.out) / task.run_dir}' draws them")
 
     def done(self, task: Task, fut) -> None:
         try:

@@ -10,12 +10,10 @@ Typical use (what :func:`tlsbayes.sampling.sample` does)::
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import optimize
 
 from ..errors import SamplingError
 from .logprob import log_prob_only
