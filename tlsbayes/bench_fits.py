@@ -186,14 +186,15 @@ def run_fits(print_fn=print, cards=None, quick: bool = False,
 
 def markdown_table(rows) -> list[str]:
     """The README's bench table from :func:`run_fits` rows."""
-    out = ["| card | steps | load s | MAP s | sample s | results s | report s | plots s | MAP % "
-           "| x limit | x floor | ESS/s |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| card | engine | steps | load s | MAP s | sample s | sample CPU s | results s "
+           "| report s | plots s | MAP % | µs/walker | x limit | x floor | ESS/s |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ph = r["phases"]
-        out.append(f"| {r['name']} | {r['steps']} | {ph['load']:.2f} | {ph['map']:.2f} | "
-                   f"{ph['sampling']:.2f} | {ph['results']:.2f} | {ph['report']:.2f} | "
-                   f"{ph['plots']:.2f} | {100 * r['map_share']:.0f} | {r['x_limit']:.2f} | "
+        out.append(f"| {r['name']} | {r['engine']} | {r['steps']} | {ph['load']:.2f} | "
+                   f"{ph['map']:.2f} | {ph['sampling']:.2f} | {r['sampling_cpu_s']:.2f} | "
+                   f"{ph['results']:.2f} | {ph['report']:.2f} | {ph['plots']:.2f} | "
+                   f"{100 * r['map_share']:.0f} | {1e6 * r['c_w_s']:.1f} | {r['x_limit']:.2f} | "
                    f"{r['x_floor']:.2f} | {r['ess_per_s']:.0f} |"
                    + ("" if r["converged"] else " (not converged)"))
     return out

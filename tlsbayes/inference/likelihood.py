@@ -165,4 +165,6 @@ class Likelihood:
         e = np.atleast_2d(e)
         if e.shape[1] < k:
             e = np.concatenate([e, np.ones((e.shape[0], k - e.shape[1]))], axis=1)
-        return np.ascontiguousarray(np.broadcast_to(e, (nw, e.shape[1])))
+        # a writable C array, as the sampler's own path builds it: one compiled specialisation
+        # of each likelihood, not a second one for a read-only broadcast view
+        return np.array(np.broadcast_to(e, (nw, e.shape[1])), dtype=np.float64, order="C")

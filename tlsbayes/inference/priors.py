@@ -17,6 +17,7 @@ All log densities return ``-inf`` for impossible points (including NaN input), n
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ R_SIGMA = ROW_COLUMNS.index("sigma")
 R_LOG_NORM = ROW_COLUMNS.index("log_norm")
 
 
+@functools.cache
 def _special():
     """:mod:`scipy.special`, imported by the first Gaussian prior that needs it: reading a card
     with uniform and log-uniform priors imports no scipy."""
