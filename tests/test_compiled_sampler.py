@@ -149,6 +149,19 @@ def test_moves_it_cannot_reproduce_stay_on_emcee():
     assert move_spec([(DEMove(), 0.5), (emcee.moves.KDEMove(), 0.5)]) is None
 
 
+def test_a_changed_python_move_sends_the_run_back_to_emcee(monkeypatch):
+    # the compiled twin replays DEMove's draws and arithmetic; were DEMove to change without
+    # it, move_spec's one-step check must refuse the compiled path rather than sample the old
+    from tlsbayes.sampling import compiled
+
+    assert move_spec(MOVES["de"]()) is not None
+    monkeypatch.setattr(compiled, "_VERIFIED", {})
+    exact = DEMove.get_proposal
+    monkeypatch.setattr(DEMove, "get_proposal",
+                        lambda self, x, comp, u, g: exact(self, x, comp, u, 1.0001 * g))
+    assert move_spec(MOVES["de"]()) is None
+
+
 def test_kill_resume_on_either_engine_continues_the_chain(tmp_path):
     log_prob = _with_blobs(_log_prob(gauss_white))
     p0 = np.random.default_rng(3).normal(scale=0.1, size=(32, ND))
