@@ -8,6 +8,8 @@
   log-probabilities, blobs and acceptance counts (stretch, DE, odd ensembles, a weighted mix
   of moves), and on the real Ta card and a stretch card through ``Posterior.log_prob`` and its
   compiled-glue twin (tlsbayes.sampling.compiled_target), whose values are identical too.
+* The ``compiled_loop`` engine (whole chunks in one compiled call) gives the same chain on the
+  Ta card, DE and stretch.
 * Kill/resume: a compiled run stopped at a checkpoint and resumed (by either engine) ends
   with the chain of the uninterrupted run.
 """
@@ -209,3 +211,22 @@ def test_same_chain_as_emcee_on_a_card(card):
     p0 = initial_ball(best, nw, np.random.default_rng(3), posterior.log_prob, 1e-3)
     a, b = _runs(posterior.log_prob, p0, settings.moves)
     _assert_same(a, b)
+
+
+@pytest.mark.parametrize("moves", ["de", "stretch"])
+def test_compiled_loop_gives_the_same_chain_on_a_card(moves):
+    # engine "compiled_loop": whole chunks in one compiled call (one data set, numba kernel)
+    from tlsbayes.sampling import initial_ball
+    from tlsbayes.sampling.compiled_loop import chunk_runner
+
+    posterior, settings = _posterior(CARDS[0])
+    assert chunk_runner(fast_log_prob(posterior.log_prob)) is not None
+    theta0 = posterior.priors.sample(64, np.random.default_rng(4))
+    best = theta0[np.argmax(posterior.log_prob(theta0)[0])]
+    p0 = initial_ball(best, 32, np.random.default_rng(3), posterior.log_prob, 1e-3)
+    out = []
+    for engine in ("emcee", "compiled_loop"):
+        s = SamplerSettings(moves=moves, engine=engine, seed=5, chunk=100, max_steps=300,
+                            progress=False)
+        out.append(run(posterior.log_prob, p0, s))
+    _assert_same(*out)

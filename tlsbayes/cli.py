@@ -507,7 +507,7 @@ def _add_bench(sub):
                         "card, models/*.toml and models/real/*.toml)")
     p.add_argument("--markdown", metavar="FILE",
                    help="also write the per-card table as Markdown (the README's bench table)")
-    p.add_argument("--engine", choices=("emcee", "compiled"),
+    p.add_argument("--engine", choices=("emcee", "compiled", "compiled_loop"),
                    help="sample every timed card with this engine (default: each card's own "
                         "setting), e.g. to compare the two side by side")
     p.add_argument("--startup", action="store_true",

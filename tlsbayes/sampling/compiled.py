@@ -224,10 +224,13 @@ class CompiledStepper:
         ``(n, ndim)``; raises on NaN (as the emcee adapter does).
     """
 
-    def __init__(self, specs, weights, evaluate):
+    def __init__(self, specs, weights, evaluate, chunk_runner=None):
         self.specs, self.evaluate = list(specs), evaluate
         self.cdf = np.cumsum(weights)
         self.cdf /= self.cdf[-1]
+        # one move on a one-data-set posterior: whole chunks in one compiled call
+        # (tlsbayes.sampling.compiled_loop.chunk_runner)
+        self.chunk_runner = chunk_runner if len(self.specs) == 1 else None
 
     def run(self, coords, log_prob, blobs, random: np.random.RandomState, nsteps: int,
             on_step=None):
@@ -254,6 +257,12 @@ class CompiledStepper:
             Accepted proposals per walker over the ``nsteps`` steps.
         """
         nwalkers, ndim = coords.shape
+        if self.chunk_runner is not None and nwalkers % 2 == 0 and blobs.shape[1] == 2:
+            out = self.chunk_runner(self.specs[0], self.cdf, coords, log_prob, blobs, random,
+                                    nsteps)
+            for _ in range(nsteps if on_step is not None else 0):
+                on_step()
+            return out
         chain = np.empty((nsteps, nwalkers, ndim))
         log_probs = np.empty((nsteps, nwalkers))
         blob_chain = np.empty((nsteps,) + blobs.shape)
