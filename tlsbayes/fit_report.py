@@ -126,7 +126,7 @@ def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=Non
                        param_info=info, log_params=log_params, truths=truths, title=title)
         figures.append(rundir.CORNER_PLOT)
         if chain is not None:
-            shown, labels = _corner_coordinates(chain, names, posterior.priors, log_params)
+            shown, labels = corner_coordinates(chain, names, posterior.priors, log_params)
             atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, shown, names,
                            burn=burn, labels=[plotting.axis_label(info, n, lg)
                                               for n, lg in zip(names, labels)], title=title)
@@ -134,7 +134,7 @@ def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=Non
     return figures
 
 
-def _corner_coordinates(chain, names, priors, log_params):
+def corner_coordinates(chain, names, priors, log_params):
     """The chain (sampling coordinates) in the corner plot's: the physical value, log10 of it
     for ``log_params``; returns it and, per parameter, whether it is log10."""
     out = np.empty(chain.shape, dtype=float)
