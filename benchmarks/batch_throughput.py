@@ -1,15 +1,21 @@
 """Throughput of ``tlsbayes batch`` against the worker count, and the per-task cost of the engines.
 
-    python benchmarks/batch_throughput.py --ta [--plots none|fit|all]     # the real Ta cards
+    python benchmarks/batch_throughput.py --ta [--workers 1 2] [--separate] [--plots none|fit|all]
     python benchmarks/batch_throughput.py [--groups 6] [--plots]          # simulated groups
 
 0. ``--ta`` (real data; TLSBAYES_REAL_DATA): the three shipped Ta batch cards
    (``models/real/ta_*_batch.toml``, ``--group-by resonator``: the 11 groups their cooldown
-   filters keep), run one after the other as three ``tlsbayes batch`` commands would be
-   (planning, a fresh local pool each), with 1 and then 2 workers, side by side: wall time,
-   fits per minute and their ratio, CPU seconds used, and the posteriors of the two runs
-   compared bit for bit.  Then one group fitted in a fresh process, twice, with its phases:
-   what a worker pays once (imports, numba cache loading, first calls) against each fit.
+   filters keep) as one batch, as ``tlsbayes batch models/real/ta_*_batch.toml --group-by
+   resonator --workers N`` runs them (one queue of the 11 groups, longest first), or with
+   ``--separate`` as three batch commands one after the other (a fresh pool each), for each
+   worker count of ``--workers`` (default 1 then 2), side by side: wall time, fits per minute
+   and their ratio to the first worker count, CPU seconds (this process and its workers; the
+   sum of the fits' CPU in the workers; the rest: planning, worker start-up and imports,
+   index writing), and the posteriors compared bit for bit.  Then one table row per group
+   (points, steps, wall and CPU of its fit, CPU by phase), and one typical group fitted in a
+   fresh process, twice (``--no-profile``: skipped): what a worker pays once (imports, numba
+   cache loading, first calls) against each fit.  The 1-vs-2 worker ratio only means
+   something on an idle machine; the CPU seconds are meaningful under load.
 
 1. Fits per minute: one simulated table of ``--groups`` resonators (frequency_shift model,
    15 points each, simulated by tlsbayes.simulate), fitted by ``tlsbayes.batch.run_batch`` with
@@ -111,20 +117,24 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def _ta_batches(out: Path, workers: int, plots: str) -> dict:
-    """The three Ta cards as three batch commands; wall, CPU, per-group rows."""
+def _ta_batches(out: Path, workers: int, plots: str, separate: bool) -> dict:
+    """The three Ta cards as one batch (one queue), or as three batch commands one after the
+    other (``separate``); wall, CPU of this process and its workers, per-group rows."""
     from tlsbayes import batch
     from tlsbayes.card import load_card
     from tlsbayes.fit import card_settings
 
-    rows, t0, c0 = [], time.perf_counter(), _cpu()
+    jobs = []
     for name in TA_CARDS:
         card = load_card(MODELS / f"{name}.toml")
         plans = [p for p in batch.plan_groups(card, "resonator") if not p.error]
         settings = card_settings(card, len(plans[0].free_names), progress=False)
-        res = batch.run_batch(card, "resonator", out / name, settings=settings, plans=plans,
-                              workers=workers, plots=plots, print_fn=lambda line: None)
-        rows += [dict(r, card=name) for r in res.rows]
+        jobs.append(batch.CardBatch(card, out / name, settings, plans))
+    rows, t0, c0 = [], time.perf_counter(), _cpu()
+    for group in ([[j] for j in jobs] if separate else [jobs]):
+        results = batch.run_batches(group, "resonator", workers=workers, plots=plots,
+                                    print_fn=lambda line: None)
+        rows += [dict(r, card=j.card.name) for j, res in zip(group, results) for r in res.rows]
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     bad = [r["group"] for r in rows if r["status"] != batch.CONVERGED]
     return {"wall": wall, "cpu": cpu, "rows": rows, "not_converged": bad}
@@ -150,15 +160,28 @@ def _profile_one(card_name: str, group: str, out: str) -> None:
     settings = card_settings(card, len(plan.free_names), progress=False)
     fits = []
     for k in range(2):
-        info = batch._group_run_info(card, plan, "resonator", Path(out) / str(k), settings, None)
-        task = batch._Task(group, "resonator", str(card.path), card.text, None,
+        info = batch.group.group_run_info(card, plan, "resonator", Path(out) / str(k), settings,
+                                          None)
+        task = batch.group.Task(group, "resonator", str(card.path), card.text, None,
                            str(Path(out) / str(k)), plan.run_dir, info, False, "none")
         row = batch.fit_group(task)
-        fits.append({"seconds": row["seconds"], "steps": row.get("steps"),
-                     "phases": row.get("phases", {})})
+        fits.append({"seconds": row["seconds"], "cpu": row["cpu_seconds"],
+                     "steps": row.get("steps"), "phases": row.get("phases", {})})
     print(json.dumps({"imports": steps, "import_total": sum(steps.values()),
                       "process_to_first_fit": time.perf_counter() - t0 - sum(
                           f["seconds"] for f in fits), "fits": fits}))
+
+
+def _print_groups(rows) -> None:
+    """Per group: points, steps, wall and CPU seconds of its fit (in its worker), CPU by phase."""
+    phases = ("map", "sampling", "results", "report", "plots")
+    print(f"{'card':40s} {'group':14s} {'pts':>4s} {'steps':>6s} {'wall':>6s} {'CPU':>6s} "
+          + " ".join(f"{p:>8s}" for p in phases))
+    for r in sorted(rows, key=lambda r: -r.get("cpu_seconds", 0)):
+        pc = r.get("phases_cpu") or {}
+        print(f"{r['card']:40s} {r['group']:14s} {r.get('n_points') or 0:4d} "
+              f"{r.get('steps') or 0:6d} {r.get('seconds', 0):6.1f} {r.get('cpu_seconds', 0):6.1f} "
+              + " ".join(f"{pc.get(p, 0):8.2f}" for p in phases))
 
 
 def _ta(a) -> None:
@@ -172,42 +195,53 @@ def _ta(a) -> None:
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        runs = {w: _ta_batches(d / f"w{w}", w, a.plots) for w in (1, 2)}
-        same = all(_same(d / "w1" / n, d / "w2" / n) for n in TA_CARDS)
-        rows = runs[1]["rows"]
-        slowest = max(rows, key=lambda r: r.get("seconds", 0))
-        prof = subprocess.run([sys.executable, __file__, "--profile-one", slowest["card"],
-                               slowest["group"], str(d / "prof")], capture_output=True,
-                              text=True, check=True)
-        profile = json.loads(prof.stdout.strip().splitlines()[-1])
+        runs = {w: _ta_batches(d / f"w{w}", w, a.plots, a.separate) for w in a.workers}
+        first = a.workers[0]
+        same = all(_same(d / f"w{first}" / n, d / f"w{w}" / n)
+                   for w in a.workers[1:] for n in TA_CARDS)
+        rows = runs[first]["rows"]
+        profile = None
+        if a.profile:
+            typical = sorted(rows, key=lambda r: r.get("cpu_seconds", 0))[len(rows) // 2]
+            prof = subprocess.run([sys.executable, __file__, "--profile-one", typical["card"],
+                                   typical["group"], str(d / "prof")], capture_output=True,
+                                  text=True, check=True)
+            profile = json.loads(prof.stdout.strip().splitlines()[-1])
     n = len(rows)
+    how = ("three batch commands one after the other" if a.separate
+           else "one batch of the three cards (one queue)")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in load0)}, after: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} ({os.cpu_count()} CPUs)")
-    print(f"\nThree Ta batch cards, {n} groups, figures: {a.plots}")
+    print(f"\nThree Ta batch cards, {n} groups, {how}, figures: {a.plots}")
     print(f"{'workers':>7s} {'wall [s]':>9s} {'fits/min':>9s} {'ratio':>6s} {'CPU [s]':>8s} "
-          f"{'not converged':>14s}")
+          f"{'fits CPU':>9s} {'other CPU':>10s} {'not converged':>14s}")
     for w, r in runs.items():
+        fits = sum(g.get("cpu_seconds", 0) for g in r["rows"])
         print(f"{w:7d} {r['wall']:9.1f} {60 * n / r['wall']:9.1f} "
-              f"{runs[1]['wall'] / r['wall']:6.2f} {r['cpu']:8.1f} "
-              f"{len(r['not_converged']):14d}")
-    print(f"posteriors identical with 1 and 2 workers: {same}")
-    fit_s = sum(r.get("seconds", 0) for r in rows)
-    print(f"sum of the group fits (1 worker): {fit_s:.1f} s; the rest of the 1-worker wall "
-          f"({runs[1]['wall'] - fit_s:.1f} s) is planning, pool start-up and index writing")
-    print(f"\nOne group ({slowest['card']} / {slowest['group']}) in a fresh process:")
-    print("  imports: " + ", ".join(f"{k} {v:.2f} s" for k, v in profile["imports"].items()))
-    for k, f in enumerate(profile["fits"]):
-        ph = ", ".join(f"{p} {v:.2f}" for p, v in f["phases"].items())
-        print(f"  fit {k + 1}: {f['seconds']:.2f} s ({f['steps']} steps; {ph})")
-    print(f"  first fit minus second: {profile['fits'][0]['seconds'] - profile['fits'][1]['seconds']:.2f} s"
-          " (first calls: numba cache loading, lazy imports)")
+              f"{runs[first]['wall'] / r['wall']:6.2f} {r['cpu']:8.1f} {fits:9.1f} "
+              f"{r['cpu'] - fits:10.1f} {len(r['not_converged']):14d}")
+    print("(ratio: wall of the first worker count over this one = fits per minute over the "
+          "first's; CPU: this process and its workers; fits CPU: the sum over groups of each "
+          "fit's CPU in its worker; other: planning, worker start-up and imports, index "
+          "writing, figures)")
+    if len(runs) > 1:
+        print(f"posteriors identical for every worker count: {same}")
+    print(f"\nPer group ({first} worker(s)), seconds; CPU by phase:")
+    _print_groups(rows)
+    if profile:
+        print(f"\nOne group ({typical['card']} / {typical['group']}) in a fresh process:")
+        print("  imports: " + ", ".join(f"{k} {v:.2f} s" for k, v in profile["imports"].items()))
+        for k, f in enumerate(profile["fits"]):
+            ph = ", ".join(f"{p} {v:.2f}" for p, v in f["phases"].items())
+            print(f"  fit {k + 1}: {f['seconds']:.2f} s wall, {f['cpu']:.2f} s CPU "
+                  f"({f['steps']} steps; wall by phase {ph})")
+        extra = profile["fits"][0]["cpu"] - profile["fits"][1]["cpu"]
+        print(f"  first fit minus second: {extra:.2f} s CPU (first calls: numba cache loading, "
+              "lazy imports)")
     if a.json:
-        Path(a.json).write_text(json.dumps({"runs": {w: {k: v for k, v in r.items()
-                                                         if k != "rows"}
-                                                     for w, r in runs.items()},
-                                            "groups": n, "profile": profile,
-                                            "identical": same, "load_before": load0}, indent=1,
-                                           default=str))
+        Path(a.json).write_text(json.dumps({"runs": runs, "groups": n, "profile": profile,
+                                            "identical": same, "load_before": load0,
+                                            "separate": a.separate}, indent=1, default=str))
 
 
 def main():
@@ -218,6 +252,13 @@ def main():
                     help="figures of every run: none, fit or all (bare --plots: all)")
     ap.add_argument("--ta", action="store_true", help="the three real Ta batch cards")
     ap.add_argument("--json", help="--ta: write the figures to this JSON file")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                    help="--ta: worker counts, run one after the other (default: 1 2)")
+    ap.add_argument("--separate", action="store_true",
+                    help="--ta: three batch commands one after the other, as before "
+                         "'tlsbayes batch' took several cards")
+    ap.add_argument("--no-profile", dest="profile", action="store_false",
+                    help="--ta: skip the fresh-process profile of one group")
     ap.add_argument("--profile-one", nargs=3, metavar=("CARD", "GROUP", "OUT"),
                     help=argparse.SUPPRESS)
     a = ap.parse_args()

@@ -60,6 +60,7 @@ LAYERS = {
     "tlsbayes.plotting": UTILITIES,
     "tlsbayes.reporting": UTILITIES,
     "tlsbayes.fit": PIPELINES,
+    "tlsbayes.fit_report": PIPELINES,
     "tlsbayes.batch": PIPELINES,
     "tlsbayes.engines": PIPELINES,
     "tlsbayes.population": PIPELINES,

@@ -203,6 +203,29 @@ def test_one_batch_at_a_time_per_directory(local_run, tmp_path):
                             settings=SamplerSettings(seed=1))
 
 
+def test_several_cards_share_one_queue_and_keep_their_own_directories(local_run, tmp_path):
+    # the module's card and a copy under another name and seed, one group each, 2 workers
+    BD.write_csv(tmp_path / "one.csv", groups=("R2",), bad=False)
+    other = BD.write_card(tmp_path / "other.toml", seed=BD.SEED + 1)
+    other.write_text(other.read_text().replace('name = "sim_fshift_groups"',
+                                                'name = "sim_fshift_other"'))
+    out = tmp_path / "out"
+    code, stdout, _ = _run(["batch", str(local_run["card"]), str(other), "--data",
+                            str(tmp_path / "one.csv"), "--group-by", "resonator", "--workers",
+                            "2", "--out", str(out), "--no-plots"])
+    assert code == 0
+    mine, theirs = out / "sim_fshift_groups", out / "sim_fshift_other"
+    assert [r["group"] for r in _index(mine / "index.csv")] == ["R2"]
+    assert [r["status"] for r in _index(theirs / "index.csv")] == ["converged"]
+    a, b = _draws(local_run["out"] / "runs" / "R2"), _draws(mine / "runs" / "R2")
+    assert all(np.array_equal(a[k], b[k]) for k in a)  # as in a batch of its own
+    assert R.attrs_of(R.load(theirs / "runs" / "R2" / "posterior.nc"))["seed"] == \
+        batch.group_seed(BD.SEED + 1, "R2")
+    code, _, err = _run(["batch", str(other), str(other), "--data", str(tmp_path / "one.csv"),
+                         "--group-by", "resonator", "--out", str(tmp_path / "twice")])
+    assert code == 2 and "also named 'sim_fshift_other'" in err and len(err.splitlines()) == 1
+
+
 def test_run_dir_names_are_safe_and_distinct():
     names = ["R1", "bad #1", "bad_1", "a/b", "a_b", "", "..", "LGS1_5.70GHz"]
     dirs = [batch.run_dir_name(n) for n in names]

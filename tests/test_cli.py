@@ -47,6 +47,10 @@ def test_unconverged_run_exits_3_and_resume_finishes_it(tmp_path, capsys):
                  "--no-progress", "--allow-unconverged"]) == 0
     assert main(["resume", str(out), "--max-steps", "40000"]) == 0
     assert R.attrs_of(R.load(out / "posterior.nc"))["converged"] is True
+    # nothing left to do: the answer comes from run.json, the card and the file attributes
+    # (h5py), without the numba kernels, scipy, pandas, emcee or ArviZ
+    heavy, err = _heavy_imports(["resume", out])
+    assert "already converged" in err and heavy == "[]", err
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -85,16 +89,32 @@ def test_plots_flag_skips_figures_and_report_draws_them_later(tmp_path, capsys):
     assert sorted(p.name for p in out.glob("*.png")) == ["corner.png", "fit.png", "trace.png"]
 
 
-def test_quick_commands_import_no_plotting_or_result_libraries():
-    """``--help``, ``models``, a rejected card: none of the libraries that take seconds."""
+#: Libraries that take a tenth of a second to seconds to import: a command that does little
+#: (``--help``, ``models``, a rejected card, a resume with nothing to do) imports none of them.
+HEAVY = ("arviz", "corner", "emcee", "matplotlib", "numba", "pandas", "scipy", "xarray")
+
+
+def _heavy_imports(*argvs) -> list:
+    """The heavy libraries a fresh process imported running ``tlsbayes`` with each argv."""
     import subprocess
     import sys
 
-    heavy = ("arviz", "corner", "matplotlib", "xarray")
     code = ("import sys; from tlsbayes.cli import main\n"
-            "for argv in (['models'], ['fit', 'no/such/card.toml']):\n"
+            f"for argv in {[list(map(str, a)) for a in argvs]!r}:\n"
             "    main(argv)\n"
-            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1])
-    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+    return proc.stdout.strip().splitlines()[-1:] + [proc.stderr]
+
+
+def test_quick_commands_import_no_numba_scipy_pandas_or_plotting(tmp_path):
+    """``--help``, ``models``, a card with a typo: the card is read and rejected (or listed)
+    from the models' metadata, without the numba kernels, scipy, pandas or matplotlib."""
+    typo = tmp_path / "typo.toml"
+    card = (MODELS / "defrance_B2_809MHz_fshift.toml").read_text()
+    typo.write_text(card.replace("[sampler]", "[sampler]\nnwalker = 32", 1))
+    out, err = _heavy_imports(["models"], ["fit", "no/such/card.toml"],
+                              ["fit", typo, "--out", tmp_path / "run"])
+    assert "unknown key 'nwalker'" in err
+    assert out == "[]", err

@@ -18,29 +18,33 @@ import pytest
 from scipy import stats
 
 from tlsbayes.errors import PriorError
-from tlsbayes.inference import likelihood as L
+from tlsbayes.inference import likelihood_codes as L
 from tlsbayes.inference import priors as PR
 from tlsbayes.inference.prior_set import PriorSet, compile_priors, prior_and_params
 from tlsbayes.models import MODELS, base, nems, qpower, quasiparticle, shift
+from tlsbayes.models.specs import nems as nems_spec
+from tlsbayes.models.specs import qpower as qpower_spec
+from tlsbayes.models.specs import quasiparticle as qp_spec
+from tlsbayes.models.specs import shift as shift_spec
 from tlsbayes.physics import constants as K_
 from tlsbayes.physics import nems as phys_nems
 
 # (module, tuple name, prefix of its index constants, whether every entry needs a constant)
 LAYOUTS = [
-    (shift, "FREQUENCY_SHIFT_PARAMS", "FS_", True),
-    (shift, "LOG_SHIFT_PARAMS", "LS_", True),
-    (qpower, "PARAMS", "P_", True),
-    (qpower, "CONSTS", "C_", True),
-    (qpower, "SATURATION_KINDS", "SAT_", True),
-    (nems, "PARAMS", "P_", True),
-    (nems, "CONSTS", "C_", True),
-    (nems, "STATES", "STATE_", True),
-    (nems, "PHONON_MODELS", "PHONON_", True),
-    (quasiparticle, "FREQUENCY_SHIFT_QP_PARAMS", "FS_", True),
-    (quasiparticle, "FRACTIONAL_SHIFT_QP_PARAMS", "XS_", True),
-    (quasiparticle, "INVERSE_Q_QP_PARAMS", "IQ_", True),
-    (quasiparticle, "QP_CONSTS", "C_", True),
-    (quasiparticle, "GAP_PARAMETERS", "GAP_", True),
+    (shift_spec, "FREQUENCY_SHIFT_PARAMS", "FS_", True),
+    (shift_spec, "LOG_SHIFT_PARAMS", "LS_", True),
+    (qpower_spec, "PARAMS", "P_", True),
+    (qpower_spec, "CONSTS", "C_", True),
+    (qpower_spec, "SATURATION_KINDS", "SAT_", True),
+    (nems_spec, "PARAMS", "P_", True),
+    (nems_spec, "CONSTS", "C_", True),
+    (nems_spec, "STATES", "STATE_", True),
+    (nems_spec, "PHONON_MODELS", "PHONON_", True),
+    (qp_spec, "FREQUENCY_SHIFT_QP_PARAMS", "FS_", True),
+    (qp_spec, "FRACTIONAL_SHIFT_QP_PARAMS", "XS_", True),
+    (qp_spec, "INVERSE_Q_QP_PARAMS", "IQ_", True),
+    (qp_spec, "QP_CONSTS", "C_", True),
+    (qp_spec, "GAP_PARAMETERS", "GAP_", True),
     (L, "KINDS", "KIND_", True),
     (L, "EXTRA_COLUMNS", "X_", True),
     (PR, "ROW_CODES", "CODE_", True),
@@ -252,3 +256,11 @@ def test_priorset_log_prob_is_the_compiled_evaluator():
     assert ps.log_prob(theta[3]) == lp[3]
     assert np.isinf(lp).any() and np.isfinite(lp).any()
     assert np.all(params[:, ps.names.index("k")] == 7.0)
+
+
+def test_physical_constants_are_scipys():
+    """physics.constants writes the CODATA values out (reading a card imports no scipy)."""
+    from scipy import constants as sc
+
+    assert (K_.h, K_.hbar, K_.k_B, K_.e, K_.eps0) == (sc.h, sc.hbar, sc.k, sc.e, sc.epsilon_0)
+    assert K_.BCS_GAP_RATIO == pytest.approx(1.7638769, abs=1e-7)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tlsbayes.fit import noise_guidance, run_fit
+from tlsbayes.fit import run_fit
+from tlsbayes.fit_report import noise_guidance
 from tlsbayes.inference.likelihood import Likelihood
 from tlsbayes.models import LogShift
 from tlsbayes.inference.posterior import Dataset, Posterior

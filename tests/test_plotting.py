@@ -65,3 +65,12 @@ def test_corner_plot_draws_every_panel_with_truths_and_a_fixed_column(tmp_path):
     assert len(b_row.collections) >= 2
     lo, hi = axes[5].get_xlim()
     assert lo < 3.0 < hi  # the fixed column still has an axis around its value
+
+
+def test_log_axis_labels_are_plain_text_powers_of_ten():
+    """PowerFormatter writes what matplotlib's default writes in mathtext, in plain text."""
+    fmt = plotting.PowerFormatter()
+    assert fmt(1e6) == "10⁶" and fmt(1.0) == "10⁰" and fmt(1e-12) == "10⁻¹²"
+    assert fmt(3e-5) == "3×10⁻⁵" and fmt(2.5e7) == "2.5×10⁷"
+    assert fmt(0.0) == "" and fmt(-1.0) == ""
+    assert plotting.PowerFormatter(labelOnlyBase=True)(3e-5) == ""

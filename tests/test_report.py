@@ -22,6 +22,7 @@ import pytest
 
 from _chromium import CHROMIUM, SKIP_REASON, render
 from tlsbayes import fit as F
+from tlsbayes import fit_report
 from tlsbayes import plotting, rundir
 from tlsbayes.models import CONSTANT_UNITS, MODELS, QPower
 from tlsbayes.reporting import markdown_to_html, run_context
@@ -165,7 +166,7 @@ def test_figures_share_one_coordinate_and_name_card_and_group(run, monkeypatch, 
     log_params = R.attrs_of(idata)["extra"]["log_params"]
     scratch = tmp_path / "figures"  # the fakes leave empty files behind
     scratch.mkdir()
-    F.draw_figures(idata, posterior, scratch, "all", chain=chain, log_params=log_params,
+    fit_report.draw_figures(idata, posterior, scratch, "all", chain=chain, log_params=log_params,
                    context=ctx)
     titles = {k: v[1]["title"] for k, v in calls.items()}
     assert set(titles.values()) == {"report_probe (resonator = 'R2')"}

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tlsbayes import results as R
@@ -411,10 +410,26 @@ def test_format_summary_markdown_without_tabulate(idata, monkeypatch):
 # --------------------------------------------------------------------------------------------
 
 
+def test_summary_table_writes_the_csv_pandas_writes(idata):
+    """results.table.Table (no pandas on a fit's path) writes summary.csv and checks.csv cell
+    for cell as pandas.DataFrame.to_csv did: floats, NaN, ints, mixed columns, quoting."""
+    from tlsbayes.results.table import Table
+
+    df = R.summarize(idata, map_params={"beta": 5.0})
+    df["identified"] = ["yes, with \"quotes\""] + [""] * (len(df) - 1)
+    assert df.to_csv(index_label="parameter") == df.to_pandas().to_csv(index_label="parameter")
+    t = Table([{"n": 40, "runs": 7, "p": 3e-6, "ok": True, "why": None},
+               {"n": 41, "runs": 7.5, "p": float("nan"), "ok": False, "why": "a,b"}],
+              ["n", "runs", "p", "ok", "why"])
+    assert t.to_csv(index=False) == t.to_pandas().to_csv(index=False)
+    assert t.to_csv(index=False).splitlines()[1:] == ["40,7.0,3e-06,True,", '41,7.5,,False,"a,b"']
+    assert t.loc[1, "runs"] == 7.5 and t.loc[0]["n"] == 40 and list(t["n"]) == [40, 41]
+
+
 def test_degeneracy_report_finds_pairs_with_sign_and_rho(idata, posterior):
     rep = R.degeneracy_report(idata, log_params=["E_c"])
     corr = rep["correlation"]
-    assert isinstance(corr, pd.DataFrame) and list(corr.index) == list(posterior)
+    assert list(corr.index) == list(corr.columns) == list(posterior)
     expected = np.corrcoef(np.log(posterior["E_c"]).ravel(), posterior["beta"].ravel())[0, 1]
     assert corr.loc["E_c", "beta"] == pytest.approx(expected, abs=1e-12)
     assert corr.loc["E_c", "beta"] == pytest.approx(0.90, abs=0.01)

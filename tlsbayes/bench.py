@@ -203,11 +203,12 @@ def card_paths(paths=None) -> list[Path]:
     return out
 
 
-def run_fits(print_fn=print, cards=None, quick=False):
-    """Time every card of :func:`card_paths` phase by phase (:mod:`tlsbayes.bench_fits`)."""
+def run_fits(print_fn=print, cards=None, quick=False, engine=None):
+    """Time every card of :func:`card_paths` phase by phase (:mod:`tlsbayes.bench_fits`);
+    ``engine`` overrides the cards' sampler engine."""
     from . import bench_fits
 
-    return bench_fits.run_fits(print_fn, card_paths(cards), quick=quick)
+    return bench_fits.run_fits(print_fn, card_paths(cards), quick=quick, engine=engine)
 
 
 def _fmt_time(t):

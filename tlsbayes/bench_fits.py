@@ -8,10 +8,12 @@ report and its figures, into a temporary directory).  Reported per card, wall se
 * **phases**: ``load`` (card, data, posterior and the first log-probability call, which loads
   the numba cache), ``MAP``, ``sample``, ``results``, ``report``, ``plots``; the imports are
   measured once, in a fresh process, and shown in the header (every card pays them once);
-* **x limit**: sampling time over the *likelihood-only limit*
+* **x limit**: sampling CPU time over the *likelihood-only limit*
   ``c_w * target_ess * max(tau)``, the likelihood work needed for the target ESS: ``c_w`` is
-  the cost of one walker evaluation as the sampler calls it (one vectorised call on half of
-  the ensemble at the final walker positions, divided by its size), ``max(tau)`` the run's
+  the CPU cost of one walker evaluation at its cheapest (one vectorised call on half of the
+  ensemble at the final walker positions, divided by its size, through the compiled-glue
+  log-posterior of :mod:`tlsbayes.sampling.compiled_target` where the card has one, as the
+  compiled engine calls it), ``max(tau)`` the run's
   largest autocorrelation time, so ``target_ess * max(tau)`` walker evaluations give
   ``target_ess`` independent draws of the worst parameter (target <= 5x; the gate's own
   requirement of a chain of 50 tau already costs ``50 * nwalkers / target_ess`` = 1.6x of it
@@ -29,6 +31,7 @@ walker) would then set the steps, not the ESS, and inflate the ratio to the limi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -68,34 +71,41 @@ def measure_imports() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _time_call(fn, min_time: float) -> float:
-    """Median seconds per call of ``fn()`` over 5 batches of ~min_time / 5 each."""
+def _time_call(fn, min_time: float, clock=time.perf_counter) -> float:
+    """Median seconds per call of ``fn()`` over 5 batches of ~min_time / 5 each (``clock``:
+    wall by default; ``time.process_time`` for CPU seconds on a loaded machine)."""
     fn()
     n, t = 1, 0.0
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(n):
             fn()
-        t = time.perf_counter() - t0
+        t = clock() - t0
         if t >= min_time / 5 or n >= 4096:
             break
         n *= 2
     runs = []
     for _ in range(5):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(n):
             fn()
-        runs.append((time.perf_counter() - t0) / n)
+        runs.append((clock() - t0) / n)
     return statistics.median(runs)
 
 
-def measure_card(path, *, quick: bool = False, imports: float = 0.0) -> dict:
-    """Fit one card as ``tlsbayes fit`` would and time it; see the module docstring."""
+def measure_card(path, *, quick: bool = False, imports: float = 0.0,
+                 engine: str | None = None) -> dict:
+    """Fit one card as ``tlsbayes fit`` would and time it; see the module docstring.
+
+    ``engine`` overrides the card's sampler engine (``"emcee"`` or ``"compiled"``)."""
     from .fit import prepare_fit, run_fit
     from .sampling import sampler_floor
+    from .sampling.compiled_target import fast_log_prob
 
     t0 = time.perf_counter()
     card, posterior, _, settings = prepare_fit(path, progress=False)
+    if engine is not None:
+        settings = dataclasses.replace(settings, engine=engine)
     nw = settings.resolve_nwalkers(posterior.ndim)
     posterior.log_prob(posterior.priors.sample(nw // 2, np.random.default_rng(0)))
     load = time.perf_counter() - t0
@@ -104,17 +114,21 @@ def measure_card(path, *, quick: bool = False, imports: float = 0.0) -> dict:
                       print_fn=lambda *a, **k: None)
     run = res.run
     half = np.ascontiguousarray(run.chain[-1, : nw // 2])
-    c_w = _time_call(lambda: posterior.log_prob(half), 0.05 if quick else 0.3) / half.shape[0]
+    log_prob = fast_log_prob(posterior.log_prob) or posterior.log_prob
+    c_w = _time_call(lambda: log_prob(half), 0.05 if quick else 0.3,
+                     clock=time.process_time) / half.shape[0]
     floor = sampler_floor(nw, posterior.ndim, run.steps, seed=settings.seed or 0,
                           moves=settings.moves)
     tau_max = float(np.max(run.tau))
     limit = c_w * settings.target_ess * tau_max
     ph = {"load": load, **res.phases}
+    sampling_cpu = res.phases_cpu["sampling"]
     ess = float(np.min(run.ess))
     return {"card": str(path), "name": Path(path).stem, "ndim": posterior.ndim, "nwalkers": nw,
             "steps": run.steps, "moves": settings.moves, "phases": ph,
             "total_s": sum(ph.get(k, 0.0) for k in PHASES), "c_w_s": c_w, "tau_max": tau_max,
-            "limit_s": limit, "x_limit": ph["sampling"] / limit, "floor_s": floor,
+            "limit_s": limit, "x_limit": sampling_cpu / limit, "sampling_cpu_s": sampling_cpu,
+            "engine": settings.engine, "floor_s": floor,
             "x_floor": ph["sampling"] / floor, "min_ess": ess,
             "ess_per_s": ess / (ph["map"] + ph["sampling"]),
             "map_share": ph["map"] / (imports + sum(ph.get(k, 0.0) for k in PHASES)),
@@ -136,8 +150,10 @@ def format_row(r: dict) -> str:
             f"{r['ess_per_s']:6.0f}" + ("" if r["converged"] else "  NOT converged"))
 
 
-def run_fits(print_fn=print, cards=None, quick: bool = False) -> list[dict]:
-    """Time every card (default :func:`shipped_cards`) and print the table; the rows."""
+def run_fits(print_fn=print, cards=None, quick: bool = False,
+             engine: str | None = None) -> list[dict]:
+    """Time every card (default :func:`shipped_cards`) and print the table; the rows.
+    ``engine`` overrides every card's sampler engine."""
     cards = shipped_cards() if cards is None else list(cards)
     imports = measure_imports()
     import tlsbayes.fit  # noqa: F401  (the imports are timed above, in a fresh process)
@@ -148,8 +164,9 @@ def run_fits(print_fn=print, cards=None, quick: bool = False) -> list[dict]:
     print_fn(f"fits as `tlsbayes fit` runs them, wall seconds per phase"
              f"{' (--quick: fit figure only)' if quick else ''}; imports "
              f"{imports:.2f} s once per process; load average {load:.1f}")
-    print_fn("us/w: likelihood cost per walker evaluation; limit: us/w x target ESS x max tau; "
-             "xlim, xflr: sampling over the limit (target <= 5) and over emcee's floor")
+    print_fn("us/w: likelihood CPU cost per walker evaluation; limit: us/w x target ESS x max "
+             "tau; xlim: sampling CPU over the limit (target <= 5); xflr: sampling wall over "
+             "emcee's floor" + (f"; engine {engine}" if engine else ""))
     print_fn(HEADER)
     rows = []
     for path in cards:
@@ -157,7 +174,7 @@ def run_fits(print_fn=print, cards=None, quick: bool = False) -> list[dict]:
             print_fn(f"{Path(path).stem[:38]:38s} batch card: see benchmarks/batch_throughput.py")
             continue
         try:
-            r = measure_card(path, quick=quick, imports=imports)
+            r = measure_card(path, quick=quick, imports=imports, engine=engine)
         except TLSBayesError as exc:
             # e.g. a card that reads the output of an earlier `tlsbayes s21` run not made here
             print_fn(f"{Path(path).stem[:38]:38s} not timed: {str(exc).splitlines()[0][:160]}")
@@ -169,14 +186,15 @@ def run_fits(print_fn=print, cards=None, quick: bool = False) -> list[dict]:
 
 def markdown_table(rows) -> list[str]:
     """The README's bench table from :func:`run_fits` rows."""
-    out = ["| card | steps | load s | MAP s | sample s | results s | report s | plots s | MAP % "
-           "| x limit | x floor | ESS/s |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| card | engine | steps | load s | MAP s | sample s | sample CPU s | results s "
+           "| report s | plots s | MAP % | µs/walker | x limit | x floor | ESS/s |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ph = r["phases"]
-        out.append(f"| {r['name']} | {r['steps']} | {ph['load']:.2f} | {ph['map']:.2f} | "
-                   f"{ph['sampling']:.2f} | {ph['results']:.2f} | {ph['report']:.2f} | "
-                   f"{ph['plots']:.2f} | {100 * r['map_share']:.0f} | {r['x_limit']:.2f} | "
+        out.append(f"| {r['name']} | {r['engine']} | {r['steps']} | {ph['load']:.2f} | "
+                   f"{ph['map']:.2f} | {ph['sampling']:.2f} | {r['sampling_cpu_s']:.2f} | "
+                   f"{ph['results']:.2f} | {ph['report']:.2f} | {ph['plots']:.2f} | "
+                   f"{100 * r['map_share']:.0f} | {1e6 * r['c_w_s']:.1f} | {r['x_limit']:.2f} | "
                    f"{r['x_floor']:.2f} | {r['ess_per_s']:.0f} |"
                    + ("" if r["converged"] else " (not converged)"))
     return out

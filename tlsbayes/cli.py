@@ -6,8 +6,8 @@
     tlsbayes report DIR [--html]
     tlsbayes models
     tlsbayes simulate CARD --out CSV [--seed N] [--dataset NAME]
-    tlsbayes batch CARD [--data CSV] --group-by COLUMN [--workers N | --scheduler ADDRESS]
-                   [--mpi] --out DIR
+    tlsbayes batch CARD [CARD...] [--data CSV] --group-by COLUMN
+                   [--workers N | --scheduler ADDRESS] [--mpi] --out DIR
     tlsbayes design CARD --plan PLAN [--out DIR] [--at RUN_DIR] [--no-check]
     tlsbayes population [RUN_DIR...] [--group NAME RUN_DIR...]... [--param delta0] [--out DIR]
     tlsbayes compare RUN_DIR RUN_DIR... [--names A,B,...] [--by observation|dataset] [--out DIR]
@@ -228,7 +228,7 @@ def _cmd_bench(args):
     if not args.no_fits:
         print()
         try:
-            rows = bench.run_fits(cards=args.cards, quick=args.quick)
+            rows = bench.run_fits(cards=args.cards, quick=args.quick, engine=args.engine)
         except FileNotFoundError as exc:
             print(f"tlsbayes: error: {exc}", file=sys.stderr)
             return 2
@@ -251,9 +251,10 @@ def _allow_outside_argument(parser):
                              "refused otherwise")
 
 
-def _card_arguments(parser):
-    parser.add_argument("card",
-                        help="model card (TOML), e.g. models/defrance_B2_809MHz_qpower.toml")
+def _card_arguments(parser, nargs=None):
+    parser.add_argument("card", nargs=nargs, help="model card (TOML), e.g. models/defrance_"
+                        "B2_809MHz_qpower.toml" + (nargs and "; several: one queue of workers, "
+                                                   "each card in DIR/<card name>" or ""))
     parser.add_argument("--data",
                         help="CSV replacing the card's data file (single-dataset cards)")
     _allow_outside_argument(parser)
@@ -282,7 +283,7 @@ def _examples(*commands) -> dict:
 def _plots_argument(parser, text="figures drawn after the result is saved: none, fit (data "
                    "and fit), all (also corner and trace; default); 'tlsbayes report' draws "
                    "skipped ones later"):
-    # The choices are fit.PLOT_CHOICES, spelled out so that --help imports no pipeline.
+    # The choices are fit_report.PLOT_CHOICES, spelled out so that --help imports no pipeline.
     parser.add_argument("--plots", choices=("none", "fit", "all"), default="all", help=text)
 
 
@@ -413,7 +414,7 @@ def _add_batch(sub):
                                    "failed.",
                        **_examples("tlsbayes batch models/real/gaas_trilayer_resB_qpower.toml "
                                    "--group-by resonator --workers 2 --out results/batch/gaas"))
-    _card_arguments(p)
+    _card_arguments(p, nargs="+")
     p.add_argument("--group-by", required=True, metavar="COLUMN",
                    help="column whose values define the groups")
     p.add_argument("--out", required=True, metavar="DIR", help="batch directory")
@@ -506,6 +507,9 @@ def _add_bench(sub):
                         "card, models/*.toml and models/real/*.toml)")
     p.add_argument("--markdown", metavar="FILE",
                    help="also write the per-card table as Markdown (the README's bench table)")
+    p.add_argument("--engine", choices=("emcee", "compiled", "compiled_loop"),
+                   help="sample every timed card with this engine (default: each card's own "
+                        "setting), e.g. to compare the two side by side")
     p.add_argument("--startup", action="store_true",
                    help="only the fixed costs of a real fit (process start to report with "
                         "figures) side by side with a curve_fit process, phase by phase")

@@ -2,8 +2,9 @@
 
 ``run_fit(posterior, settings, outdir)`` samples and writes a run directory (its layout:
 :mod:`tlsbayes.rundir`): the result ``posterior.nc`` (:func:`tlsbayes.results.build_idata`),
-the checkpoint, the summary table, the report and the figures.  Every file is written
-atomically (temporary file, then rename).
+the checkpoint, then the summary table, the report and the figures
+(:func:`tlsbayes.fit_report.report_from_idata`).  Every file is written atomically (temporary
+file, then rename).
 
 The bodies of the ``tlsbayes`` subcommands on one run live here too, so that the command line
 only parses and dispatches:
@@ -19,7 +20,6 @@ only parses and dispatches:
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -30,21 +30,12 @@ import numpy as np
 
 from . import results as R
 from . import rundir
-from .verdicts import report as V
-from .reporting import report_markdown, run_context
-from .atomic import atomic_output, atomic_write_text
 from .errors import SamplingError, TLSBayesError
+from .fit_report import plot_level, report_from_idata
 
 # The sampler (emcee, scipy.optimize, h5py) and the results (ArviZ, xarray) are imported by
 # the functions that use them: ``check``, ``models``, a rejected card and a no-op ``resume``
 # must not pay seconds of imports.
-
-
-def atomic_savefig(plot_fn, path, *args, **kwargs) -> Path:
-    """Call ``plot_fn(*args, tmp_path, **kwargs)`` then rename the figure into place."""
-    with atomic_output(path) as tmp:
-        plot_fn(*args, tmp, **kwargs)
-    return Path(path)
 
 
 @dataclass
@@ -126,124 +117,6 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
                      verdict=run.verdict, verdicts=res["verdicts"], phases=phases,
                      phases_cpu=phases_cpu)
-
-
-#: ``--plots`` choices: which figures a fit (or ``report``) draws after the result is saved.
-PLOT_CHOICES = ("none", "fit", "all")
-
-
-def plot_level(plots) -> str:
-    """``--plots`` value from a flag or a bool (True: ``"all"``, False: ``"none"``)."""
-    if plots is True or plots is None:
-        return "all"
-    if plots is False:
-        return "none"
-    if plots not in PLOT_CHOICES:
-        raise TLSBayesError(f"--plots {plots!r}: expected one of {', '.join(PLOT_CHOICES)}")
-    return plots
-
-
-def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, chain=None,
-                      burn=0, print_fn=print):
-    """Summary table, degeneracy report, figures and report.md from a saved result.
-
-    The summary is written and printed before any figure is drawn (figures take longer than
-    everything else here); ``plots`` (:data:`PLOT_CHOICES`, or a bool) selects them, and
-    ``tlsbayes report`` draws the skipped ones later.  report.md is written last.
-    """
-    outdir = Path(outdir)
-    attrs = R.attrs_of(idata)
-    extra = attrs.get("extra", {}) or {}
-    map_params = extra.get("map", {})
-    log_params = extra.get("log_params", [])
-    summary = R.summarize(idata, map_params=map_params)
-    # Report the convergence figures the sampler was gated on (split R-hat over walker blocks,
-    # ESS = min(ArviZ bulk, emcee's N/tau)); ArviZ's per-walker R-hat is stricter than the gate
-    # and would contradict the verdict.
-    for col, key in (("r_hat", "rhat"), ("ess", "ess")):
-        gate = extra.get(key)
-        if gate:
-            summary[col] = [gate.get(n, float("nan")) for n in summary.index]
-    verd = V.evaluate(posterior, idata)
-    summary["identified"] = V.identified_column(verd, summary.index)
-    atomic_write_text(outdir / rundir.SUMMARY_FILE, summary.to_csv(index_label="parameter"))
-    atomic_write_text(outdir / rundir.CHECKS_FILE, V.checks_table(verd).to_csv(index=False))
-    deg = R.degeneracy_report(idata, log_params=log_params)
-    guidance = noise_guidance(summary, posterior)
-    print_fn(R.format_summary(summary))
-    for s in deg["text"] + guidance + V.terminal_lines(verd):
-        print_fn(s)
-    ctx = run_context(outdir, attrs, posterior)
-    start, start_cpu = time.perf_counter(), time.process_time()
-    figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
-                           chain=chain, burn=burn, log_params=log_params, context=ctx)
-    plots_s, plots_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
-    figures = _current_figures(outdir, figures)
-    md = report_markdown(ctx, attrs, summary, deg, figures, guidance=guidance,
-                         verdicts_md=V.markdown_section(verd), log_params=log_params)
-    atomic_write_text(outdir / rundir.REPORT_FILE, md)
-    return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
-            "verdicts": verd, "plots_s": plots_s, "plots_cpu_s": plots_cpu_s, "markdown": md}
-
-
-def _current_figures(outdir, drawn) -> list:
-    """The figures drawn now and those already there from this result (not older than
-    posterior.nc: a figure of an earlier, shorter chain is left out), in report order."""
-    result = outdir / rundir.POSTERIOR_FILE
-    since = result.stat().st_mtime if result.exists() else math.inf
-    return [f for f in rundir.FIGURES
-            if f in drawn or ((outdir / f).exists() and (outdir / f).stat().st_mtime >= since)]
-
-
-def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=None, burn=0,
-                 log_params=(), context=None) -> list:
-    """Draw the figures of ``level`` (``"fit"``: the data with the posterior fit; ``"all"``:
-    also the corner plot and, given the chain, the trace); return their file names.
-
-    Every figure is titled with the card and group (``context``, a
-    :class:`tlsbayes.reporting.RunContext`), the fit in the units of the data; the corner and
-    trace plots draw the same coordinate per parameter (log10 of those in ``log_params``).
-    matplotlib is imported only here, so ``--plots none`` never loads it.
-    """
-    if level == "none":
-        return []
-    from . import plotting
-
-    names = list(posterior.free_names)
-    post = idata.posterior
-    samples = np.column_stack([post[n].values.reshape(-1) for n in names])
-    theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
-    title = context.figure_title if context is not None else None
-    axes_of = ({d.name: (d.x_axis, d.y_axis) for d in context.datasets}
-               if context is not None else None)
-    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta, title=title,
-                   axes_of=axes_of)
-    figures = [rundir.FIT_PLOT]
-    if level == "all":
-        info = posterior.parameter_info()
-        atomic_savefig(plotting.plot_corner, outdir / rundir.CORNER_PLOT, samples, names,
-                       param_info=info, log_params=log_params, truths=truths, title=title)
-        figures.append(rundir.CORNER_PLOT)
-        if chain is not None:
-            shown, labels = _corner_coordinates(chain, names, posterior.priors, log_params)
-            atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, shown, names,
-                           burn=burn, labels=[plotting.axis_label(info, n, lg)
-                                              for n, lg in zip(names, labels)], title=title)
-            figures.append(rundir.TRACE_PLOT)
-    return figures
-
-
-def _corner_coordinates(chain, names, priors, log_params):
-    """The chain (sampling coordinates) in the corner plot's: the physical value, log10 of it
-    for ``log_params``; returns it and, per parameter, whether it is log10."""
-    out = np.empty(chain.shape, dtype=float)
-    logs = []
-    for k, n in enumerate(names):
-        v = np.asarray(priors[n].from_sampling(chain[..., k]), dtype=float)
-        lg = n in log_params and bool(np.all(v > 0))
-        out[..., k] = np.log10(v) if lg else v
-        logs.append(lg)
-    return out, logs
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,72 +402,3 @@ def _has_card_table(path):
         return "card" in tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return True
-
-
-#: A fitted noise scale outside [1/2, 2] (or residuals that far from the quoted sigma) means
-#: the quoted uncertainties are not the scatter of the data; Student-t nu below this is
-#: heavy-tailed (the fourth moment is infinite for nu <= 4).
-NOISE_SCALE_LIMITS = (0.5, 2.0)
-NU_SMALL = 5.0
-
-
-def noise_guidance(summary, posterior) -> list:
-    """Sentences for report.md when the quoted uncertainties do not describe the data.
-
-    * a fitted ``noise_scale`` (per data set) with median above 2 or below 1/2;
-    * a free Student-t ``nu`` with median below :data:`NU_SMALL`;
-    * for a plain ``gaussian`` likelihood, an rms normalised residual at the posterior median
-      above 2 or below 1/2 (sqrt(chi^2/n)).
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        From :func:`tlsbayes.results.summarize` (``median``, ``q16``, ``q84`` per parameter).
-    posterior : Posterior
-        The fitted posterior (data sets, likelihoods, priors).
-    """
-    lo, hi = NOISE_SCALE_LIMITS
-    out = []
-    rows = summary.index
-    med = {n: float(summary.loc[n, "median"]) for n in rows}
-    for ds in posterior.datasets:
-        names = dict(zip((p.name for p in ds.likelihood.parameters), ds.likelihood_param_names))
-        label = f"data set `{ds.name}`"
-        s_name = names.get("noise_scale")
-        if s_name in med:
-            s, q16, q84 = med[s_name], summary.loc[s_name, "q16"], summary.loc[s_name, "q84"]
-            if s > hi:
-                out.append(f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
-                    f"{q84:.3g}) says the quoted uncertainties are about {s:.2g} times smaller "
-                    "than the scatter of the data (S21-fit errors are often optimistic). The "
-                    "posterior widths already include this factor; check the residuals in "
-                    "fit.png for outliers or a trend the model misses (a trend means the model, "
-                    "not the error bars, is wrong), and consider likelihood = \"student_t\" if "
-                    "a few points dominate.")
-            elif s < lo:
-                out.append(f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
-                    f"{q84:.3g}) says the quoted uncertainties are about {1 / s:.2g} times "
-                    "larger than the scatter of the data: they may be conservative, or "
-                    "correlated between points (e.g. a shared calibration), which this "
-                    "likelihood does not model.")
-        nu_name = names.get("nu")
-        if nu_name in med and med[nu_name] < NU_SMALL:
-            out.append(
-                f"{label}: the fitted Student-t {nu_name} = {med[nu_name]:.3g} is small: the "
-                "residuals are heavy-tailed, i.e. some points are outliers for their quoted "
-                "uncertainty. Look for bad S21 fits (flag columns, a row filter) before "
-                "trusting a Gaussian error model.")
-        if ds.likelihood.kind == "gaussian":
-            theta = posterior.priors.from_params(
-                {n: med[n] for n in posterior.free_names if n in med})
-            mu = posterior.predict(np.asarray(theta, dtype=np.float64)[None, :])[ds.name][0]
-            r = float(np.sqrt(np.mean(((ds.y - mu) / ds.sigma) ** 2)))
-            if r > hi or r < lo:
-                what = ("smaller than the scatter: the posterior is too narrow"
-                        if r > hi else "larger than the scatter: the posterior is too wide")
-                out.append(
-                    f"{label}: the rms residual at the posterior median is {r:.3g} times the "
-                    f"quoted uncertainties, which are thus {what}. Refit with likelihood = "
-                    "\"gaussian_noise_scale\" (a free scale on the quoted sigma) or "
-                    "\"student_t\".")
-    return out

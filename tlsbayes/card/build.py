@@ -13,9 +13,7 @@ import numpy as np
 from .. import io as tio
 from ..errors import CardError, DataError, PriorError, SamplingError, TLSBayesError
 from ..inference.likelihood import Likelihood
-from ..inference.posterior import Dataset, Posterior
 from ..inference.prior_set import PriorSet
-from ..inference.traces import TraceDraws
 from .parameters import checked_model, merge_default
 from .schema import REAL_PLACEHOLDER, Context
 
@@ -67,6 +65,9 @@ def build_posterior(card, data_override=None):
     PriorError
         A prior is invalid or outside the parameter's physical range.
     """
+    # The posterior's module imports the compiled kernels (numba): here, not when a card is read.
+    from ..inference.posterior import Posterior
+
     ctx = Context(card.path)
     specs = list(card.datasets)
     if data_override is not None:
@@ -90,6 +91,8 @@ def _load_datasets(ctx: Context, originals, specs, data_override) -> tuple:
     ``data_override``; each model comes from its original, where it was built at parse time.
     A table read by several data sets is read once.
     """
+    from ..inference.posterior import Dataset
+
     tables: dict[Path, tio.Table] = {}
     datasets, loaded = [], []
     multi = len(specs) > 1
@@ -141,6 +144,8 @@ def _load_table(s, tables: dict):
 
 def _load_traces(s):
     """A data set's curve from a traces table of ``tlsbayes s21``, with each point's draws."""
+    from ..inference.traces import TraceDraws
+
     cache = tio.s21_cache_dir(s.path) if tio.is_raw_trace_folder(s.path) else None
     td = tio.load_traces(s.path, x=s.data["x"], y=s.data["y"], filter=s.data.get("filter"),
                          window=s.data.get("window"), group=s.data.get("group"),

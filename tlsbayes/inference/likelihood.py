@@ -19,120 +19,26 @@ Non-finite predictions give ``-inf``, never NaN.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numba
 import numpy as np
 
 from ..models.base import Parameter, kernel_array
+from .likelihood_codes import EXTRA_COLUMNS, KINDS, X_NU, X_SCALE
 
-__all__ = ["Likelihood", "KINDS", "pointwise_log_likelihood", "total_log_likelihood"]
-
-_LOG_2PI = math.log(2.0 * math.pi)
-
-KINDS = ("gaussian", "gaussian_noise_scale", "gaussian_jitter", "student_t", "trace_posterior")
-KIND_GAUSSIAN = KINDS.index("gaussian")
-KIND_NOISE_SCALE = KINDS.index("gaussian_noise_scale")
-KIND_JITTER = KINDS.index("gaussian_jitter")
-KIND_STUDENT_T = KINDS.index("student_t")
-KIND_TRACE_POSTERIOR = KINDS.index("trace_posterior")
-
-#: Columns of the ``extra`` matrix: the likelihood's own parameters in the order of
-#: :attr:`Likelihood.parameters` (``noise_scale`` or ``jitter`` first, then ``nu``), padded with
-#: ones.
-EXTRA_COLUMNS = ("scale", "nu")
-X_SCALE = EXTRA_COLUMNS.index("scale")
-X_NU = EXTRA_COLUMNS.index("nu")
+__all__ = ["Likelihood", "KINDS"]
 
 
-@numba.njit(cache=True)
-def pointwise_log_likelihood(kind, mu, y, sigma, extra):
-    """Pointwise log-likelihood, shape ``(nwalkers, n)``; ``-inf`` for non-finite residuals.
+@functools.cache
+def _kernels():
+    """The compiled functions (:mod:`tlsbayes.inference.kernels`): numba is imported on the
+    first evaluation, not when a card names a likelihood."""
+    from . import kernels
 
-    Parameters
-    ----------
-    kind : int
-        ``KIND_*`` code.
-    mu : ndarray, shape (nwalkers, n)
-        Prediction.
-    y, sigma : ndarray, shape (n,)
-        Data and quoted standard deviations.
-    extra : ndarray, shape (nwalkers, len(EXTRA_COLUMNS))
-        The likelihood's own parameters (:meth:`Likelihood.extra_matrix`).
-    """
-    nw, n = mu.shape
-    out = np.empty((nw, n))
-    for w in range(nw):
-        if kind == KIND_STUDENT_T:
-            nu = extra[w, X_NU]
-            norm = (math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu)
-                    - 0.5 * math.log(nu * math.pi))
-        for i in range(n):
-            r = y[i] - mu[w, i]
-            if not math.isfinite(r):
-                out[w, i] = -np.inf
-                continue
-            if kind == KIND_GAUSSIAN:
-                s = sigma[i]
-            elif kind == KIND_NOISE_SCALE or kind == KIND_STUDENT_T:
-                s = extra[w, X_SCALE] * sigma[i]
-            else:
-                s = math.sqrt(sigma[i] * sigma[i] + extra[w, X_SCALE] * extra[w, X_SCALE])
-            if not (s > 0.0):
-                out[w, i] = -np.inf
-                continue
-            z = r / s
-            if kind == KIND_STUDENT_T:
-                out[w, i] = norm - math.log(s) - 0.5 * (nu + 1.0) * math.log1p(z * z / nu)
-            else:
-                out[w, i] = -0.5 * z * z - math.log(s) - 0.5 * _LOG_2PI
-    return out
-
-
-@numba.njit(cache=True)
-def total_log_likelihood(kind, mu, y, sigma, extra):
-    """Log-likelihood summed over points, shape ``(nwalkers,)``: the sampler's hot path.
-
-    Arguments as in :func:`pointwise_log_likelihood`; ``-inf`` (never NaN) where a prediction
-    is not finite.
-    """
-    nw, n = mu.shape
-    if kind == KIND_GAUSSIAN or kind == KIND_NOISE_SCALE:
-        # Gaussian with σ_eff = c σ (c = 1, or the noise scale): Σ ln σ is the same for every
-        # walker, so the sum costs n logarithms a call instead of n per walker.
-        sum_log_sigma = 0.0
-        inv_sigma = np.empty(n)
-        positive = True
-        for i in range(n):
-            positive = positive and sigma[i] > 0.0
-            inv_sigma[i] = 1.0 / sigma[i] if sigma[i] > 0.0 else 0.0  # numba raises on 1/0
-            sum_log_sigma += math.log(sigma[i]) if sigma[i] > 0.0 else 0.0
-        if positive:
-            base = -sum_log_sigma - 0.5 * n * _LOG_2PI
-            out = np.empty(nw)
-            for w in range(nw):
-                c = 1.0 if kind == KIND_GAUSSIAN else extra[w, X_SCALE]
-                if not (c > 0.0):
-                    out[w] = -np.inf
-                    continue
-                q = 0.0
-                for i in range(n):
-                    z = (y[i] - mu[w, i]) * inv_sigma[i]
-                    q += z * z
-                t = base - 0.5 * (q / c / c) - n * math.log(c)  # not c*c: it underflows to 0
-                out[w] = t if t == t else -np.inf  # a NaN prediction: impossible, not NaN
-            return out
-    pw = pointwise_log_likelihood(kind, mu, y, sigma, extra)
-    nw, n = pw.shape
-    out = np.empty(nw)
-    for w in range(nw):
-        s = 0.0
-        for i in range(n):
-            s += pw[w, i]
-        out[w] = s if s == s else -np.inf
-    return out
+    return kernels
 
 
 @dataclass(frozen=True)
@@ -203,14 +109,16 @@ class Likelihood:
             Values of :attr:`parameters`, in order.
         """
         mu2 = np.atleast_2d(np.asarray(mu, dtype=np.float64))
-        return pointwise_log_likelihood(self.code, mu2, kernel_array(y), kernel_array(sigma),
-                                        self.extra_matrix(extra, mu2.shape[0]))
+        return _kernels().pointwise_log_likelihood(self.code, mu2, kernel_array(y),
+                                                   kernel_array(sigma),
+                                                   self.extra_matrix(extra, mu2.shape[0]))
 
     def total(self, mu, y, sigma, extra=None) -> np.ndarray:
         """Summed log-likelihood, shape ``(nwalkers,)``."""
         mu2 = np.atleast_2d(np.asarray(mu, dtype=np.float64))
-        return total_log_likelihood(self.code, mu2, kernel_array(y), kernel_array(sigma),
-                                    self.extra_matrix(extra, mu2.shape[0]))
+        return _kernels().total_log_likelihood(self.code, mu2, kernel_array(y),
+                                               kernel_array(sigma),
+                                               self.extra_matrix(extra, mu2.shape[0]))
 
     def sample(self, mu, sigma, extra=None, rng=None) -> np.ndarray:
         """Simulated data ``y ~ p(y | mu)`` under this noise model, shape of ``mu``.
@@ -257,4 +165,6 @@ class Likelihood:
         e = np.atleast_2d(e)
         if e.shape[1] < k:
             e = np.concatenate([e, np.ones((e.shape[0], k - e.shape[1]))], axis=1)
-        return np.ascontiguousarray(np.broadcast_to(e, (nw, e.shape[1])))
+        # a writable C array, as the sampler's own path builds it: one compiled specialisation
+        # of each likelihood, not a second one for a read-only broadcast view
+        return np.array(np.broadcast_to(e, (nw, e.shape[1])), dtype=np.float64, order="C")

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import TLSBayesError
 from ..models.base import kernel_array
-from .likelihood import X_SCALE, Likelihood, pointwise_log_likelihood, total_log_likelihood
+from .likelihood import Likelihood
+from .likelihood_codes import X_SCALE
 from .prior_set import PriorSet, prior_and_params
-from .traces import TraceDraws
+
+if TYPE_CHECKING:  # numba at import: the trace likelihood imports it when first used
+    from .traces import TraceDraws
 
 __all__ = ["Dataset", "Posterior"]
 
@@ -210,14 +214,26 @@ class Posterior:
         self._cols = [(np.array([pos[n] for n in d.model.param_names], dtype=np.int64),
                        np.array([pos[n] for n in d.likelihood_param_names], dtype=np.int64))
                       for d in self.datasets]
-        # The sampler calls log_prob ~1e4 times a run with ~16 walkers: everything that does
-        # not depend on theta (model constants, kernels, likelihood codes) is looked up once,
-        # so that the Python overhead stays small next to emcee's own per-step cost.
-        self._hot = [(d.model.kernel, d.model.kernel_consts(), d.x, mcols,
-                      lcols if lcols.size else None, d.likelihood.code, d.y, d.sigma,
-                      d.draws, d._groups)
+        self._hot = self._likelihoods = None  # see _hot_path
+
+    def _hot_path(self) -> list:
+        """What every log-likelihood evaluation reads, looked up on the first one.
+
+        The sampler calls log_prob ~1e4 times a run with ~16 walkers: everything that does not
+        depend on theta (model constants, kernels, likelihood codes) is looked up once, so that
+        the Python overhead stays small next to emcee's own per-step cost.  Not in
+        ``__init__``: the kernels import numba, and a posterior rebuilt only to check a run
+        directory (a ``resume`` with nothing to do) never evaluates.
+        """
+        from .kernels import (dataset_columns, pointwise_log_likelihood, sum_log_prob,
+                              total_log_likelihood)
+
+        self._likelihoods = (total_log_likelihood, pointwise_log_likelihood)
+        self._columns, self._sum = dataset_columns, sum_log_prob
+        self._hot = [(d.model.kernel, d.model.kernel_consts(), d.x, mcols, lcols,
+                      d.likelihood.code, d.y, d.sigma, d.draws, d._groups)
                      for d, (mcols, lcols) in zip(self.datasets, self._cols)]
-        self._no_extra = {}
+        return self._hot
 
     def __getstate__(self):
         return {"datasets": self.datasets, "priors": self.priors}
@@ -245,23 +261,15 @@ class Posterior:
     def _per_dataset(self, params, pointwise):
         """Log-likelihood per data set: ``(nwalkers, n)`` each if ``pointwise``, else
         ``(nwalkers,)`` each."""
-        nw = params.shape[0]
-        f = pointwise_log_likelihood if pointwise else total_log_likelihood
+        hot = self._hot if self._hot is not None else self._hot_path()
+        f = self._likelihoods[1] if pointwise else self._likelihoods[0]
         out = []
-        for kernel, consts, x, mcols, lcols, code, y, sigma, draws, groups in self._hot:
-            # C order as everywhere else (params[:, cols] is F-ordered): one compiled
-            # specialisation of the kernel, not two (see models.base.kernel_array)
-            P = np.ascontiguousarray(params[:, mcols])
+        for kernel, consts, x, mcols, lcols, code, y, sigma, draws, groups in hot:
+            P, extra = self._columns(params, mcols, lcols)
             if groups is None:
                 mu = kernel(P, x, consts)
             else:
                 mu = grouped_predict(kernel, P, x, groups)
-            if lcols is None:
-                extra = self._no_extra.get(nw)
-                if extra is None:  # shared by every call with nw walkers; nothing writes it
-                    extra = self._no_extra[nw] = Likelihood.extra_matrix(None, nw)
-            else:
-                extra = Likelihood.extra_matrix(params[:, lcols], nw)
             if draws is None:
                 out.append(f(code, mu, y, sigma, extra))
             else:
@@ -296,6 +304,8 @@ class Posterior:
         tuple of float or of ndarray (nwalkers,)
             ``-inf`` (never NaN) wherever the prior or the likelihood vanishes.
         """
+        if self._hot is None:
+            self._hot_path()
         t = np.asarray(theta, dtype=np.float64)
         single = t.ndim == 1
         lprior, params = self._prior_and_params(np.atleast_2d(t))
@@ -306,10 +316,7 @@ class Posterior:
             llike = np.full(lprior.size, -np.inf)
             if ok.any():
                 llike[ok] = self._total_log_likelihood(params[ok])
-        lp = lprior + llike
-        nan = np.isnan(lp)
-        if nan.any():
-            lp[nan] = -np.inf
+        lp = self._sum(lprior, llike)
         if single:
             return float(lp[0]), float(lprior[0]), float(llike[0])
         return lp, lprior, llike

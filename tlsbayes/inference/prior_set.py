@@ -12,18 +12,16 @@ distribution names and keys and never evaluates strings.
 from __future__ import annotations
 
 import difflib
-import math
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-import numba
 import numpy as np
 
 from tlsbayes.errors import PriorError
 
-from .priors import (CODE_LOGUNIFORM, CODE_UNIFORM, DISTRIBUTIONS, R_HIGH, R_LOG_NORM, R_LOW,
-                     R_MU, R_SIGMA, ROW_COLUMNS, Fixed, Prior, as_real, check_rng,
-                     fmt, scalar_or_array)
+from .priors import (DISTRIBUTIONS, ROW_COLUMNS, Fixed, Prior, as_real, check_rng, fmt,
+                     scalar_or_array)
 
 __all__ = ["PriorSet", "prior_from_dict", "CompiledPriors", "compile_priors",
            "prior_and_params"]
@@ -71,30 +69,6 @@ def compile_priors(priors: PriorSet) -> CompiledPriors:
     return CompiledPriors(codes, table, fixed, free_pos)
 
 
-@numba.njit(cache=True)
-def _prior_and_params(theta, codes, table, fixed, free_pos):
-    nw, nd = theta.shape
-    lp = np.zeros(nw)
-    params = np.empty((nw, fixed.size))
-    for w in range(nw):
-        for j in range(fixed.size):
-            params[w, j] = fixed[j]
-        for i in range(nd):
-            z = theta[w, i]
-            lo, hi = table[i, R_LOW], table[i, R_HIGH]
-            mu, sig, norm = table[i, R_MU], table[i, R_SIGMA], table[i, R_LOG_NORM]
-            c = codes[i]
-            if not (lo <= z <= hi):
-                lp[w] = -np.inf
-            elif c == CODE_UNIFORM or c == CODE_LOGUNIFORM:
-                lp[w] += norm
-            else:
-                r = (z - mu) / sig
-                lp[w] += norm - 0.5 * r * r
-            params[w, free_pos[i]] = math.exp(z) if c == CODE_LOGUNIFORM else z
-    return lp, params
-
-
 def prior_and_params(theta: np.ndarray, compiled: CompiledPriors):
     """Log prior and physical values of every parameter: the sampler's hot path.
 
@@ -112,7 +86,16 @@ def prior_and_params(theta: np.ndarray, compiled: CompiledPriors):
     params : ndarray, shape (nwalkers, nparams)
         Physical values in :attr:`PriorSet.names` order, fixed ones included.
     """
-    return _prior_and_params(theta, *compiled)
+    return _evaluator()(theta, *compiled)
+
+
+@functools.cache
+def _evaluator():
+    """The compiled evaluator, imported (with numba) on the first evaluation and then kept:
+    an import statement here would cost ~10 us a call on the sampler's hot path."""
+    from .kernels import prior_rows_and_params
+
+    return prior_rows_and_params
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,13 +17,13 @@ All log densities return ``-inf`` for impossible points (including NaN input), n
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special
 
 from tlsbayes.errors import PriorError
 
@@ -58,6 +58,15 @@ R_HIGH = ROW_COLUMNS.index("high")
 R_MU = ROW_COLUMNS.index("mu")
 R_SIGMA = ROW_COLUMNS.index("sigma")
 R_LOG_NORM = ROW_COLUMNS.index("log_norm")
+
+
+@functools.cache
+def _special():
+    """:mod:`scipy.special`, imported by the first Gaussian prior that needs it: reading a card
+    with uniform and log-uniform priors imports no scipy."""
+    from scipy import special
+
+    return special
 
 
 def fmt(v: float) -> str:
@@ -100,8 +109,8 @@ def _log_ndtr_diff(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
     flip = lo > 0
     a = np.where(flip, -hi, lo)
     b = np.where(flip, -lo, hi)
-    la = special.log_ndtr(a)
-    lb = special.log_ndtr(b)
+    la = _special().log_ndtr(a)
+    lb = _special().log_ndtr(b)
     with np.errstate(divide="ignore", invalid="ignore"):
         return lb + np.log(-np.expm1(la - lb))
 
@@ -446,10 +455,10 @@ class Normal(Prior):
         return -0.5 * u * u - math.log(self.sigma) - _LOG_SQRT_2PI
 
     def _cdf(self, x: np.ndarray) -> np.ndarray:
-        return special.ndtr((x - self.mu) / self.sigma)
+        return _special().ndtr((x - self.mu) / self.sigma)
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
-        return self.mu + self.sigma * special.ndtri(q)
+        return self.mu + self.sigma * _special().ndtri(q)
 
     def compiled_row(self) -> tuple[int, tuple[float, ...]]:
         return _gaussian_row(self, CODE_NORMAL)
@@ -523,17 +532,17 @@ class TruncatedNormal(Prior):
         lower_half = q <= 0.5
         log_lower = np.where(  # ln Phi(u)
             lower_half,
-            np.logaddexp(special.log_ndtr(a), log_q + lm),
-            _log_sub(special.log_ndtr(b), log_1mq + lm),
+            np.logaddexp(_special().log_ndtr(a), log_q + lm),
+            _log_sub(_special().log_ndtr(b), log_1mq + lm),
         )
         log_upper = np.where(  # ln Phi(-u)
             lower_half,
-            _log_sub(special.log_ndtr(-a), log_q + lm),
-            np.logaddexp(special.log_ndtr(-b), log_1mq + lm),
+            _log_sub(_special().log_ndtr(-a), log_q + lm),
+            np.logaddexp(_special().log_ndtr(-b), log_1mq + lm),
         )
         use_lower = log_lower <= math.log(0.5)
-        u = np.where(use_lower, special.ndtri_exp(np.minimum(log_lower, 0.0)),
-                     -special.ndtri_exp(np.minimum(log_upper, 0.0)))
+        u = np.where(use_lower, _special().ndtri_exp(np.minimum(log_lower, 0.0)),
+                     -_special().ndtri_exp(np.minimum(log_upper, 0.0)))
         u = np.where(q == 0.0, a, np.where(q == 1.0, b, u))
         return self.mu + self.sigma * u
 

@@ -29,7 +29,7 @@ from typing import Callable, ClassVar, Mapping
 import numpy as np
 
 __all__ = ["Parameter", "Model", "MODELS", "register", "model_from_dict", "CONSTANT_UNITS",
-           "kernel_array"]
+           "kernel_array", "lazy_kernel"]
 
 #: SI unit of every numeric model constant, by name ("" for dimensionless); text constants
 #: (``saturation``, ``state``, ``phonon``, ``gap``) have none.  One table for all models
@@ -159,6 +159,30 @@ class Model:
         """``predict`` on a ready ``(nwalkers, k)`` C-contiguous matrix in ``param_names``
         order."""
         return self.kernel(P, kernel_array(x), self.kernel_consts())
+
+
+class lazy_kernel:  # noqa: N801 - used like staticmethod, as a class attribute
+    """Class attribute ``kernel``: a numba function of a kernel module imported on first use.
+
+    Reading a card builds its models (names, units, constants, default priors) and never
+    predicts; importing numba and loading the compiled kernels costs about a second, so a
+    model's module names its kernel and the kernel module is imported when first asked for.
+
+    Parameters
+    ----------
+    load : callable
+        ``load() -> module``, a static ``from .kernels import x`` in the model's module.
+    name : str
+        The kernel function's name in that module.
+    """
+
+    def __init__(self, load: Callable, name: str):
+        self._load, self._name, self._fn = load, name, None
+
+    def __get__(self, obj, owner=None):
+        if self._fn is None:
+            self._fn = getattr(self._load(), self._name)
+        return self._fn
 
 
 MODELS: dict = {}

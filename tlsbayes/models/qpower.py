@@ -1,8 +1,10 @@
 """The Q-power model: internal loss 1/Qi vs readout field or power (Defrance Eq. 4 and 6).
 
-Kernel of :mod:`tlsbayes.physics.qpower`.  ``PARAMS`` names the columns of the parameter matrix
-(the critical-scale column is named per saturation kind, see :data:`CRITICAL_NAME`),
-``CONSTS`` the constants vector; ``SAT_*`` are the saturation codes stored in it.
+Kernel in :mod:`tlsbayes.models.kernels.qpower` (imported on the first prediction), built on
+:mod:`tlsbayes.physics.qpower`. ``PARAMS`` (in :mod:`tlsbayes.models.specs.qpower`) names the
+columns of the parameter matrix (the critical-scale column is named per saturation kind, see
+:data:`CRITICAL_NAME`), ``CONSTS`` the constants vector; ``SAT_*`` are the saturation codes
+stored in it.
 """
 
 from __future__ import annotations
@@ -11,79 +13,20 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numba
 import numpy as np
 
 from ..physics import constants as K_
-from ..physics.qpower import field_constant, inverse_q_scalar, self_consistent_inverse_q_into
-from .base import Model, Parameter, register
+from .base import Model, Parameter, lazy_kernel, register
+from .specs.qpower import (PARAMS, CONSTS, SATURATION_KINDS, CRITICAL_NAME)
 
 __all__ = ["QPower", "PARAMS", "CONSTS", "SATURATION_KINDS", "CRITICAL_NAME"]
 
-PARAMS = ("delta0", "delta_other", "x_c", "beta")
-P_DELTA0 = PARAMS.index("delta0")
-P_DELTA_OTHER = PARAMS.index("delta_other")
-P_XC = PARAMS.index("x_c")
-P_BETA = PARAMS.index("beta")
 
-CONSTS = ("T", "f", "saturation", "Qc", "A0", "d", "eps_r")
-C_T = CONSTS.index("T")
-C_F = CONSTS.index("f")
-C_SATURATION = CONSTS.index("saturation")
-C_QC = CONSTS.index("Qc")
-C_A0 = CONSTS.index("A0")
-C_D = CONSTS.index("d")
-C_EPS_R = CONSTS.index("eps_r")
+def _load():
+    """The kernel module (numba), imported on the first prediction."""
+    from .kernels import qpower as kernels
 
-SATURATION_KINDS = ("field", "photon_number", "power", "power_self_consistent")
-SAT_FIELD = SATURATION_KINDS.index("field")
-SAT_PHOTON_NUMBER = SATURATION_KINDS.index("photon_number")
-SAT_POWER = SATURATION_KINDS.index("power")
-SAT_SELF_CONSISTENT = SATURATION_KINDS.index("power_self_consistent")
-
-#: Name of the ``x_c`` column for each saturation kind.
-CRITICAL_NAME = {"field": "E_c", "photon_number": "n_c", "power": "P_c",
-                 "power_self_consistent": "E_c"}
-
-# Solver settings of the self-consistent field (Eq. 6), as the Defrance fits always used them.
-_SC_TOL, _SC_MAXITER = 1e-12, 60
-
-
-@numba.njit(cache=True)
-def _predict_self_consistent(P, x, consts, out):
-    # Hot path of the Defrance fits: the thermal factor and the field constants of Eq. 6
-    # are computed once per call, not once per walker and point.
-    T, f, Qc = consts[C_T], consts[C_F], consts[C_QC]
-    nw, n = P.shape[0], x.size
-    thermal = math.tanh(K_.h * f / (2.0 * K_.k_B * T)) if T > 0.0 else 1.0
-    k = np.empty(n)
-    for i in range(n):
-        k[i] = field_constant(x[i], f, Qc, consts[C_A0], consts[C_D], consts[C_EPS_R])
-    kc = np.empty(n)
-    step = np.empty(n)
-    for w in range(nw):
-        inv_ec2 = 1.0 / (P[w, P_XC] * P[w, P_XC])
-        for i in range(n):
-            kc[i] = k[i] * inv_ec2
-        self_consistent_inverse_q_into(kc, Qc, P[w, P_DELTA0] * thermal, P[w, P_DELTA_OTHER],
-                                       P[w, P_BETA], _SC_TOL, _SC_MAXITER, out[w], step)
-    return out
-
-
-@numba.njit(cache=True)
-def _predict_qpower(P, x, consts):
-    T, f, mode = consts[C_T], consts[C_F], int(consts[C_SATURATION])
-    nw, n = P.shape[0], x.size
-    out = np.empty((nw, n))
-    if mode == SAT_SELF_CONSISTENT:
-        return _predict_self_consistent(P, x, consts, out)
-    # photon number and power saturate as x/x_c, the field as (x/x_c)²
-    power_like = mode != SAT_FIELD
-    for w in range(nw):
-        d0, dother, xc, beta = P[w, P_DELTA0], P[w, P_DELTA_OTHER], P[w, P_XC], P[w, P_BETA]
-        for i in range(n):
-            out[w, i] = inverse_q_scalar(T, f, x[i], d0, dother, xc, beta, power_like)
-    return out
+    return kernels
 
 
 @register
@@ -184,4 +127,4 @@ class QPower(Model):
             self.saturation)), "Qc": self.Qc, "A0": self.A0, "d": self.d, "eps_r": self.eps_r}
         return np.array([values[c] for c in CONSTS])
 
-    kernel = staticmethod(_predict_qpower)
+    kernel = lazy_kernel(_load, "predict_qpower")

@@ -1,9 +1,11 @@
 """Thermal-quasiparticle models: Mattis–Bardeen terms added to the TLS terms.
 
-Kernels of :mod:`tlsbayes.physics.quasiparticle`.  Each kernel's parameter columns
-(``*_PARAMS``) and constants (``QP_CONSTS``, shared by the three) are declared once here; the
-``gap`` column holds ``Tc`` [K] or ``Delta0`` [eV] as the constant ``gap`` says (``GAP_TC`` /
-``GAP_DELTA0`` codes in the constants vector).
+Kernels in :mod:`tlsbayes.models.kernels.quasiparticle` (imported on the first prediction),
+built on :mod:`tlsbayes.physics.quasiparticle`. Each kernel's parameter columns (``*_PARAMS``)
+and constants (``QP_CONSTS``, shared by the three) are declared once in
+:mod:`tlsbayes.models.specs.quasiparticle`; the ``gap`` column
+holds ``Tc`` [K] or ``Delta0`` [eV] as the constant ``gap`` says (``GAP_TC`` / ``GAP_DELTA0``
+codes in the constants vector).
 """
 
 from __future__ import annotations
@@ -12,121 +14,25 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numba
 import numpy as np
 
 from ..physics import constants as K_
-from ..physics.quasiparticle import (BCS_GAP_RATIO, mb_sigma_reduced, qp_inverse_q_scalar,
-                                     qp_shift_scalar)
-from ..physics.shift import shift_bracket
-from .base import Model, Parameter, register
+from ..physics.constants import BCS_GAP_RATIO
+from .base import Model, Parameter, lazy_kernel, register
+from .specs.quasiparticle import (GAP_PARAMETERS, FREQUENCY_SHIFT_QP_PARAMS,
+                                  FRACTIONAL_SHIFT_QP_PARAMS, INVERSE_Q_QP_PARAMS, QP_CONSTS, C_F)
 from .shift import FrequencyShift
 
 __all__ = ["FrequencyShiftQP", "FractionalShiftQP", "InverseQQP", "GAP_PARAMETERS",
            "FREQUENCY_SHIFT_QP_PARAMS", "FRACTIONAL_SHIFT_QP_PARAMS", "INVERSE_Q_QP_PARAMS",
            "QP_CONSTS"]
 
-GAP_PARAMETERS = ("Tc", "Delta0")
-GAP_TC = GAP_PARAMETERS.index("Tc")
-GAP_DELTA0 = GAP_PARAMETERS.index("Delta0")
 
-FREQUENCY_SHIFT_QP_PARAMS = ("f0", "delta0", "alpha", "gap")
-FS_F0 = FREQUENCY_SHIFT_QP_PARAMS.index("f0")
-FS_DELTA0 = FREQUENCY_SHIFT_QP_PARAMS.index("delta0")
-FS_ALPHA = FREQUENCY_SHIFT_QP_PARAMS.index("alpha")
-FS_GAP = FREQUENCY_SHIFT_QP_PARAMS.index("gap")
+def _load():
+    """The kernel module (numba), imported on the first prediction."""
+    from .kernels import quasiparticle as kernels
 
-FRACTIONAL_SHIFT_QP_PARAMS = ("delta0", "alpha", "gap", "shift_offset")
-XS_DELTA0 = FRACTIONAL_SHIFT_QP_PARAMS.index("delta0")
-XS_ALPHA = FRACTIONAL_SHIFT_QP_PARAMS.index("alpha")
-XS_GAP = FRACTIONAL_SHIFT_QP_PARAMS.index("gap")
-XS_OFFSET = FRACTIONAL_SHIFT_QP_PARAMS.index("shift_offset")
-
-INVERSE_Q_QP_PARAMS = ("delta_tls", "delta_other", "alpha", "gap")
-IQ_DELTA_TLS = INVERSE_Q_QP_PARAMS.index("delta_tls")
-IQ_DELTA_OTHER = INVERSE_Q_QP_PARAMS.index("delta_other")
-IQ_ALPHA = INVERSE_Q_QP_PARAMS.index("alpha")
-IQ_GAP = INVERSE_Q_QP_PARAMS.index("gap")
-
-#: Constants of the three kernels (``f`` is unused, and absent, for f(T): there f = f0).
-QP_CONSTS = ("gap", "gap_ratio", "f")
-C_GAP = QP_CONSTS.index("gap")
-C_GAP_RATIO = QP_CONSTS.index("gap_ratio")
-C_F = QP_CONSTS.index("f")
-
-
-@numba.njit(cache=True)
-def _qp_gap(value, by_delta, ratio):
-    """(Δ0 [J], Tc [K]) from the gap parameter: Tc [K] or Δ0 [eV], with Δ0 = ratio k_B Tc."""
-    if by_delta:
-        d0 = value * K_.e
-        return d0, d0 / (ratio * K_.k_B)
-    return ratio * K_.k_B * value, value
-
-
-@numba.njit(cache=True)
-def _qp_shift_row(T, f, alpha, d0, tc, out, offset):
-    """``out[i] = TLS-free quasiparticle shift (α/2)δσ2/σ2(0) + offset``; NaN where T >= Tc.
-
-    Above Tc there is no superconducting resonator, so the prediction is NaN (-inf likelihood).
-    """
-    s20 = mb_sigma_reduced(0.0, d0 / (K_.h * f), False)[1]
-    for i in range(T.size):
-        if T[i] >= tc:
-            out[i] = np.nan
-        else:
-            out[i] = offset + qp_shift_scalar(T[i], f, alpha, d0, tc, s20)
-
-
-@numba.njit(cache=True)
-def _predict_frequency_shift_qp(P, T, consts):
-    by_delta, ratio = int(consts[C_GAP]) == GAP_DELTA0, consts[C_GAP_RATIO]
-    nw, n = P.shape[0], T.size
-    out = np.empty((nw, n))
-    c = K_.h / (2.0 * math.pi * K_.k_B)
-    for w in range(nw):
-        f0 = P[w, FS_F0]
-        scale = P[w, FS_DELTA0] / math.pi
-        d0, tc = _qp_gap(P[w, FS_GAP], by_delta, ratio)
-        _qp_shift_row(T, f0, P[w, FS_ALPHA], d0, tc, out[w], 0.0)
-        for i in range(n):
-            y = c * f0 / T[i] if T[i] > 0.0 else np.inf
-            out[w, i] = f0 * (1.0 + scale * shift_bracket(y) + out[w, i])
-    return out
-
-
-@numba.njit(cache=True)
-def _predict_fractional_shift_qp(P, T, consts):
-    by_delta, ratio, f = (int(consts[C_GAP]) == GAP_DELTA0, consts[C_GAP_RATIO],
-                          consts[C_F])
-    nw, n = P.shape[0], T.size
-    out = np.empty((nw, n))
-    c = K_.h * f / (2.0 * math.pi * K_.k_B)
-    for w in range(nw):
-        scale = P[w, XS_DELTA0] / math.pi
-        d0, tc = _qp_gap(P[w, XS_GAP], by_delta, ratio)
-        _qp_shift_row(T, f, P[w, XS_ALPHA], d0, tc, out[w], P[w, XS_OFFSET])
-        for i in range(n):
-            y = c / T[i] if T[i] > 0.0 else np.inf
-            out[w, i] += scale * shift_bracket(y)
-    return out
-
-
-@numba.njit(cache=True)
-def _predict_inverse_q_qp(P, T, consts):
-    by_delta, ratio, f = (int(consts[C_GAP]) == GAP_DELTA0, consts[C_GAP_RATIO],
-                          consts[C_F])
-    nw, n = P.shape[0], T.size
-    out = np.empty((nw, n))
-    hf = K_.h * f
-    for w in range(nw):
-        d_tls, d_other, alpha = P[w, IQ_DELTA_TLS], P[w, IQ_DELTA_OTHER], P[w, IQ_ALPHA]
-        d0, tc = _qp_gap(P[w, IQ_GAP], by_delta, ratio)
-        for i in range(n):
-            t = T[i]
-            thermal = math.tanh(hf / (2.0 * K_.k_B * t)) if t > 0.0 else 1.0
-            out[w, i] = d_other + d_tls * thermal + qp_inverse_q_scalar(t, f, alpha, d0, tc)
-    return out
+    return kernels
 
 
 class _QuasiparticleMixin:
@@ -220,7 +126,7 @@ class FrequencyShiftQP(_QuasiparticleMixin, Model):
         pri.update({p.name: dict(p.prior) for p in self._gap_parameters()})
         return self._gap_default(pri, x)
 
-    kernel = staticmethod(_predict_frequency_shift_qp)
+    kernel = lazy_kernel(_load, "predict_frequency_shift_qp")
 
 
 @register
@@ -264,7 +170,7 @@ class FractionalShiftQP(_QuasiparticleMixin, Model):
             pri["shift_offset"] = {"dist": "uniform", "low": -span, "high": span}
         return pri
 
-    kernel = staticmethod(_predict_fractional_shift_qp)
+    kernel = lazy_kernel(_load, "predict_fractional_shift_qp")
 
 
 @register
@@ -307,4 +213,4 @@ class InverseQQP(_QuasiparticleMixin, Model):
     def default_priors(self, x=None, y=None):
         return self._gap_default(super().default_priors(), x)
 
-    kernel = staticmethod(_predict_inverse_q_qp)
+    kernel = lazy_kernel(_load, "predict_inverse_q_qp")

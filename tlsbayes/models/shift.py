@@ -1,8 +1,9 @@
 """Frequency-shift models: the TLS digamma shift f(T) (Defrance Eq. 5) and the NEMS log shift.
 
-Kernels of :mod:`tlsbayes.physics.shift`.  Column layout of each kernel's parameter matrix
-(``*_PARAMS``) and constants vector (``*_CONSTS``) is declared once here; every index below is
-derived from it.
+Kernels in :mod:`tlsbayes.models.kernels.shift` (imported on the first prediction), built on
+:mod:`tlsbayes.physics.shift`. Column layout of each kernel's parameter matrix (``*_PARAMS``)
+and constants vector (``*_CONSTS``) is declared once in
+:mod:`tlsbayes.models.specs.shift`; every index below is derived from it.
 """
 
 from __future__ import annotations
@@ -11,40 +12,21 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numba
 import numpy as np
 
-from ..physics import constants as K_
-from ..physics.shift import shift_bracket
-from .base import Model, Parameter, register
+from .base import Model, Parameter, lazy_kernel, register
+from .specs.shift import (FREQUENCY_SHIFT_PARAMS, FREQUENCY_SHIFT_CONSTS, LOG_SHIFT_PARAMS,
+                          LOG_SHIFT_CONSTS)
 
 __all__ = ["FrequencyShift", "LogShift", "FREQUENCY_SHIFT_PARAMS", "LOG_SHIFT_PARAMS",
            "tls_shift_parameters"]
 
-FREQUENCY_SHIFT_PARAMS = ("f0", "delta0")
-FREQUENCY_SHIFT_CONSTS = ()
-FS_F0 = FREQUENCY_SHIFT_PARAMS.index("f0")
-FS_DELTA0 = FREQUENCY_SHIFT_PARAMS.index("delta0")
 
-LOG_SHIFT_PARAMS = ("C", "T0", "a3")
-LOG_SHIFT_CONSTS = ()
-LS_C = LOG_SHIFT_PARAMS.index("C")
-LS_T0 = LOG_SHIFT_PARAMS.index("T0")
-LS_A3 = LOG_SHIFT_PARAMS.index("a3")
+def _load():
+    """The kernel module (numba), imported on the first prediction."""
+    from .kernels import shift as kernels
 
-
-@numba.njit(cache=True)
-def _predict_frequency_shift(P, T, consts):
-    nw, n = P.shape[0], T.size
-    out = np.empty((nw, n))
-    c = K_.h / (2.0 * math.pi * K_.k_B)
-    for w in range(nw):
-        f0 = P[w, FS_F0]
-        scale = P[w, FS_DELTA0] / math.pi
-        for i in range(n):
-            y = c * f0 / T[i] if T[i] > 0.0 else np.inf
-            out[w, i] = f0 * (1.0 + scale * shift_bracket(y))
-    return out
+    return kernels
 
 
 def tls_shift_parameters():
@@ -89,19 +71,7 @@ class FrequencyShift(Model):
     def kernel_consts(self):
         return np.zeros(len(self.CONSTS))
 
-    kernel = staticmethod(_predict_frequency_shift)
-
-
-@numba.njit(cache=True)
-def _predict_log_shift(P, T, consts):
-    nw, n = P.shape[0], T.size
-    out = np.empty((nw, n))
-    for w in range(nw):
-        C, T0, a3 = P[w, LS_C], P[w, LS_T0], P[w, LS_A3]
-        for i in range(n):
-            t = T[i]
-            out[w, i] = C * math.log(t / T0) + a3 * t * t * t
-    return out
+    kernel = lazy_kernel(_load, "predict_frequency_shift")
 
 
 @register
@@ -130,4 +100,4 @@ class LogShift(Model):
     def kernel_consts(self):
         return np.zeros(len(self.CONSTS))
 
-    kernel = staticmethod(_predict_log_shift)
+    kernel = lazy_kernel(_load, "predict_log_shift")

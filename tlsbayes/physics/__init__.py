@@ -15,43 +15,61 @@ The numba scalar kernels they are built on (``shift_bracket``, ``inverse_q_scala
 ``electron_rate_prefactor_scalar``, ...) can be called from other numba code.
 """
 
+from ..lazy import lazy_getattr
 from . import constants
-from .nems import (
-    crossover_temperature,
-    damping_over_Comega,
-    electron_rate_prefactor,
-    electron_rate_prefactor_scalar,
-    nems_damping,
-    nems_universal_F,
-    nems_universal_F_scalar,
-    phonon_rate_prefactor_1d,
-    phonon_rate_prefactor_1d_scalar,
-    universal_F_of_log,
-    v_integral,
-)
-from .qpower import (
-    field_constant,
-    field_from_power,
-    inverse_q_scalar,
-    photon_number,
-    saturation_factor,
-    self_consistent_core,
-    self_consistent_inverse_q,
-    self_consistent_inverse_q_into,
-    self_consistent_qi,
-    self_consistent_scalar,
-    tls_inverse_q,
-)
-from .quasiparticle import (
-    BCS_GAP_RATIO,
-    bcs_gap,
-    bcs_gap_fraction,
-    mattis_bardeen_sigma,
-    mb_sigma_reduced,
-    qp_frequency_shift,
-    qp_inverse_q,
-)
-from .shift import shift_bracket, tls_frequency_shift, tls_log_shift
+
+# Imported on first use (PEP 562): numba and the kernels' import-time tables take about a
+# second, and commands that only read cards or run directories (``models``, a rejected card,
+# a no-op ``resume``) need the constants at most.
+_LAZY = {
+    "crossover_temperature": "nems",
+    "damping_over_Comega": "nems",
+    "electron_rate_prefactor": "nems",
+    "electron_rate_prefactor_scalar": "nems",
+    "nems_damping": "nems",
+    "nems_universal_F": "nems",
+    "nems_universal_F_scalar": "nems",
+    "phonon_rate_prefactor_1d": "nems",
+    "phonon_rate_prefactor_1d_scalar": "nems",
+    "universal_F_of_log": "nems",
+    "v_integral": "nems",
+    "field_constant": "qpower",
+    "field_from_power": "qpower",
+    "inverse_q_scalar": "qpower",
+    "photon_number": "qpower",
+    "saturation_factor": "qpower",
+    "self_consistent_core": "qpower",
+    "self_consistent_inverse_q": "qpower",
+    "self_consistent_inverse_q_into": "qpower",
+    "self_consistent_qi": "qpower",
+    "self_consistent_scalar": "qpower",
+    "tls_inverse_q": "qpower",
+    "BCS_GAP_RATIO": "quasiparticle",
+    "bcs_gap": "quasiparticle",
+    "bcs_gap_fraction": "quasiparticle",
+    "mattis_bardeen_sigma": "quasiparticle",
+    "mb_sigma_reduced": "quasiparticle",
+    "qp_frequency_shift": "quasiparticle",
+    "qp_inverse_q": "quasiparticle",
+    "shift_bracket": "shift",
+    "tls_frequency_shift": "shift",
+    "tls_log_shift": "shift",
+}
+
+
+def _load(owner):
+    if owner == "nems":
+        from . import nems as module
+    elif owner == "qpower":
+        from . import qpower as module
+    elif owner == "quasiparticle":
+        from . import quasiparticle as module
+    else:
+        from . import shift as module
+    return module
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals(), _load)
 
 __all__ = [
     "BCS_GAP_RATIO",

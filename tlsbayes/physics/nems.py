@@ -317,16 +317,30 @@ def damping_over_Comega(T, omega, A_ph, n_ph, A_el, x):
         if g == g:
             return g
     if n_ph == 1.0:
-        g_ph = nems_universal_F_scalar(omega / (A_ph * kT)) if A_ph > 0.0 else 0.0
-        if x == 0.0:
-            return g_ph
-        a_both = A_ph + A_el
-        g_both = nems_universal_F_scalar(omega / (a_both * kT)) if a_both > 0.0 else 0.0
-        return (1.0 - x) * g_ph + x * g_both
+        return damping_n1_over_Comega(T, omega, A_ph, A_el, x)
     g_ph = _damping_integral(T, omega, A_ph, n_ph, 0.0)
     if x == 0.0 or A_el == 0.0:
         return g_ph
     return (1.0 - x) * g_ph + x * _damping_integral(T, omega, A_ph, n_ph, A_el)
+
+
+@numba.njit(cache=True)
+def damping_n1_over_Comega(T, omega, A_ph, A_el, x):
+    """:func:`damping_over_Comega` for n_ph = 1: two look-ups of the universal F, no quadrature.
+
+    Its own function so that a kernel whose phonon power is 1 compiles neither the n = 3/2
+    tables nor the quadrature (they dominate the first-fit compile time, see the README's
+    cold start).
+    """
+    if not (0.0 < T < np.inf):
+        return HALF_PI if T == np.inf else np.nan
+    kT = k_B * T
+    g_ph = nems_universal_F_scalar(omega / (A_ph * kT)) if A_ph > 0.0 else 0.0
+    if x == 0.0:
+        return g_ph
+    a_both = A_ph + A_el
+    g_both = nems_universal_F_scalar(omega / (a_both * kT)) if a_both > 0.0 else 0.0
+    return (1.0 - x) * g_ph + x * g_both
 
 
 @numba.njit(cache=True)

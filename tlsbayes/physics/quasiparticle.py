@@ -31,7 +31,9 @@ Equations (energies in J, ħω = h f, f the resonance frequency):
 
 * Speed: the kernels (:func:`bcs_gap_fraction`, :func:`mb_sigma_reduced`) read the tables of
   :mod:`tlsbayes.physics.mb_table`, built from the quadratures here (the ``*_quadrature``
-  functions, kept as the slow twin and used outside the tables' domain).
+  functions, kept as the slow twin and used outside the tables' domain);
+  :mod:`tlsbayes.physics.quasiparticle_columns` evaluates them for many parameter sets at one
+  temperature at once (the model kernels' hot path).
 
 * Resonator response for a thin film (surface impedance Z_s = 1/(σ t), so
   X_s ∝ 1/σ2 and R_s/X_s = σ1/σ2; J. Gao, PhD thesis, Caltech (2008), ch. 2; J. Zmuidzinas,
@@ -59,12 +61,10 @@ import numba
 import numpy as np
 
 from ._vec import as_flat, restore
-from .constants import h, k_B
+from .constants import BCS_GAP_RATIO, h, k_B
 from .mb_table import X_LO as TABLE_X_LO
-from .mb_table import gap_fraction_of_u, sigma1_of_log, sigma2_deficit_of_log, sigma2_zero_of_log
-
-#: Δ0/(k_B Tc) of weak-coupling BCS theory, π e^(-γ_E) = 1.7638769...
-BCS_GAP_RATIO = math.pi * math.exp(-0.57721566490153286061)
+from .mb_table import (gap_fraction_of_u, sigma2_deficit_of_log, sigma2_zero_of_log,
+                       sigma_deficit_and_sigma1_of_log)
 
 # Gauss-Legendre rules on [-1, 1].
 _GL24_X, _GL24_W = np.polynomial.legendre.leggauss(24)
@@ -74,7 +74,8 @@ _GAP_STEP = 0.125  # trapezoid step in u for the gap equation
 _GAP_XMAX = 42.0  # integrand of the gap equation < e^-42 beyond δ cosh u / τ = 42
 _THERMAL_CUT = 45.0  # scaled thermal integrands < e^-45 ~ 3e-20 beyond E - Δ = 45 k_BT
 _PANELS = 6  # 32-point Gauss-Legendre panels of the T = 0 and thermal integrals (ħω < 2Δ)
-_QP_NEGLIGIBLE = 45.0  # Δ/k_BT above which thermal corrections are < e^-45 of σ2
+#: Δ0/k_BT above which thermal corrections are < e^-45 of σ2
+QP_NEGLIGIBLE = 45.0
 
 
 @numba.njit(cache=True)
@@ -327,10 +328,14 @@ def mb_sigma_reduced(theta, d, want_sigma1):
             if x < TABLE_X_LO:  # e^(-1/a) < e^-665: σ2 is σ2(0) to double precision
                 s1 = boltz * sigma1_scaled_quadrature(theta, d) if want_sigma1 else 0.0
                 return s1, pi_d * s0
-            th = sigma2_deficit_of_log(x, y)
-            if th == th:
-                s1 = pi_d * boltz * sigma1_of_log(x, y) if want_sigma1 else 0.0
-                return s1, pi_d * (s0 - boltz * th)
+            if want_sigma1:
+                th, s1 = sigma_deficit_and_sigma1_of_log(x, y)
+                if th == th:
+                    return pi_d * boltz * s1, pi_d * (s0 - boltz * th)
+            else:
+                th = sigma2_deficit_of_log(x, y)
+                if th == th:
+                    return 0.0, pi_d * (s0 - boltz * th)
     return mb_sigma_quadrature(theta, d, want_sigma1)
 
 
@@ -355,7 +360,7 @@ def qp_shift_scalar(T, f, alpha, Delta0, Tc, sigma2_zero):
     """
     hf = h * f
     kT = k_B * T
-    if not (kT * _QP_NEGLIGIBLE < Delta0):
+    if not (kT * QP_NEGLIGIBLE < Delta0):
         t = T / Tc
         if t != t or T < 0.0:
             return np.nan

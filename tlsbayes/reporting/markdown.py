@@ -172,7 +172,7 @@ def report_markdown(ctx: RunContext, attrs, summary, deg, figures, *, guidance=(
         What was fitted (:func:`~.context.run_context`).
     attrs : dict
         The result's provenance (verdict, seed, steps...).
-    summary : pandas.DataFrame
+    summary : tlsbayes.results.table.Table
         :func:`tlsbayes.results.summarize` with the gate's ``ess``/``r_hat`` and
         ``identified``.
     deg : dict

@@ -14,6 +14,7 @@ that a fit never imports ArviZ or xarray; the functions here also accept an
 :mod:`tlsbayes.results.store`             NetCDF-4 read/write (atomic, no pickle)
 :mod:`tlsbayes.results.stats`             HDI, tail ESS (ArviZ's definitions, on arrays)
 :mod:`tlsbayes.results.summary`           per-parameter table, text/Markdown, degeneracies
+:mod:`tlsbayes.results.table`             Table: labelled rows and columns, pandas' CSV, no pandas
 ========================================  =================================================
 
 The names below are the public interface; import them from ``tlsbayes.results``.
@@ -34,7 +35,7 @@ from tlsbayes.results.store import load, save
 
 # Imported on first use (PEP 562): ``tlsbayes.results`` is on the path of commands that never
 # build or summarise a result (``check``, ``models``, a no-op ``resume``), and ArviZ, xarray
-# and pandas take seconds to import.  (provenance and store import ArviZ only when called.)
+# take seconds to import.  (provenance and store import ArviZ only when called.)
 _LAZY = {
     "build_idata": "convert", "build_inference_data": "convert", "build_result": "convert", "log_params": "convert",
     "degeneracy_report": "summary", "format_summary": "summary",

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from tlsbayes.errors import ResultError
 from tlsbayes.models.degeneracy import KNOWN_DEGENERACIES
 from tlsbayes.results import stats
+from tlsbayes.results.table import Table, is_numeric
 
 __all__ = ["degeneracy_report", "format_summary", "format_summary_markdown", "summarize"]
 
@@ -98,7 +98,7 @@ def summarize(
     map_params: Mapping[str, float] | None = None,
     hdi_prob: float = 0.95,
     var_names: Iterable[str] | None = None,
-) -> pd.DataFrame:
+) -> Table:
     """One row of posterior statistics per parameter.
 
     Parameters
@@ -115,8 +115,9 @@ def summarize(
 
     Returns
     -------
-    pandas.DataFrame
-        Index ``parameter``; columns ``mean``, ``sd`` (ddof=1), ``median``, ``q16``, ``q84``
+    Table
+        (:class:`tlsbayes.results.table.Table`: a pandas-like table, ``.to_pandas()`` for a
+        DataFrame.)  Index ``parameter``; columns ``mean``, ``sd`` (ddof=1), ``median``, ``q16``, ``q84``
         (linear-interpolated quantiles over all chains and draws), ``hdi_low``, ``hdi_high``
         (ArviZ's HDI), ``ess_bulk``, ``ess_tail``, ``r_hat`` (ArviZ's rank-normalised split
         R-hat; all four from :mod:`tlsbayes.results.stats`), ``map`` (NaN when not given) and ``map_warning`` (empty when fine; otherwise
@@ -156,9 +157,7 @@ def summarize(
             "map": map_value,
             "map_warning": _map_warning(map_value, median, sd, q16, q84),
         }
-    df = pd.DataFrame.from_dict(rows, orient="index", columns=list(_SUMMARY_COLUMNS))
-    df.index.name = "parameter"
-    return df
+    return Table(rows, _SUMMARY_COLUMNS, index_name="parameter")
 
 
 def _location_digits(value: float, scale: float, sig: int) -> int:
@@ -172,13 +171,14 @@ def _location_digits(value: float, scale: float, sig: int) -> int:
     return min(max(digits, 1), 17)
 
 
-def _cells(df: pd.DataFrame, sig: int) -> tuple[list[str], list[list[str]], list[bool]]:
+def _cells(df, sig: int) -> tuple[list[str], list[list[str]], list[bool]]:
     """Header, formatted rows and per-column "is numeric" flags."""
     if sig < 1:
         raise ResultError(f"sig must be at least 1, got {sig}")
     columns = list(df.columns)
-    header = [df.index.name or "parameter"] + [str(c) for c in columns]
-    numeric = [False] + [pd.api.types.is_numeric_dtype(df[c]) for c in columns]
+    header = [getattr(df, "index_name", None) or getattr(df.index, "name", None)
+              or "parameter"] + [str(c) for c in columns]
+    numeric = [False] + [is_numeric(df[c]) for c in columns]
     rows = []
     for label, row in df.iterrows():
         scale = float(row["sd"]) if "sd" in df.columns else math.nan
@@ -204,13 +204,13 @@ def _cells(df: pd.DataFrame, sig: int) -> tuple[list[str], list[list[str]], list
     return header, rows, numeric
 
 
-def format_summary(df: pd.DataFrame, *, sig: int = 3) -> str:
+def format_summary(df, *, sig: int = 3) -> str:
     """Render a :func:`summarize` table as aligned plain text for a terminal.
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        Output of :func:`summarize` (other frames with numeric columns work too).
+    df : Table or pandas.DataFrame
+        Output of :func:`summarize` (other tables with numeric columns work too).
     sig : int, default 3
         Significant digits of the standard deviation.  Location columns (mean, median,
         quantiles, HDI, MAP) are printed to the same absolute precision as the sd, so a
@@ -234,14 +234,14 @@ def format_summary(df: pd.DataFrame, *, sig: int = 3) -> str:
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
-def format_summary_markdown(df: pd.DataFrame, *, sig: int = 3) -> str:
+def format_summary_markdown(df, *, sig: int = 3) -> str:
     """Render a :func:`summarize` table as a GitHub-flavoured Markdown pipe table.
 
     Same cell formatting as :func:`format_summary`; does not need ``tabulate``.
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    df : Table or pandas.DataFrame
         Output of :func:`summarize`.
     sig : int, default 3
         Significant digits of the standard deviation (see :func:`format_summary`).
@@ -306,7 +306,7 @@ def degeneracy_report(
     Returns
     -------
     dict
-        ``"correlation"``: pandas.DataFrame, Pearson correlation over all chains and draws
+        ``"correlation"``: :class:`~tlsbayes.results.table.Table`, Pearson correlation over all chains and draws
         (NaN for a parameter that does not vary); ``"pairs"``: list of
         ``(name_a, name_b, rho)`` for every pair, by ``|rho|`` descending (NaN last);
         ``"text"``: one sentence per pair above the threshold; ``"log_params"``: the
@@ -344,7 +344,7 @@ def degeneracy_report(
         columns.append(samples)
 
     corr = _pearson(columns)
-    corr_df = pd.DataFrame(corr, index=names, columns=names)
+    corr_df = Table({n: dict(zip(names, map(float, row))) for n, row in zip(names, corr)}, names)
 
     pairs = [(names[i], names[j], float(corr[i, j]))
              for i in range(len(names)) for j in range(i + 1, len(names))]

@@ -1,6 +1,6 @@
 """MCMC sampling: MAP start, convergence-gated emcee runs, atomic HDF5 checkpoints.
 
-The only package of tlsbayes that imports :mod:`emcee`.  It knows nothing about physics: it is
+The only package of tlsbayes that imports :mod:`emcee` (through :mod:`.emcee_import`).  It knows nothing about physics: it is
 handed a *vectorised* log-probability (:mod:`tlsbayes.sampling.logprob`) and returns chains.
 
 One entry point, :func:`sample`, does MAP -> ball -> run for every pipeline (fit, population,
@@ -20,6 +20,7 @@ diagnostics   tau, rank-normalised split R-hat, bulk ESS on plain arrays
 convergence   the gate checked after every chunk (the rule is written there)
 checkpoint    :class:`AtomicHDFBackend` (an emcee backend writing HDF5 atomically)
 checkpoint_file  :func:`read_checkpoint` (h5py only)
+emcee_import  emcee, imported without scipy.stats (its unused KDE move's import)
 runner        :func:`run`, the chunk loop; :func:`sampler_floor` for ``tlsbayes bench``
 """
 

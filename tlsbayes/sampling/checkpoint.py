@@ -32,11 +32,11 @@ import os
 import secrets
 from pathlib import Path
 
-import emcee
 import numpy as np
 
 from ..atomic import fsync_directory, hdf5_image, record_checksum
 from ..errors import SamplingError
+from .emcee_import import emcee
 # The reader needs h5py alone (a no-op resume and ``tlsbayes report`` must not import emcee).
 from .checkpoint_file import (CHECKPOINT_FORMAT, EMCEE_GROUP, STATE_GROUP, Checkpoint,
                               read_checkpoint)
@@ -70,6 +70,30 @@ class AtomicHDFBackend(emcee.backends.Backend):
         self.accepted = np.array(ck.accepted, dtype=self.dtype)
         self.random_state = ck.random_state
         self.iteration = ck.steps
+
+    def append_steps(self, chain, log_prob, blobs, accepted, random_state) -> None:
+        """Store ``n`` steps at once, as ``n`` calls of emcee's ``save_step`` would.
+
+        Parameters
+        ----------
+        chain : ndarray, shape (n, nwalkers, ndim)
+        log_prob : ndarray, shape (n, nwalkers)
+        blobs : ndarray, shape (n, nwalkers), structured (one field per blob), or None
+        accepted : ndarray, shape (nwalkers,)
+            Accepted proposals per walker over the ``n`` steps.
+        random_state : tuple
+            The random generator's state after the last step.
+        """
+        n = chain.shape[0]
+        self.grow(n, None if blobs is None else blobs[0])
+        it = self.iteration
+        self.chain[it:it + n] = chain
+        self.log_prob[it:it + n] = log_prob
+        if blobs is not None:
+            self.blobs[it:it + n] = blobs
+        self.accepted += accepted
+        self.random_state = random_state
+        self.iteration = it + n
 
     def save(self, *, names, blob_names, settings, tau_history, tau_history_steps,
              wall_time) -> None:

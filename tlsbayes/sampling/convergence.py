@@ -55,7 +55,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .diagnostics import ess_bulk, integrated_time, rank_diagnostics
 from .settings import SamplerSettings
 
 __all__ = ["Diagnosis", "diagnose", "verdict", "next_check", "CHECK_GROWTH", "CHECK_MIN_GAP"]
@@ -104,6 +103,9 @@ def diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
     cannot be converged whatever they say.  The last check before the step cap is ``full`` so
     that the verdict names every failed criterion.
     """
+    # numba and scipy.fft: imported by the first check, not by every reader of verdict_headline
+    from .diagnostics import ess_bulk, integrated_time, rank_diagnostics
+
     n, nwalkers, ndim = chain.shape
     size = nwalkers // settings.n_groups
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):

@@ -22,10 +22,10 @@ Ann. Statist. 22, 1701 (1994), Sec. 2.3.1 (independence chains).
 
 from __future__ import annotations
 
-import emcee
 import numpy as np
 
 from ..errors import SamplingError
+from .emcee_import import emcee
 
 __all__ = ["IndependenceMove", "independence_moves"]
 

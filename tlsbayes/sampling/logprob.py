@@ -71,13 +71,7 @@ class LogProbAdapter:
         n = theta.shape[0]
         if self.pending is None:
             try:
-                log_prob, blobs = split_output(self.fn(theta), n, self.blob_names)
-                bad = np.flatnonzero(np.isnan(log_prob))
-                if bad.size:
-                    where = ", ".join(f"'{k}' = {v:.6g}"
-                                      for k, v in zip(self.names, theta[bad[0]]))
-                    raise SamplingError(f"log-probability is NaN at {where}; log densities "
-                                        "must be -inf for impossible points, never NaN")
+                log_prob, blobs = self.arrays(theta)
             except (KeyboardInterrupt, SamplingError) as exc:
                 self.pending = exc
         if self.pending is not None:
@@ -87,6 +81,18 @@ class LogProbAdapter:
         # Python floats: zipping lists is several times cheaper than iterating numpy arrays,
         # and emcee converts every item with float() anyway.
         return list(zip(log_prob.tolist(), *(b.tolist() for b in blobs))) if blobs else log_prob
+
+    def arrays(self, theta) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``(log_prob, [blob arrays])`` at ``theta`` (n, ndim), validated; raises
+        :class:`SamplingError` naming the point where the log-probability is NaN."""
+        n = theta.shape[0]
+        log_prob, blobs = split_output(self.fn(theta), n, self.blob_names)
+        bad = np.flatnonzero(np.isnan(log_prob))
+        if bad.size:
+            where = ", ".join(f"'{k}' = {v:.6g}" for k, v in zip(self.names, theta[bad[0]]))
+            raise SamplingError(f"log-probability is NaN at {where}; log densities "
+                                "must be -inf for impossible points, never NaN")
+        return log_prob, blobs
 
     def raise_pending(self) -> None:
         if self.pending is not None:

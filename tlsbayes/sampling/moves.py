@@ -259,9 +259,9 @@ def _three_distinct(m: int, u: np.ndarray) -> np.ndarray:
 
 
 def _moves():
-    # emcee (1-2 s: its KDE move imports scipy.stats) is imported when a sampler is built,
-    # not when a setting is checked (``tlsbayes check`` validates the move name only).
-    import emcee.moves
+    # emcee (seconds) is imported when a sampler is built, not when a setting is checked
+    # (``tlsbayes check`` validates the move name only); see emcee_import for scipy.stats.
+    from .emcee_import import emcee
 
     return emcee.moves
 

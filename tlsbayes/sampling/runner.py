@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-import emcee
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import SamplingError
 from . import convergence
+from .emcee_import import emcee
 from .checkpoint import AtomicHDFBackend, Checkpoint, read_checkpoint
+from .compiled import CompiledStepper, move_spec
+from .compiled_target import FastLogProb, fast_log_prob
 from .logprob import LogProbAdapter, split_output
 from .moves import build_moves
 from .settings import SamplerSettings, ensemble_problem, resolve_names
@@ -239,14 +241,19 @@ class _Session:
                  proposal=None):
         self.settings, self.names, self.blob_names = settings, names, blob_names
         self.checkpoint, self.ck, self.ndim = checkpoint, ck, ndim
+        if settings.engine != "emcee":
+            # the same values, the glue compiled (tlsbayes.sampling.compiled_target)
+            log_prob_vec = fast_log_prob(log_prob_vec) or log_prob_vec
         self.adapter = LogProbAdapter(log_prob_vec, blob_names, names)
         self.backend = AtomicHDFBackend(checkpoint)
         if ck is not None:
             self.backend.restore(ck)
+        moves = build_moves(settings.moves, proposal)
         self.sampler = emcee.EnsembleSampler(
-            settings.nwalkers, ndim, self.adapter, moves=build_moves(settings.moves, proposal),
+            settings.nwalkers, ndim, self.adapter, moves=moves,
             backend=self.backend, vectorize=True, blobs_dtype=self.adapter.blobs_dtype,
         )
+        self.stepper = _compiled_stepper(settings, moves, self.adapter)
         self.steps = 0 if ck is None else ck.steps
         self.saved = self.steps
         self.tau_hist, self.tau_steps, self.wall_before, self.diag = [], [], 0.0, None
@@ -294,9 +301,13 @@ class _Session:
         the last state."""
         settings = self.settings
         n = convergence.next_check(self.steps, settings.chunk, settings.max_steps) - self.steps
-        for state in self.sampler.sample(state, iterations=n, skip_initial_state_check=True):
-            self.adapter.raise_pending()
-            bar.update(1)
+        if self.stepper is not None:
+            state = self._compiled_steps(state, n, bar)
+        else:
+            for state in self.sampler.sample(state, iterations=n,
+                                             skip_initial_state_check=True):
+                self.adapter.raise_pending()
+                bar.update(1)
         self.steps += n
         diag = convergence.diagnose(self.backend.get_chain(),
                                     self.tau_hist[-1] if self.tau_hist else None,
@@ -314,6 +325,28 @@ class _Session:
                               wall_time=self.wall_before + time.perf_counter() - self.t0)
             self.saved = self.steps
         return state
+
+    def _compiled_steps(self, state, n, bar):
+        """``n`` steps on the compiled path, stored in the backend as emcee stores them; the
+        last state (an ``emcee.State``, so that either path can take the next chunk)."""
+        random = np.random.RandomState()
+        random.set_state(state.random_state)
+        coords = np.array(state.coords, dtype=float)
+        log_prob = np.array(state.log_prob, dtype=float)
+        fields = self.adapter.blob_names if state.blobs is not None else ()
+        blobs = (np.stack([state.blobs[k] for k in fields], axis=1) if fields
+                 else np.empty((coords.shape[0], 0)))
+        chain, log_probs, blob_chain, accepted = self.stepper.run(
+            coords, log_prob, blobs, random, n, on_step=lambda: bar.update(1))
+        structured = last = None
+        if fields:
+            structured = np.empty(blob_chain.shape[:2], dtype=self.adapter.blobs_dtype)
+            for k, name in enumerate(fields):
+                structured[name] = blob_chain[..., k]
+            last = structured[-1].copy()
+        random_state = random.get_state(legacy=True)
+        self.backend.append_steps(chain, log_probs, structured, accepted, random_state)
+        return emcee.State(coords, log_prob=log_prob, blobs=last, random_state=random_state)
 
     def _say_interrupted(self) -> None:
         checkpoint, saved = self.checkpoint, self.saved
@@ -350,6 +383,30 @@ class _Session:
             settings=self.settings,
             names=self.names,
         )
+
+
+def _compiled_stepper(settings: SamplerSettings, moves, adapter) -> CompiledStepper | None:
+    """The compiled stepper of ``moves`` when ``settings.engine`` asks for it and it knows
+    every move (else ``None``: emcee takes the steps)."""
+    if settings.engine not in ("compiled", "compiled_loop"):
+        return None
+    spec = move_spec(moves)
+    if spec is None:
+        return None
+
+    def evaluate(q):
+        log_prob, blobs = adapter.arrays(q)
+        return log_prob, (np.stack(blobs, axis=1) if blobs else np.empty((q.shape[0], 0)))
+
+    if isinstance(adapter.fn, FastLogProb) and adapter.blob_names == FastLogProb.BLOB_NAMES:
+        # already validated (never NaN, blobs in a matrix); one data set: whole chunks compiled
+        runner = None
+        if settings.engine == "compiled_loop":
+            from .compiled_loop import chunk_runner  # its loop: ~11 s to compile, once
+
+            runner = chunk_runner(adapter.fn)
+        return CompiledStepper(*spec, adapter.fn.matrix, chunk_runner=runner)
+    return CompiledStepper(*spec, evaluate)
 
 
 def _first_state(sampler, adapter, p0, seed) -> "emcee.State":

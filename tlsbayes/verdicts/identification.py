@@ -57,7 +57,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..physics.qpower import field_constant
 
 __all__ = [
     "EDGE_FRACTION",
@@ -341,6 +340,8 @@ def _device_field(ds) -> np.ndarray:
     ``|E|^2 = k(P) Qr^2`` with the loaded ``Qr = 1/(1/Qi + 1/Qc)`` taken from the measured
     ``1/Qi`` (the data's y), so the span is what the resonator actually saw.
     """
+    from ..physics.qpower import field_constant  # numba: only for these data sets
+
     m = ds.model
     k = np.array([field_constant(p, m.f, m.Qc, m.A0, m.d, m.eps_r) for p in ds.x])
     with np.errstate(invalid="ignore", divide="ignore"):

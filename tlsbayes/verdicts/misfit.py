@@ -36,7 +36,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 __all__ = [
     "ALPHA",
@@ -107,6 +106,8 @@ def runs_test(signs) -> tuple:
         ``P(R <= runs)`` under random order given ``n1`` positive and ``n2`` negative (exact);
         1 when one sign is missing (no test possible).
     """
+    from scipy import special  # not at import: reading a card or a run needs no scipy
+
     s = np.asarray(signs, dtype=bool)
     n1, n2 = int(s.sum()), int((~s).sum())
     runs = 1 + int(np.count_nonzero(s[1:] != s[:-1])) if s.size else 0

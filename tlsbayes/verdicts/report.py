@@ -70,15 +70,16 @@ def identified_column(verdicts: Verdicts, names) -> list:
 
 
 def checks_table(verdicts: Verdicts):
-    """checks.csv as a pandas DataFrame, one row per data set (:data:`CHECKS_COLUMNS`)."""
-    import pandas as pd
+    """checks.csv as a :class:`~tlsbayes.results.table.Table`, one row per data set (rows 0,
+    1, ...; :data:`CHECKS_COLUMNS`)."""
+    from ..results.table import Table
 
     rows = []
     for m in verdicts.misfit:
         d = asdict(m)
         rows.append({c: ("true" if d[c] else "false") if c == "misfit" else d[c]
                      for c in CHECKS_COLUMNS})
-    return pd.DataFrame(rows, columns=list(CHECKS_COLUMNS))
+    return Table(rows, CHECKS_COLUMNS)
 
 
 def index_fields(verdicts: Verdicts) -> dict:

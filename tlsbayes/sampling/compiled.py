@@ -1,0 +1,367 @@
+"""The compiled sampling path: emcee's ensemble step re-implemented, the same chain bit for bit.
+
+emcee's own step (``EnsembleSampler.sample`` -> the move's ``propose``: a move choice, a
+red-blue split, proposals, acceptance, ``State`` bookkeeping, the blob conversion of the
+log-probability adapter) costs 400-530 µs of CPU for 32 walkers, 10-15 µs per walker
+evaluation, more than the 2-5 µs the likelihoods of the Ta and TLS cards cost
+(``tlsbayes bench``).  :class:`CompiledStepper` takes the same steps with the proposals and the
+acceptance compiled (numba) and the log-probability called once per half-ensemble as before.
+
+Same chain, not only the same distribution: every random number is drawn from emcee's own
+stream (the legacy ``RandomState`` that emcee seeds and stores in the checkpoint), by the same
+numpy calls in the same order (a move choice, the split shuffle, then per half what the move
+draws), and every log of a random number is taken by numpy, as emcee does (numba's ``math.log``
+differs from numpy's in the last bit for ~0.3 % of arguments).  The proposals and acceptance
+tests repeat emcee's arithmetic operation by operation (no fastmath), so a run on this path
+writes the chain, log-probabilities, blobs, acceptance counts and random state that emcee
+would have written (``tests/test_compiled_sampler.py`` compares them), and a checkpoint of
+either path resumes on the other.  The DE move with snooker > 0 takes its snooker dot products
+in a loop where numpy uses ``einsum``: same distribution, possibly not the same last bits.
+
+Moves it knows (:func:`move_spec`): emcee's ``StretchMove`` (default ``nsplits``,
+``randomize_split``) and tlsbayes' vectorised :class:`~tlsbayes.sampling.moves.DEMove`, alone
+or mixed with weights; any other move set returns ``None`` and the run stays on emcee.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+__all__ = ["MOVE_STRETCH", "MOVE_DE", "MoveSpec", "move_spec", "CompiledStepper"]
+
+#: Kinds of compiled move (integer codes of :class:`MoveSpec`).
+MOVE_KINDS = ("stretch", "de")
+MOVE_STRETCH = MOVE_KINDS.index("stretch")
+MOVE_DE = MOVE_KINDS.index("de")
+
+
+@dataclass(frozen=True)
+class MoveSpec:
+    """One compiled move and its constants.
+
+    Attributes
+    ----------
+    kind : int
+        ``MOVE_STRETCH`` or ``MOVE_DE``.
+    a : float
+        Stretch scale (stretch only).
+    gamma0 : float or None
+        Mean DE scale; ``None``: ``2.38 / sqrt(2 ndim)`` (DE only).
+    sigma : float
+        Relative spread of the DE scale (DE only).
+    snooker : float
+        Snooker probability (DE only).
+    gamma_snooker : float
+        Snooker scale (DE only).
+    """
+
+    kind: int
+    a: float = 2.0
+    gamma0: float | None = None
+    sigma: float = 1e-5
+    snooker: float = 0.0
+    gamma_snooker: float = 1.7
+
+
+def move_spec(moves) -> tuple[list[MoveSpec], np.ndarray] | None:
+    """The compiled equivalent of an emcee move list ``[(move, weight), ...]``, or ``None``.
+
+    Returns
+    -------
+    (specs, weights) or None
+        ``None`` when a move is not one the compiled path reproduces exactly.
+    """
+    from .moves import DEMove
+
+    specs, weights = [], []
+    for move, weight in moves:
+        if type(move) is DEMove:
+            specs.append(MoveSpec(MOVE_DE, gamma0=move.gamma0, sigma=move.sigma,
+                                  snooker=move.snooker, gamma_snooker=move.gamma_snooker))
+        elif (type(move).__name__ == "StretchMove" and type(move).__module__.startswith("emcee")
+              and move.nsplits == 2 and move.randomize_split and not move.live_dangerously):
+            specs.append(MoveSpec(MOVE_STRETCH, a=float(move.a)))
+        else:
+            return None
+        if not _reproduces(move, specs[-1]):
+            return None
+        weights.append(float(weight))
+    # emcee normalises the weights itself (EnsembleSampler.__init__)
+    w = np.atleast_1d(weights).astype(float)
+    return specs, w / np.sum(w)
+
+
+#: ``(move class, MoveSpec) -> bool``: verdicts of :func:`_reproduces`, once per process.
+_VERIFIED: dict = {}
+
+
+def _reproduces(move, spec: MoveSpec) -> bool:
+    """Whether three compiled steps equal three steps of ``move`` itself, bit for bit (to
+    1e-12 with snooker proposals).
+
+    A guard, ~1 ms once per process and move: should the Python move change (its draws, its
+    arithmetic) without its compiled twin following, the run goes back to emcee instead of
+    silently sampling with the old rule.
+    """
+    key = (type(move), spec)
+    if key not in _VERIFIED:
+        from types import SimpleNamespace
+
+        from .emcee_import import emcee
+
+        nwalkers, ndim = 12, 3
+        x0 = np.random.default_rng(0).normal(size=(nwalkers, ndim))
+
+        def log_prob(q):
+            return -0.5 * np.einsum("ij,ij->i", q, q)
+
+        model = SimpleNamespace(random=np.random.RandomState(7),
+                                compute_log_prob_fn=lambda q: (log_prob(q), None))
+        state = emcee.State(x0.copy(), log_prob=log_prob(x0))
+        stepper = CompiledStepper([spec], np.ones(1),
+                                  lambda q: (log_prob(q), np.empty((q.shape[0], 0))))
+        x, lp, random = x0.copy(), log_prob(x0), np.random.RandomState(7)
+        step = stepper._de_step if spec.kind == MOVE_DE else stepper._stretch_step
+        for _ in range(3):
+            state, _ = move.propose(model, state)
+            step(spec, x, lp, np.empty((nwalkers, 0)), np.zeros(nwalkers, dtype=np.bool_),
+                 random)
+        if spec.snooker > 0:  # its dot products: a loop here, einsum there (last bits)
+            same = np.allclose(x, state.coords, rtol=1e-12, atol=0.0)
+        else:
+            same = np.array_equal(x, state.coords) and np.array_equal(lp, state.log_prob)
+        _VERIFIED[key] = bool(same)
+    return _VERIFIED[key]
+
+
+# --------------------------------------------------------------------------------------------
+# compiled pieces (one half-ensemble each)
+# --------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _halves(labels, split):
+    """Walkers of half ``split`` and of the complement, each in increasing order (as emcee's
+    boolean masks select them)."""
+    n = 0
+    for lab in labels:
+        n += lab == split
+    inds = np.empty(n, dtype=np.int64)
+    comp = np.empty(labels.size - n, dtype=np.int64)
+    i = k = 0
+    for w in range(labels.size):
+        if labels[w] == split:
+            inds[i] = w
+            i += 1
+        else:
+            comp[k] = w
+            k += 1
+    return inds, comp
+
+
+@numba.njit(cache=True)
+def de_proposal(coords, labels, split, u, g, g0, sigma, snooker, gamma_snooker):
+    """:meth:`DEMove.get_proposal` for half ``split``: walkers, proposals, log MH factors.
+
+    Parameters
+    ----------
+    coords : ndarray, shape (nwalkers, ndim)
+    labels : ndarray of int64, shape (nwalkers,)
+        Half of each walker (0 or 1).
+    split : int
+    u : ndarray, shape (4, n)
+        Uniforms: the three complement walkers, snooker or not.
+    g : ndarray, shape (n,)
+        Standard normals (the DE scale noise).
+    g0, sigma, snooker, gamma_snooker : float
+        As in :class:`~tlsbayes.sampling.moves.DEMove` (``g0`` resolved).
+
+    Returns
+    -------
+    inds : ndarray of int64, shape (n,)
+    q : ndarray, shape (n, ndim)
+    log_factor : ndarray, shape (n,)
+    """
+    inds, comp = _halves(labels, split)
+    n, m, ndim = inds.size, comp.size, coords.shape[1]
+    q = np.empty((n, ndim))
+    log_factor = np.zeros(n)
+    for j in range(n):
+        # DEMove's _three_distinct: the second skips the first, the third both
+        a = np.intp(u[0, j] * m)
+        b = np.intp(u[1, j] * (m - 1))
+        c = np.intp(u[2, j] * (m - 2))
+        b += b >= a
+        lo, hi = min(a, b), max(a, b)
+        c += c >= lo
+        c += c >= hi
+        x, z, z1, z2 = inds[j], comp[a], comp[b], comp[c]
+        s = g0 * (1.0 + sigma * g[j])
+        if snooker > 0 and u[3, j] < snooker:
+            dd = 0.0
+            d12 = 0.0
+            for k in range(ndim):
+                delta = coords[x, k] - coords[z, k]
+                dd += delta * delta
+                d12 += delta * (coords[z1, k] - coords[z2, k])
+            t = gamma_snooker * (d12 / dd)
+            for k in range(ndim):
+                q[j, k] = coords[x, k] + t * (coords[x, k] - coords[z, k])
+            log_factor[j] = (ndim - 1) * math.log(abs(1.0 + t))
+        else:
+            for k in range(ndim):
+                q[j, k] = coords[x, k] + s * (coords[z1, k] - coords[z2, k])
+    return inds, q, log_factor
+
+
+@numba.njit(cache=True)
+def stretch_proposal(coords, labels, split, zz, rint):
+    """``StretchMove.get_proposal`` for half ``split`` (``zz``, ``rint`` drawn by numpy).
+
+    Returns
+    -------
+    inds : ndarray of int64, shape (n,)
+    q : ndarray, shape (n, ndim)
+    """
+    inds, comp = _halves(labels, split)
+    n, ndim = inds.size, coords.shape[1]
+    q = np.empty((n, ndim))
+    for j in range(n):
+        c, s = comp[rint[j]], inds[j]
+        for k in range(ndim):
+            q[j, k] = coords[c, k] - (coords[c, k] - coords[s, k]) * zz[j]
+    return inds, q
+
+
+@numba.njit(cache=True)
+def accept(coords, log_prob, blobs, accepted, inds, q, new_log_prob, new_blobs, log_factor,
+           log_u):
+    """Metropolis-Hastings test of each proposal and the in-place update of the state.
+
+    ``log_factor + new - old > log_u`` in emcee's order of operations; accepted walkers take
+    their proposal's coordinates, log-probability and blobs, and ``accepted`` is set for them.
+    """
+    # element loops, not row assignments: the same copies, a third of the compile time
+    for j in range(inds.size):
+        w = inds[j]
+        if log_factor[j] + new_log_prob[j] - log_prob[w] > log_u[j]:
+            accepted[w] = True
+            for k in range(coords.shape[1]):
+                coords[w, k] = q[j, k]
+            log_prob[w] = new_log_prob[j]
+            for k in range(blobs.shape[1]):
+                blobs[w, k] = new_blobs[j, k]
+
+
+class CompiledStepper:
+    """Steps of an emcee ensemble run with compiled moves; see the module docstring.
+
+    Parameters
+    ----------
+    specs, weights
+        From :func:`move_spec`.
+    evaluate : callable
+        ``evaluate(q) -> (log_prob (n,), blobs (n, nblobs))`` for proposals ``q`` of shape
+        ``(n, ndim)``; raises on NaN (as the emcee adapter does).
+    """
+
+    def __init__(self, specs, weights, evaluate, chunk_runner=None):
+        self.specs, self.evaluate = list(specs), evaluate
+        self.cdf = np.cumsum(weights)
+        self.cdf /= self.cdf[-1]
+        # one move on a one-data-set posterior: whole chunks in one compiled call
+        # (tlsbayes.sampling.compiled_loop.chunk_runner)
+        self.chunk_runner = chunk_runner if len(self.specs) == 1 else None
+
+    def run(self, coords, log_prob, blobs, random: np.random.RandomState, nsteps: int,
+            on_step=None):
+        """Take ``nsteps`` steps from the state (``coords``, ``log_prob``, ``blobs``), which is
+        updated in place, drawing from ``random``.
+
+        Parameters
+        ----------
+        coords : ndarray, shape (nwalkers, ndim)
+        log_prob : ndarray, shape (nwalkers,)
+        blobs : ndarray, shape (nwalkers, nblobs)
+        random : numpy.random.RandomState
+            emcee's stream (its state continues as emcee's would).
+        nsteps : int
+        on_step : callable, optional
+            Called after every step (a progress bar).
+
+        Returns
+        -------
+        chain : ndarray, shape (nsteps, nwalkers, ndim)
+        log_probs : ndarray, shape (nsteps, nwalkers)
+        blob_chain : ndarray, shape (nsteps, nwalkers, nblobs)
+        accepted : ndarray of int64, shape (nwalkers,)
+            Accepted proposals per walker over the ``nsteps`` steps.
+        """
+        nwalkers, ndim = coords.shape
+        if self.chunk_runner is not None and nwalkers % 2 == 0 and blobs.shape[1] == 2:
+            out = self.chunk_runner(self.specs[0], self.cdf, coords, log_prob, blobs, random,
+                                    nsteps)
+            for _ in range(nsteps if on_step is not None else 0):
+                on_step()
+            return out
+        chain = np.empty((nsteps, nwalkers, ndim))
+        log_probs = np.empty((nsteps, nwalkers))
+        blob_chain = np.empty((nsteps,) + blobs.shape)
+        n_accepted = np.zeros(nwalkers, dtype=np.int64)
+        for i in range(nsteps):
+            # EnsembleSampler.sample: random.choice(moves, p=weights) draws one uniform
+            spec = self.specs[int(self.cdf.searchsorted(random.random_sample(), side="right"))]
+            accepted = np.zeros(nwalkers, dtype=np.bool_)
+            if spec.kind == MOVE_DE:
+                self._de_step(spec, coords, log_prob, blobs, accepted, random)
+            else:
+                self._stretch_step(spec, coords, log_prob, blobs, accepted, random)
+            chain[i] = coords
+            log_probs[i] = log_prob
+            blob_chain[i] = blobs
+            n_accepted += accepted
+            if on_step is not None:
+                on_step()
+        return chain, log_probs, blob_chain, n_accepted
+
+    def _de_step(self, spec, coords, log_prob, blobs, accepted, random):
+        # DEMove.propose, draw for draw
+        nwalkers, ndim = coords.shape
+        if nwalkers < max(6, 2 * ndim):
+            from ..errors import SamplingError
+
+            raise SamplingError(f"DE move: {nwalkers} walkers are too few for {ndim} "
+                                f"parameters; at least {max(6, 2 * ndim)} are needed")
+        g0 = 2.38 / math.sqrt(2 * ndim) if spec.gamma0 is None else spec.gamma0
+        labels = np.arange(nwalkers) % 2
+        random.shuffle(labels)
+        for split in (0, 1):
+            n = int(np.count_nonzero(labels == split))
+            u = random.random_sample((5, n))
+            g = random.standard_normal(n)
+            inds, q, log_factor = de_proposal(coords, labels, split, u[:4], g, g0, spec.sigma,
+                                              spec.snooker, spec.gamma_snooker)
+            new_lp, new_blobs = self.evaluate(q)
+            accept(coords, log_prob, blobs, accepted, inds, q, new_lp, new_blobs, log_factor,
+                   np.log(u[4]))
+
+    def _stretch_step(self, spec, coords, log_prob, blobs, accepted, random):
+        # RedBlueMove.propose with StretchMove.get_proposal, draw for draw
+        nwalkers, ndim = coords.shape
+        labels = np.arange(nwalkers) % 2
+        random.shuffle(labels)
+        for split in (0, 1):
+            ns = int(np.count_nonzero(labels == split))
+            zz = ((spec.a - 1.0) * random.rand(ns) + 1) ** 2.0 / spec.a
+            log_factor = (ndim - 1.0) * np.log(zz)
+            rint = random.randint(nwalkers - ns, size=(ns,))
+            inds, q = stretch_proposal(coords, labels, split, zz, rint)
+            new_lp, new_blobs = self.evaluate(q)
+            # emcee draws one uniform per walker after the evaluation: rand(ns) is the same
+            # stream as ns calls of rand()
+            accept(coords, log_prob, blobs, accepted, inds, q, new_lp, new_blobs, log_factor,
+                   np.log(random.rand(ns)))
