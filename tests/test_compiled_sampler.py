@@ -8,6 +8,8 @@
   log-probabilities, blobs and acceptance counts (stretch, DE, odd ensembles, a weighted mix
   of moves), and on the real Ta card and a stretch card through ``Posterior.log_prob`` and its
   compiled-glue twin (tlsbayes.sampling.compiled_target), whose values are identical too.
+* The ``compiled_loop`` engine (whole chunks in one compiled call) gives the same chain on the
+  Ta card, DE and stretch.
 * Kill/resume: a compiled run stopped at a checkpoint and resumed (by either engine) ends
   with the chain of the uninterrupted run.
 """
@@ -147,6 +149,19 @@ def test_moves_it_cannot_reproduce_stay_on_emcee():
     assert move_spec([(DEMove(), 0.5), (emcee.moves.KDEMove(), 0.5)]) is None
 
 
+def test_a_changed_python_move_sends_the_run_back_to_emcee(monkeypatch):
+    # the compiled twin replays DEMove's draws and arithmetic; were DEMove to change without
+    # it, move_spec's one-step check must refuse the compiled path rather than sample the old
+    from tlsbayes.sampling import compiled
+
+    assert move_spec(MOVES["de"]()) is not None
+    monkeypatch.setattr(compiled, "_VERIFIED", {})
+    exact = DEMove.get_proposal
+    monkeypatch.setattr(DEMove, "get_proposal",
+                        lambda self, x, comp, u, g: exact(self, x, comp, u, 1.0001 * g))
+    assert move_spec(MOVES["de"]()) is None
+
+
 def test_kill_resume_on_either_engine_continues_the_chain(tmp_path):
     log_prob = _with_blobs(_log_prob(gauss_white))
     p0 = np.random.default_rng(3).normal(scale=0.1, size=(32, ND))
@@ -209,3 +224,22 @@ def test_same_chain_as_emcee_on_a_card(card):
     p0 = initial_ball(best, nw, np.random.default_rng(3), posterior.log_prob, 1e-3)
     a, b = _runs(posterior.log_prob, p0, settings.moves)
     _assert_same(a, b)
+
+
+@pytest.mark.parametrize("moves", ["de", "stretch"])
+def test_compiled_loop_gives_the_same_chain_on_a_card(moves):
+    # engine "compiled_loop": whole chunks in one compiled call (one data set, numba kernel)
+    from tlsbayes.sampling import initial_ball
+    from tlsbayes.sampling.compiled_loop import chunk_runner
+
+    posterior, settings = _posterior(CARDS[0])
+    assert chunk_runner(fast_log_prob(posterior.log_prob)) is not None
+    theta0 = posterior.priors.sample(64, np.random.default_rng(4))
+    best = theta0[np.argmax(posterior.log_prob(theta0)[0])]
+    p0 = initial_ball(best, 32, np.random.default_rng(3), posterior.log_prob, 1e-3)
+    out = []
+    for engine in ("emcee", "compiled_loop"):
+        s = SamplerSettings(moves=moves, engine=engine, seed=5, chunk=100, max_steps=300,
+                            progress=False)
+        out.append(run(posterior.log_prob, p0, s))
+    _assert_same(*out)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -245,36 +244,3 @@ def test_html_report_renders_in_headless_chromium(run, tmp_path):
     assert all(w > 100 and h > 100 for w, h in sizes), sizes
     for text in ("P_c", "delta0", "beta", "resonator = 'R2'", "What these data identify"):
         assert text in dom
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
-def test_background_figures_are_drawn_and_a_failed_child_is_redrawn_here(run, monkeypatch,
-                                                                         tmp_path):
-    """report_from_idata(background=True): the corner and trace plots come from a forked
-    child; if the child fails, this process draws them (the child's figure is not lost)."""
-    from tlsbayes import results as R
-    from tlsbayes.sampling import read_checkpoint
-
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    d = tmp_path / "run"
-    shutil.copytree(run, d)
-    card, posterior, _ = rundir.load_run(d)
-    idata = R.load(d / rundir.POSTERIOR_FILE)
-    chain = read_checkpoint(d / rundir.CHECKPOINT_FILE).chain
-    quiet = dict(chain=chain, burn=50, print_fn=lambda *a, **k: None, background=True)
-    res = fit_report.report_from_idata(idata, posterior, d, **quiet)
-    assert res["figures"] == [rundir.FIT_PLOT, rundir.CORNER_PLOT, rundir.TRACE_PLOT]
-    assert res["plots_child_cpu_s"] > 0 and res["plots_cpu_s"] >= res["plots_child_cpu_s"]
-    for f in res["figures"]:
-        assert (d / f).read_bytes()[:4] == b"\x89PNG"
-    parent, real = os.getpid(), plotting.plot_trace
-
-    def fails_in_the_child(*args, **kwargs):
-        if os.getpid() != parent:
-            raise RuntimeError("drawing failed in the child")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(plotting, "plot_trace", fails_in_the_child)
-    (d / rundir.TRACE_PLOT).unlink()
-    res = fit_report.report_from_idata(idata, posterior, d, **quiet)
-    assert rundir.TRACE_PLOT in res["figures"] and (d / rundir.TRACE_PLOT).exists()

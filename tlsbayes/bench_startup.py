@@ -66,8 +66,7 @@ import sys, time, json
 t0, c0 = time.perf_counter(), time.process_time()
 from tlsbayes.fit import fit_card
 t1, c1 = time.perf_counter(), time.process_time()
-res = fit_card(sys.argv[1], out=sys.argv[2], plots=sys.argv[3], print_fn=lambda *a, **k: None,
-               background=True)  # as the command line does
+res = fit_card(sys.argv[1], out=sys.argv[2], plots=sys.argv[3], print_fn=lambda *a, **k: None)
 print(json.dumps({"imports": t1 - t0, **res.phases,
                   "cpu": {"imports": c1 - c0, **res.phases_cpu}}))
 """

@@ -104,7 +104,7 @@ def _cmd_fit(args):
 
     result = fit_card(args.card, out=args.out, data=args.data, plots=args.plots,
                       overwrite=args.overwrite, allow_outside_data=args.allow_outside_data,
-                      background=True, **_overrides(args))
+                      **_overrides(args))
     return _verdict_exit(result, args.allow_unconverged)
 
 
@@ -112,7 +112,7 @@ def _cmd_resume(args):
     from .fit import resume_run
 
     result = resume_run(args.run_dir, max_steps=args.max_steps, plots=args.plots,
-                        allow_outside_data=args.allow_outside_data, background=True)
+                        allow_outside_data=args.allow_outside_data)
     if isinstance(result, str):  # nothing to do
         print(f"tlsbayes: {result}", file=sys.stderr)
         return 0
@@ -123,7 +123,7 @@ def _cmd_report(args):
     from .fit import report_run
 
     path = report_run(args.run_dir, plots=args.plots, html=args.html,
-                      allow_outside_data=args.allow_outside_data, background=True)
+                      allow_outside_data=args.allow_outside_data)
     print(f"report written to {path}")
     return 0
 
@@ -507,7 +507,7 @@ def _add_bench(sub):
                         "card, models/*.toml and models/real/*.toml)")
     p.add_argument("--markdown", metavar="FILE",
                    help="also write the per-card table as Markdown (the README's bench table)")
-    p.add_argument("--engine", choices=("emcee", "compiled"),
+    p.add_argument("--engine", choices=("emcee", "compiled", "compiled_loop"),
                    help="sample every timed card with this engine (default: each card's own "
                         "setting), e.g. to compare the two side by side")
     p.add_argument("--startup", action="store_true",

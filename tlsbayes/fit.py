@@ -59,8 +59,7 @@ class FitResult:
 
 
 def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
-            resume=False, plots="all", truths=None, print_fn=print,
-            background=False) -> FitResult:
+            resume=False, plots="all", truths=None, print_fn=print) -> FitResult:
     """Fit ``posterior`` and write the run directory; see the module docstring.
 
     Parameters
@@ -76,9 +75,6 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
         Continue from ``outdir/checkpoint.h5``.
     truths : dict, optional
         Known values to draw on the corner plot (simulation truth).
-    background : bool
-        Draw the corner and trace plots in a forked child process (see
-        :func:`tlsbayes.fit_report.report_from_idata`).
     """
     from .sampling import SamplerSettings, sample
 
@@ -113,13 +109,10 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
     R.save(idata, outdir / rundir.POSTERIOR_FILE)
     lap("results")
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
-                            burn=run.burn_in, print_fn=print_fn, background=background)
+                            burn=run.burn_in, print_fn=print_fn)
     lap("report")
-    # the child's CPU seconds (figures drawn in the background) are in plots, not in this
-    # process's lap
-    phases["report"] -= res["plots_s"]
-    phases_cpu["report"] -= res["plots_cpu_s"] - res["plots_child_cpu_s"]
-    phases["plots"], phases_cpu["plots"] = res["plots_s"], res["plots_cpu_s"]
+    for times, key in ((phases, "plots_s"), (phases_cpu, "plots_cpu_s")):
+        times["report"], times["plots"] = times["report"] - res[key], res[key]
     return FitResult(idata=idata, summary=res["summary"], degeneracy=res["degeneracy"], run=run,
                      map_params=map_params, outdir=outdir, converged=bool(run.converged),
                      verdict=run.verdict, verdicts=res["verdicts"], phases=phases,
@@ -239,7 +232,7 @@ def _data_info(loaded) -> list:
 
 def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_steps=None,
              progress=None, plots="all", overwrite=False, allow_outside_data=False,
-             print_fn: Callable = print, background=False) -> FitResult:
+             print_fn: Callable = print) -> FitResult:
     """``tlsbayes fit``: prepare, write run.json and the card copy, :func:`run_fit`.
 
     Parameters
@@ -255,9 +248,6 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Replace a run of another card, data or seed in ``out`` (else refused).
     print_fn : callable
         Receives the progress lines.
-    background : bool
-        Draw the corner and trace plots in a forked child (the command line does; see
-        :func:`tlsbayes.fit_report.report_from_idata`).
 
     Raises
     ------
@@ -280,18 +270,17 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         rundir.write_card_copy(out, card.text)
         rundir.write_run_info(out, info)
         return _fit_into(out, card, posterior, loaded, settings, info, fresh, created,
-                         plots, print_fn, background)
+                         plots, print_fn)
 
 
-def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plots, print_fn,
-              background):
+def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plots, print_fn):
     """The rest of :func:`fit_card`, with ``out`` locked, claimed and run.json written."""
     first, *rest = describe_fit(card, posterior, loaded, settings)
     for line in [f"tlsbayes fit: {first}", *rest, f"  -> {out}"]:
         print_fn(line)
     try:
         result = run_fit(posterior, settings, out, card_text=card.text, print_fn=print_fn,
-                         plots=plots, background=background, extra_attrs={"card_name": card.name,
+                         plots=plots, extra_attrs={"card_name": card.name,
                                                    "card_path": str(card.path),
                                                    "data_files": info["data"]})
     except TLSBayesError:
@@ -305,8 +294,7 @@ def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plot
     return result
 
 
-def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False, print_fn=print,
-               background=False):
+def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False, print_fn=print):
     """``tlsbayes resume``: continue the run in ``run_dir`` from its checkpoint.
 
     Parameters
@@ -318,8 +306,6 @@ def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False
         Figures drawn once the result is saved.
     allow_outside_data : bool
         See :func:`tlsbayes.rundir.load_run`.
-    background : bool
-        See :func:`fit_card`.
 
     Returns
     -------
@@ -329,10 +315,10 @@ def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        return _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data, background)
+        return _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data)
 
 
-def _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data, background):
+def _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data):
     card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
     rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
     note = rundir.resume_note(run_dir, posterior)
@@ -345,15 +331,14 @@ def _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data, back
     if isinstance(info.get("group"), dict):  # a run of 'tlsbayes batch', as batch records it
         extra["group"] = info["group"]
     return run_fit(posterior, settings, run_dir, card_text=card.text, resume=True,
-                   print_fn=print_fn, plots=plots, extra_attrs=extra, background=background)
+                   print_fn=print_fn, plots=plots, extra_attrs=extra)
 
 
-def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False,
-               background=False) -> Path:
+def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) -> Path:
     """``tlsbayes report``: summary, figures (``plots``, default all: any a ``fit --plots``
     skipped) and report.md from the saved result; returns the path of the report (of
     report.html, a self-contained page with the figures embedded, if ``html``).  Nothing
-    is resampled.  ``background``: see :func:`fit_card`."""
+    is resampled."""
     from .sampling import read_checkpoint
 
     run_dir = Path(run_dir)
@@ -369,8 +354,7 @@ def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False,
             rundir.verify_checkpoint_seed(run_dir, ck)
             chain = ck.chain
             burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
-        res = report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots,
-                                background=background)
+        res = report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots)
         if html:
             from .reporting import write_html_report
 

@@ -9,10 +9,7 @@ is what ``tlsbayes fit``, ``resume`` and ``report`` run once ``posterior.nc`` is
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -48,36 +45,18 @@ def plot_level(plots) -> str:
 
 
 def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, chain=None,
-                      burn=0, print_fn=print, background=False):
+                      burn=0, print_fn=print):
     """Summary table, degeneracy report, figures and report.md from a saved result.
 
     The summary is written and printed before any figure is drawn (figures take longer than
     everything else here); ``plots`` (:data:`PLOT_CHOICES`, or a bool) selects them, and
     ``tlsbayes report`` draws the skipped ones later.  report.md is written last.
-
-    With ``background`` (``tlsbayes fit``, ``resume`` and ``report``) and ``plots="all"``, the
-    corner and trace plots are drawn by a forked child process while this one writes the
-    summary and draws the fit figure, and waited for before report.md: on two cores the
-    figures cost about half their wall time, the same CPU time (the returned ``plots_cpu_s``
-    includes the child's).  Where there is no ``fork`` or one core, or if the child fails,
-    they are drawn here.
     """
     outdir = Path(outdir)
     attrs = R.attrs_of(idata)
     extra = attrs.get("extra", {}) or {}
     map_params = extra.get("map", {})
     log_params = extra.get("log_params", [])
-    level = plot_level(plots)
-    ctx = run_context(outdir, attrs, posterior)
-    figure_args = dict(truths=truths, chain=chain, burn=burn, log_params=log_params, context=ctx)
-    start, start_cpu = time.perf_counter(), time.process_time()
-    child, child_cpu = None, 0.0
-    if background and level == "all":
-        from . import plotting  # noqa: F401 - imported once, before the fork: both draw
-
-        child = _start_child(lambda alive: draw_posterior_figures(
-            idata, posterior, outdir, alive=alive, **figure_args))
-    plots_s, plots_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
     summary = R.summarize(idata, map_params=map_params)
     # Report the convergence figures the sampler was gated on (split R-hat over walker blocks,
     # ESS = min(ArviZ bulk, emcee's N/tau)); ArviZ's per-walker R-hat is stricter than the gate
@@ -95,25 +74,17 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
     print_fn(R.format_summary(summary))
     for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
+    ctx = run_context(outdir, attrs, posterior)
     start, start_cpu = time.perf_counter(), time.process_time()
-    if child is None:
-        figures = draw_figures(idata, posterior, outdir, level, **figure_args)
-    else:
-        figures = draw_figures(idata, posterior, outdir, "fit", **figure_args)
-        ok, child_cpu = _join_child(child)
-        plots_cpu_s += child_cpu
-        figures += (draw_posterior_figures(idata, posterior, outdir, **figure_args) if not ok
-                    else [f for f in (rundir.CORNER_PLOT, rundir.TRACE_PLOT)
-                          if f == rundir.CORNER_PLOT or chain is not None])
-    plots_s += time.perf_counter() - start
-    plots_cpu_s += time.process_time() - start_cpu
+    figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
+                           chain=chain, burn=burn, log_params=log_params, context=ctx)
+    plots_s, plots_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
     figures = _current_figures(outdir, figures)
     md = report_markdown(ctx, attrs, summary, deg, figures, guidance=guidance,
                          verdicts_md=V.markdown_section(verd), log_params=log_params)
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
     return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
-            "verdicts": verd, "plots_s": plots_s, "plots_cpu_s": plots_cpu_s,
-            "plots_child_cpu_s": child_cpu, "markdown": md}
+            "verdicts": verd, "plots_s": plots_s, "plots_cpu_s": plots_cpu_s, "markdown": md}
 
 
 def _current_figures(outdir, drawn) -> list:
@@ -123,52 +94,6 @@ def _current_figures(outdir, drawn) -> list:
     since = result.stat().st_mtime if result.exists() else math.inf
     return [f for f in rundir.FIGURES
             if f in drawn or ((outdir / f).exists() and (outdir / f).stat().st_mtime >= since)]
-
-
-def _start_child(work) -> int | None:
-    """Run ``work(alive)`` in a forked child process and return its pid; None (nothing run)
-    where there is no ``fork`` or a single core.  ``alive()`` says whether this process still
-    waits: a child whose parent was killed stops before its next figure rather than write
-    into a run directory no longer locked."""
-    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
-        return None
-    parent = os.getpid()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 1
-    try:
-        _die_with(parent)
-        work(lambda: os.getppid() == parent)
-        code = 0
-    except BaseException:  # the parent draws the figures again; say why on stderr
-        traceback.print_exc()
-    finally:
-        os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
-
-
-def _die_with(parent: int) -> None:
-    """Linux: this (child) process is killed when its parent dies (``prctl(PR_SET_PDEATHSIG,
-    SIGKILL)``), so a SIGKILLed ``tlsbayes fit`` leaves no figure being written behind it."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass  # alive() still stops it before its next figure
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-def _join_child(pid: int) -> tuple[bool, float]:
-    """Wait for the child of :func:`_start_child`: (it succeeded, its CPU seconds)."""
-    _, status, usage = os.wait4(pid, 0)
-    ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-    return ok, usage.ru_utime + usage.ru_stime
 
 
 def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=None, burn=0,
@@ -185,54 +110,31 @@ def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=Non
         return []
     from . import plotting
 
-    names, samples = _draws(idata, posterior)
-    theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
-    axes_of = ({d.name: (d.x_axis, d.y_axis) for d in context.datasets}
-               if context is not None else None)
-    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta,
-                   title=_title(context), axes_of=axes_of)
-    figures = [rundir.FIT_PLOT]
-    if level == "all":
-        figures += draw_posterior_figures(idata, posterior, outdir, truths=truths, chain=chain,
-                                          burn=burn, log_params=log_params, context=context)
-    return figures
-
-
-def _draws(idata, posterior):
     names = list(posterior.free_names)
     post = idata.posterior
-    return names, np.column_stack([post[n].values.reshape(-1) for n in names])
-
-
-def _title(context):
-    return context.figure_title if context is not None else None
-
-
-def draw_posterior_figures(idata, posterior, outdir, *, truths=None, chain=None, burn=0,
-                           log_params=(), context=None, alive=lambda: True) -> list:
-    """The corner plot and (given the chain) the trace plot of :func:`draw_figures`; returns
-    their file names.  ``alive()`` is asked before each figure (see :func:`_start_child`)."""
-    from . import plotting
-
-    names, samples = _draws(idata, posterior)
-    info = posterior.parameter_info()
-    title = _title(context)
-    figures = []
-    if not alive():
-        return figures
-    atomic_savefig(plotting.plot_corner, outdir / rundir.CORNER_PLOT, samples, names,
-                   param_info=info, log_params=log_params, truths=truths, title=title)
-    figures.append(rundir.CORNER_PLOT)
-    if chain is not None and alive():
-        shown, labels = _corner_coordinates(chain, names, posterior.priors, log_params)
-        atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, shown, names,
-                       burn=burn, labels=[plotting.axis_label(info, n, lg)
-                                          for n, lg in zip(names, labels)], title=title)
-        figures.append(rundir.TRACE_PLOT)
+    samples = np.column_stack([post[n].values.reshape(-1) for n in names])
+    theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
+    title = context.figure_title if context is not None else None
+    axes_of = ({d.name: (d.x_axis, d.y_axis) for d in context.datasets}
+               if context is not None else None)
+    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta, title=title,
+                   axes_of=axes_of)
+    figures = [rundir.FIT_PLOT]
+    if level == "all":
+        info = posterior.parameter_info()
+        atomic_savefig(plotting.plot_corner, outdir / rundir.CORNER_PLOT, samples, names,
+                       param_info=info, log_params=log_params, truths=truths, title=title)
+        figures.append(rundir.CORNER_PLOT)
+        if chain is not None:
+            shown, labels = corner_coordinates(chain, names, posterior.priors, log_params)
+            atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, shown, names,
+                           burn=burn, labels=[plotting.axis_label(info, n, lg)
+                                              for n, lg in zip(names, labels)], title=title)
+            figures.append(rundir.TRACE_PLOT)
     return figures
 
 
-def _corner_coordinates(chain, names, priors, log_params):
+def corner_coordinates(chain, names, priors, log_params):
     """The chain (sampling coordinates) in the corner plot's: the physical value, log10 of it
     for ``log_params``; returns it and, per parameter, whether it is log10."""
     out = np.empty(chain.shape, dtype=float)

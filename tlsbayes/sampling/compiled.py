@@ -87,10 +87,55 @@ def move_spec(moves) -> tuple[list[MoveSpec], np.ndarray] | None:
             specs.append(MoveSpec(MOVE_STRETCH, a=float(move.a)))
         else:
             return None
+        if not _reproduces(move, specs[-1]):
+            return None
         weights.append(float(weight))
     # emcee normalises the weights itself (EnsembleSampler.__init__)
     w = np.atleast_1d(weights).astype(float)
     return specs, w / np.sum(w)
+
+
+#: ``(move class, MoveSpec) -> bool``: verdicts of :func:`_reproduces`, once per process.
+_VERIFIED: dict = {}
+
+
+def _reproduces(move, spec: MoveSpec) -> bool:
+    """Whether three compiled steps equal three steps of ``move`` itself, bit for bit (to
+    1e-12 with snooker proposals).
+
+    A guard, ~1 ms once per process and move: should the Python move change (its draws, its
+    arithmetic) without its compiled twin following, the run goes back to emcee instead of
+    silently sampling with the old rule.
+    """
+    key = (type(move), spec)
+    if key not in _VERIFIED:
+        from types import SimpleNamespace
+
+        from .emcee_import import emcee
+
+        nwalkers, ndim = 12, 3
+        x0 = np.random.default_rng(0).normal(size=(nwalkers, ndim))
+
+        def log_prob(q):
+            return -0.5 * np.einsum("ij,ij->i", q, q)
+
+        model = SimpleNamespace(random=np.random.RandomState(7),
+                                compute_log_prob_fn=lambda q: (log_prob(q), None))
+        state = emcee.State(x0.copy(), log_prob=log_prob(x0))
+        stepper = CompiledStepper([spec], np.ones(1),
+                                  lambda q: (log_prob(q), np.empty((q.shape[0], 0))))
+        x, lp, random = x0.copy(), log_prob(x0), np.random.RandomState(7)
+        step = stepper._de_step if spec.kind == MOVE_DE else stepper._stretch_step
+        for _ in range(3):
+            state, _ = move.propose(model, state)
+            step(spec, x, lp, np.empty((nwalkers, 0)), np.zeros(nwalkers, dtype=np.bool_),
+                 random)
+        if spec.snooker > 0:  # its dot products: a loop here, einsum there (last bits)
+            same = np.allclose(x, state.coords, rtol=1e-12, atol=0.0)
+        else:
+            same = np.array_equal(x, state.coords) and np.array_equal(lp, state.log_prob)
+        _VERIFIED[key] = bool(same)
+    return _VERIFIED[key]
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,10 +269,13 @@ class CompiledStepper:
         ``(n, ndim)``; raises on NaN (as the emcee adapter does).
     """
 
-    def __init__(self, specs, weights, evaluate):
+    def __init__(self, specs, weights, evaluate, chunk_runner=None):
         self.specs, self.evaluate = list(specs), evaluate
         self.cdf = np.cumsum(weights)
         self.cdf /= self.cdf[-1]
+        # one move on a one-data-set posterior: whole chunks in one compiled call
+        # (tlsbayes.sampling.compiled_loop.chunk_runner)
+        self.chunk_runner = chunk_runner if len(self.specs) == 1 else None
 
     def run(self, coords, log_prob, blobs, random: np.random.RandomState, nsteps: int,
             on_step=None):
@@ -254,6 +302,12 @@ class CompiledStepper:
             Accepted proposals per walker over the ``nsteps`` steps.
         """
         nwalkers, ndim = coords.shape
+        if self.chunk_runner is not None and nwalkers % 2 == 0 and blobs.shape[1] == 2:
+            out = self.chunk_runner(self.specs[0], self.cdf, coords, log_prob, blobs, random,
+                                    nsteps)
+            for _ in range(nsteps if on_step is not None else 0):
+                on_step()
+            return out
         chain = np.empty((nsteps, nwalkers, ndim))
         log_probs = np.empty((nsteps, nwalkers))
         blob_chain = np.empty((nsteps,) + blobs.shape)

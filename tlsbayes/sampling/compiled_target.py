@@ -18,11 +18,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["fast_log_prob", "FastLogProb"]
+__all__ = ["fast_log_prob", "FastLogProb", "gather_rows", "combine_rows"]
 
 
 @numba.njit(cache=True)
-def _gather(lprior, params, mcols, lcols, n_extra):
+def gather_rows(lprior, params, mcols, lcols, n_extra):
     """Rows of finite prior; their model matrix and likelihood ``extra`` matrix.
 
     Returns
@@ -51,7 +51,7 @@ def _gather(lprior, params, mcols, lcols, n_extra):
 
 
 @numba.njit(cache=True)
-def _combine(lprior, ok, llike_ok):
+def combine_rows(lprior, ok, llike_ok):
     """``log_prob`` and the blobs ``(log_prior, log_likelihood)`` as columns of one matrix:
     ``-inf`` likelihood off the prior's support, NaN sums as ``-inf`` (``Posterior.log_prob``).
     """
@@ -86,8 +86,8 @@ class FastLogProb:
 
         self._prior = prior_and_params
         self._total = total_log_likelihood
-        self._compiled = posterior.priors.compiled
-        self._n_extra = len(EXTRA_COLUMNS)
+        self.priors = posterior.priors.compiled
+        self.n_extra = len(EXTRA_COLUMNS)
         pos = {n: i for i, n in enumerate(posterior.priors.names)}
         self._sets = []
         for d in posterior.datasets:
@@ -101,6 +101,10 @@ class FastLogProb:
                 def predict(P, kernel=kernel, x=x, consts=consts):
                     return kernel(P, x, consts)
             self._sets.append((predict, mcols, lcols, d.likelihood.code, d.y, d.sigma))
+        one = len(posterior.datasets) == 1 and not posterior.datasets[0].point_constants
+        #: ``(dataset, mcols, lcols)`` of a posterior of one data set without point
+        #: constants (what tlsbayes.sampling.compiled_loop can run), else None
+        self.single = (posterior.datasets[0], mcols, lcols) if one else None
 
     def __call__(self, theta):
         lp, blobs = self.matrix(theta)
@@ -109,16 +113,16 @@ class FastLogProb:
     def matrix(self, theta):
         """``(log_prob (n,), blobs (n, 2))`` at ``theta`` (n, ndim); never NaN."""
         theta = np.ascontiguousarray(theta, dtype=np.float64)
-        lprior, params = self._prior(theta, self._compiled)
+        lprior, params = self._prior(theta, self.priors)
         total = None
         for predict, mcols, lcols, code, y, sigma in self._sets:
-            ok, P, extra = _gather(lprior, params, mcols, lcols, self._n_extra)
+            ok, P, extra = gather_rows(lprior, params, mcols, lcols, self.n_extra)
             if ok.size:
                 ll = self._total(code, predict(P), y, sigma, extra)
             else:
                 ll = np.empty(0)
             total = ll if total is None else total + ll
-        return _combine(lprior, ok, total)
+        return combine_rows(lprior, ok, total)
 
 
 def fast_log_prob(log_prob_vec):

@@ -241,7 +241,7 @@ class _Session:
                  proposal=None):
         self.settings, self.names, self.blob_names = settings, names, blob_names
         self.checkpoint, self.ck, self.ndim = checkpoint, ck, ndim
-        if settings.engine == "compiled":
+        if settings.engine != "emcee":
             # the same values, the glue compiled (tlsbayes.sampling.compiled_target)
             log_prob_vec = fast_log_prob(log_prob_vec) or log_prob_vec
         self.adapter = LogProbAdapter(log_prob_vec, blob_names, names)
@@ -388,7 +388,7 @@ class _Session:
 def _compiled_stepper(settings: SamplerSettings, moves, adapter) -> CompiledStepper | None:
     """The compiled stepper of ``moves`` when ``settings.engine`` asks for it and it knows
     every move (else ``None``: emcee takes the steps)."""
-    if settings.engine != "compiled":
+    if settings.engine not in ("compiled", "compiled_loop"):
         return None
     spec = move_spec(moves)
     if spec is None:
@@ -399,7 +399,13 @@ def _compiled_stepper(settings: SamplerSettings, moves, adapter) -> CompiledStep
         return log_prob, (np.stack(blobs, axis=1) if blobs else np.empty((q.shape[0], 0)))
 
     if isinstance(adapter.fn, FastLogProb) and adapter.blob_names == FastLogProb.BLOB_NAMES:
-        evaluate = adapter.fn.matrix  # already validated: never NaN, blobs in a matrix
+        # already validated (never NaN, blobs in a matrix); one data set: whole chunks compiled
+        runner = None
+        if settings.engine == "compiled_loop":
+            from .compiled_loop import chunk_runner  # its loop: ~11 s to compile, once
+
+            runner = chunk_runner(adapter.fn)
+        return CompiledStepper(*spec, adapter.fn.matrix, chunk_runner=runner)
     return CompiledStepper(*spec, evaluate)
 
 

@@ -14,10 +14,13 @@ from .moves import MOVES
 
 __all__ = ["SamplerSettings", "ensemble_problem", "resolve_names", "ENGINES"]
 
-#: What takes the steps: ``"emcee"`` (its ``EnsembleSampler``) or ``"compiled"``
+#: What takes the steps: ``"emcee"`` (its ``EnsembleSampler``), ``"compiled"``
 #: (:mod:`tlsbayes.sampling.compiled`: the same steps, draws and chain with compiled moves,
-#: for the stretch and DE move sets; other move sets stay on emcee).
-ENGINES = ("emcee", "compiled")
+#: for the stretch and DE move sets; other move sets stay on emcee) or ``"compiled_loop"``
+#: (the same, and for a one-data-set posterior with a numba kernel whole chunks in one
+#: compiled call, :mod:`tlsbayes.sampling.compiled_loop`: ~2x faster steps on the Ta card,
+#: but ~11 s of CPU to compile once per install, so not the default).
+ENGINES = ("emcee", "compiled", "compiled_loop")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class SamplerSettings:
         the run can be repeated.
     progress : bool
         Show a tqdm progress bar on stderr.
-    engine : {"compiled", "emcee"}
+    engine : {"compiled", "emcee", "compiled_loop"}
         What takes the steps (:data:`ENGINES`).  Both write the same chain bit for bit and the
         same checkpoint; ``"compiled"`` costs a few µs per step where emcee's own step costs
         ~15 µs per walker, and falls back to emcee for move sets it does not reproduce

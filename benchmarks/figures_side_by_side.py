@@ -1,0 +1,85 @@
+"""The three figures of a fit, drawn by this checkout's and another checkout's plotting.py.
+
+    python benchmarks/figures_side_by_side.py --old /path/to/older/checkout RUN_DIR [--reps 8]
+
+Both ``tlsbayes/plotting.py`` files are loaded into one process (this checkout's package
+builds the inputs from ``RUN_DIR``, a run directory of ``tlsbayes fit``), numba is warmed, and
+``plot_fit``, ``plot_corner`` and ``plot_trace`` are drawn ``--reps`` times, old and new
+alternated, into memory.  Prints the minimum CPU seconds of each figure (the steady state: the
+first figure of a process also pays matplotlib's font loading); on a shared machine the
+minimum over alternated repeats is the figure to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tlsbayes import fit_report, rundir
+from tlsbayes import results as R
+from tlsbayes.reporting import run_context
+from tlsbayes.sampling import read_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ("fit", "corner", "trace")
+
+
+def _load(path: Path, tag: str):
+    spec = importlib.util.spec_from_file_location(f"plotting_{tag}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _drawers(m, run: Path) -> dict:
+    _, posterior, _ = rundir.load_run(run)
+    idata = R.load(run / rundir.POSTERIOR_FILE)
+    ctx = run_context(run, R.attrs_of(idata), posterior)
+    chain = read_checkpoint(run / rundir.CHECKPOINT_FILE).chain
+    log_params = R.attrs_of(idata)["extra"]["log_params"]
+    names = list(posterior.free_names)
+    samples = np.column_stack([idata.posterior[n].values.reshape(-1) for n in names])
+    theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
+    posterior.log_prob(theta[:2])  # numba's cached kernels loaded before any timing
+    info = posterior.parameter_info()
+    shown, logs = fit_report.corner_coordinates(chain, names, posterior.priors, log_params)
+    axes_of = {d.name: (d.x_axis, d.y_axis) for d in ctx.datasets}
+    title = ctx.figure_title
+    labels = [m.axis_label(info, n, lg) for n, lg in zip(names, logs)]
+    return {
+        "fit": lambda: m.plot_fit(posterior, theta, io.BytesIO(), title=title, axes_of=axes_of),
+        "corner": lambda: m.plot_corner(samples, names, io.BytesIO(), param_info=info,
+                                        log_params=log_params, title=title),
+        "trace": lambda: m.plot_trace(shown, names, io.BytesIO(), burn=100, labels=labels,
+                                      title=title),
+    }
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--old", type=Path, required=True, help="checkout to compare with")
+    ap.add_argument("--reps", type=int, default=8)
+    args = ap.parse_args(argv)
+    drawers = {tag: _drawers(_load(root / "tlsbayes" / "plotting.py", tag), args.run)
+               for tag, root in (("old", args.old), ("new", ROOT))}
+    best = {}
+    for _ in range(args.reps):
+        for tag, figs in drawers.items():
+            for name, draw in figs.items():
+                start = time.process_time()
+                draw()
+                best[tag, name] = min(best.get((tag, name), np.inf), time.process_time() - start)
+    for tag in drawers:
+        cells = "  ".join(f"{n} {best[tag, n]:.3f}" for n in FIGURES)
+        print(f"{tag}: {cells}  sum {sum(best[tag, n] for n in FIGURES):.3f} s CPU (min of "
+              f"{args.reps})")
+
+
+if __name__ == "__main__":
+    main()
