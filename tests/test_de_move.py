@@ -16,7 +16,7 @@ from scipy import stats
 
 from tlsbayes.errors import SamplingError
 from tlsbayes.sampling import SamplerSettings, run
-from tlsbayes.sampling.moves import DEMove, _three_distinct
+from tlsbayes.sampling.moves import DEMove, KDEMove, _three_distinct
 
 ND, NW, STEPS = 5, 2000, 20
 _A = np.random.default_rng(2).normal(size=(ND, ND))
@@ -80,6 +80,24 @@ def test_de_move_leaves_target_invariant(target, snooker):
     p, acc = _pvalues(DEMove(snooker=snooker), target)
     assert acc > 0.05  # the walkers did move
     assert p.min() > 0.01, p
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_kde_move_mixed_with_de_leaves_target_invariant(target):
+    # 600 walkers: the kernel density costs walkers^2 per step (2000 would take ~20 s)
+    p, acc = _pvalues([(DEMove(), 0.5), (KDEMove(), 0.5)], target, nwalkers=600)
+    assert acc > 0.05
+    assert p.min() > 0.01, p
+
+
+def test_kde_move_with_a_collapsed_complement_stays_put():
+    class Model:
+        random = np.random.RandomState(0)
+
+    x = np.zeros((4, 2))
+    comp = np.ones((6, 2))  # singular covariance: no kernel to draw from
+    q, log_factor, _ = KDEMove().half_proposal(x, comp, Model.random)
+    assert np.all(q == x) and np.all(log_factor == -np.inf)
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
