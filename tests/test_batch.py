@@ -214,6 +214,8 @@ def test_several_cards_share_one_queue_and_keep_their_own_directories(local_run,
                             str(tmp_path / "one.csv"), "--group-by", "resonator", "--workers",
                             "2", "--out", str(out), "--no-plots"])
     assert code == 0
+    assert {ln.split(": ")[0] for ln in stdout.splitlines() if "] R2: converged" in ln} == \
+        {"sim_fshift_groups [1/1] R2", "sim_fshift_other [1/1] R2"}  # each line names its card
     mine, theirs = out / "sim_fshift_groups", out / "sim_fshift_other"
     assert [r["group"] for r in _index(mine / "index.csv")] == ["R2"]
     assert [r["status"] for r in _index(theirs / "index.csv")] == ["converged"]

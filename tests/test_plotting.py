@@ -45,6 +45,23 @@ def test_density_levels_decrease_with_mass_and_cover_everything_at_one():
     assert np.all(np.diff(lv) <= 0)
 
 
+def test_corner_titles_stay_clear_of_the_panel_to_their_left(tmp_path):
+    """Long diagonal titles (``log10 delta_other = ...``) wider than a panel are split in two
+    lines instead of running over the diagonal panel of the previous column."""
+    rng = np.random.default_rng(4)
+    names = ["delta0", "delta_other_long", "P_c_saturation", "beta", "noise_scale"]
+    samples = np.exp(rng.normal(-9.0, 1.5, size=(3000, len(names))))
+    fig = plotting.plot_corner(samples, names, tmp_path / "c.png", log_params=names)
+    renderer = fig.canvas.get_renderer()
+    k = len(names)
+    diagonal = [fig.axes[i * (i + 1) // 2 + i] for i in range(k)]  # row by row
+    for i in range(1, k):
+        title = diagonal[i].title.get_window_extent(renderer)
+        left_panel = diagonal[i - 1].get_window_extent(renderer)
+        assert title.x0 >= left_panel.x1, (i, diagonal[i].get_title())
+    assert any("\n" in ax.get_title() for ax in diagonal)  # the long ones were split
+
+
 def test_corner_plot_draws_every_panel_with_truths_and_a_fixed_column(tmp_path):
     rng = np.random.default_rng(2)
     x, y = _gauss2(rng, 4000)
@@ -56,7 +73,8 @@ def test_corner_plot_draws_every_panel_with_truths_and_a_fixed_column(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     axes = fig.axes
     assert len(axes) == 6  # 3 diagonal + 3 below
-    assert axes[0].get_title().startswith("log10 a = ")  # the log-prior parameter
+    # the log-prior parameter (a title too wide for its panel is split after "=")
+    assert axes[0].get_title().replace("\n", " ").startswith("log10 a = ")
     # truth of b: a vertical line on its diagonal and in the column below, horizontal beside
     b_diag, b_row = axes[2], axes[1]
     assert any(np.allclose(l.get_xdata(), 0.5) for l in b_diag.get_lines())

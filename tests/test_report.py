@@ -10,6 +10,7 @@ filter and a window.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
 import json
@@ -244,3 +245,45 @@ def test_html_report_renders_in_headless_chromium(run, tmp_path):
     assert all(w > 100 and h > 100 for w, h in sizes), sizes
     for text in ("P_c", "delta0", "beta", "resonator = 'R2'", "What these data identify"):
         assert text in dom
+
+
+def test_report_reuses_the_summary_only_for_the_posterior_it_was_computed_from(
+        run, tmp_path, monkeypatch):
+    """A re-plot takes the summary statistics stored at fit time while posterior.nc is the
+    file they were computed from (same sha256); a changed posterior.nc is summarised anew, and
+    the new numbers are the changed draws' (a stale number is never shown)."""
+    from tlsbayes import results as R
+
+    d = tmp_path / "run"
+    shutil.copytree(run, d)
+    key = fit_report.summary_key(d / rundir.POSTERIOR_FILE)
+    stored = json.loads((d / rundir.SUMMARY_CACHE).read_text(encoding="utf-8"))
+    assert stored["key"] == key  # written by the fit, for the posterior.nc it wrote
+    before = (d / rundir.SUMMARY_FILE).read_text(encoding="utf-8")
+
+    calls = []
+    real = fit_report._summary_statistics
+    monkeypatch.setattr(fit_report, "_summary_statistics",
+                        lambda *a: calls.append(1) or real(*a))
+    F.report_run(d, plots="none")
+    assert calls == []  # reused, not recomputed
+    assert (d / rundir.SUMMARY_FILE).read_text(encoding="utf-8") == before  # same CSV text
+
+    # The same draws, beta doubled: a different posterior.nc that still belongs to this run.
+    idata = R.load(d / rundir.POSTERIOR_FILE)
+    beta = idata.posterior["beta"].values
+    beta *= 2.0
+    R.save(idata, d / rundir.POSTERIOR_FILE)
+    F.report_run(d, plots="none")
+    assert calls == [1]  # recomputed
+    with open(d / rundir.SUMMARY_FILE, encoding="utf-8") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["parameter"] == "beta")
+    assert float(row["median"]) == pytest.approx(float(np.median(beta)), rel=1e-12)
+    assert (d / rundir.SUMMARY_FILE).read_text(encoding="utf-8") != before
+    new_key = json.loads((d / rundir.SUMMARY_CACHE).read_text(encoding="utf-8"))["key"]
+    assert new_key == fit_report.summary_key(d / rundir.POSTERIOR_FILE) != key
+
+    # A damaged cache is recomputed, not trusted or fatal.
+    (d / rundir.SUMMARY_CACHE).write_text("{not json", encoding="utf-8")
+    F.report_run(d, plots="none")
+    assert calls == [1, 1]

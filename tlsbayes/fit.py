@@ -31,7 +31,7 @@ import numpy as np
 from . import results as R
 from . import rundir
 from .errors import SamplingError, TLSBayesError
-from .fit_report import plot_level, report_from_idata
+from .fit_report import plot_level, report_from_idata, summary_key
 
 # The sampler (emcee, scipy.optimize, h5py) and the results (ArviZ, xarray) are imported by
 # the functions that use them: ``check``, ``models``, a rejected card and a no-op ``resume``
@@ -109,7 +109,8 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
     R.save(idata, outdir / rundir.POSTERIOR_FILE)
     lap("results")
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
-                            burn=run.burn_in, print_fn=print_fn)
+                            burn=run.burn_in, print_fn=print_fn,
+                            result_key=summary_key(outdir / rundir.POSTERIOR_FILE))
     lap("report")
     for times, key in ((phases, "plots_s"), (phases_cpu, "plots_cpu_s")):
         times["report"], times["plots"] = times["report"] - res[key], res[key]
@@ -345,7 +346,9 @@ def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) ->
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
         card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
-        idata = R.load(run_dir / rundir.POSTERIOR_FILE)
+        key = summary_key(run_dir / rundir.POSTERIOR_FILE)  # the lock: no one rewrites it now
+        # The summary, verdicts and figures read the posterior group and the attributes alone.
+        idata = R.load(run_dir / rundir.POSTERIOR_FILE, groups=("posterior",))
         rundir.verify_result(run_dir, R.attrs_of(idata), card.text, posterior, settings)
         chain, burn = None, 0
         if (run_dir / rundir.CHECKPOINT_FILE).is_file():
@@ -354,7 +357,8 @@ def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) ->
             rundir.verify_checkpoint_seed(run_dir, ck)
             chain = ck.chain
             burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
-        res = report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots)
+        res = report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots,
+                                result_key=key)
         if html:
             from .reporting import write_html_report
 

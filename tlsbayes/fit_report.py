@@ -8,6 +8,7 @@ is what ``tlsbayes fit``, ``resume`` and ``report`` run once ``posterior.nc`` is
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -18,8 +19,10 @@ from . import results as R
 from . import rundir
 from .verdicts import report as V
 from .reporting import report_markdown, run_context
-from .atomic import atomic_output, atomic_write_text
+from . import __version__
+from .atomic import atomic_output, atomic_write_text, file_sha256
 from .errors import TLSBayesError
+from .results.table import Table
 
 
 def atomic_savefig(plot_fn, path, *args, **kwargs) -> Path:
@@ -45,26 +48,25 @@ def plot_level(plots) -> str:
 
 
 def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, chain=None,
-                      burn=0, print_fn=print):
+                      burn=0, print_fn=print, result_key=None):
     """Summary table, degeneracy report, figures and report.md from a saved result.
 
     The summary is written and printed before any figure is drawn (figures take longer than
     everything else here); ``plots`` (:data:`PLOT_CHOICES`, or a bool) selects them, and
     ``tlsbayes report`` draws the skipped ones later.  report.md is written last.
+    ``result_key`` (:func:`summary_key` of the posterior.nc ``idata`` was read from or written
+    to) lets the summary statistics be reused from :data:`tlsbayes.rundir.SUMMARY_CACHE`
+    when they were computed from that very file, and stores them for the next report.
     """
     outdir = Path(outdir)
     attrs = R.attrs_of(idata)
     extra = attrs.get("extra", {}) or {}
-    map_params = extra.get("map", {})
     log_params = extra.get("log_params", [])
-    summary = R.summarize(idata, map_params=map_params)
-    # Report the convergence figures the sampler was gated on (split R-hat over walker blocks,
-    # ESS = min(ArviZ bulk, emcee's N/tau)); ArviZ's per-walker R-hat is stricter than the gate
-    # and would contradict the verdict.
-    for col, key in (("r_hat", "rhat"), ("ess", "ess")):
-        gate = extra.get(key)
-        if gate:
-            summary[col] = [gate.get(n, float("nan")) for n in summary.index]
+    summary = cached_summary(outdir, result_key)
+    if summary is None:
+        summary = _summary_statistics(idata, extra)
+        if result_key is not None:
+            _store_summary(outdir, result_key, summary)
     verd = V.evaluate(posterior, idata)
     summary["identified"] = V.identified_column(verd, summary.index)
     atomic_write_text(outdir / rundir.SUMMARY_FILE, summary.to_csv(index_label="parameter"))
@@ -85,6 +87,55 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
     return {"summary": summary, "degeneracy": deg, "figures": figures, "guidance": guidance,
             "verdicts": verd, "plots_s": plots_s, "plots_cpu_s": plots_cpu_s, "markdown": md}
+
+
+def _summary_statistics(idata, extra):
+    """:func:`tlsbayes.results.summarize` with the convergence figures the sampler was gated on
+    (split R-hat over walker blocks, ESS = min(ArviZ bulk, emcee's N/tau)); ArviZ's per-walker
+    R-hat is stricter than the gate and would contradict the verdict."""
+    summary = R.summarize(idata, map_params=extra.get("map", {}))
+    for col, key in (("r_hat", "rhat"), ("ess", "ess")):
+        gate = extra.get(key)
+        if gate:
+            summary[col] = [gate.get(n, float("nan")) for n in summary.index]
+    return summary
+
+
+#: Layout of :data:`tlsbayes.rundir.SUMMARY_CACHE`; bump it when the summary's statistics change.
+SUMMARY_CACHE_FORMAT = 1
+
+
+def summary_key(result_path) -> dict:
+    """What the stored summary statistics must have been computed from: the sha256 of this
+    posterior.nc (any change to the file, e.g. a resume that extends the chain, changes
+    it), the tlsbayes version and the cache layout."""
+    return {"format": SUMMARY_CACHE_FORMAT, "tlsbayes": __version__,
+            "posterior_sha256": file_sha256(result_path)}
+
+
+def cached_summary(outdir, key):
+    """The summary statistics stored in ``outdir`` for ``key``, or None: no key, no cache, a
+    damaged one, or one computed from another posterior.nc or tlsbayes (then the caller
+    recomputes them: a stale number is never shown)."""
+    if key is None:
+        return None
+    try:
+        doc = json.loads((Path(outdir) / rundir.SUMMARY_CACHE).read_text(encoding="utf-8"))
+        if doc["key"] != key:
+            return None
+        columns = list(doc["columns"])
+        rows = {label: dict(zip(columns, row)) for label, row in zip(doc["index"], doc["rows"])}
+        return Table(rows, columns, index_name=doc.get("index_name"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store_summary(outdir, key, summary) -> None:
+    rows = [[summary.loc[n, c] for c in summary.columns] for n in summary.index]
+    doc = {"key": key, "index": summary.index, "columns": summary.columns,
+           "index_name": summary.index_name, "rows": rows}
+    atomic_write_text(Path(outdir) / rundir.SUMMARY_CACHE,
+                      json.dumps(doc, default=lambda v: v.item()))  # numpy scalars
 
 
 def _current_figures(outdir, drawn) -> list:

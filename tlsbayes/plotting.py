@@ -149,8 +149,17 @@ def _corner_columns(samples, names, info, log_params, truths):
     return cols, labels, tr, ranges
 
 
-def _corner_diagonal(ax, col, rng, label):
-    """1-D histogram with the 16/50/84 % quantiles and the median +- title."""
+#: Width of a character of the corner titles, in font sizes (DejaVu Sans averages ~0.55; a
+#: title of more characters than fit its panel is split in two lines).
+TITLE_CHAR_WIDTH = 0.6
+
+
+def _corner_diagonal(ax, col, rng, label, width_pt=math.inf):
+    """1-D histogram with the 16/50/84 % quantiles and the median +- title.
+
+    A title wider than the panel (``width_pt``, points) would run over the panel to its left;
+    it is split after ``=`` instead: the space above a diagonal panel is empty.
+    """
     counts, edges = np.histogram(col, bins=CORNER_BINS, range=rng)
     ax.stairs(counts, edges, color="k", lw=1.0)
     q16, q50, q84 = np.quantile(col, [0.16, 0.5, 0.84])
@@ -158,8 +167,9 @@ def _corner_diagonal(ax, col, rng, label):
         ax.axvline(q, color="k", ls="--", lw=0.8)
     # plain text, not mathtext: parsing a TeX superscript costs more than the whole panel
     # y given: at a fixed height (matplotlib otherwise measures the axes to place it)
-    ax.set_title(f"{label} = {q50:.3g} +{q84 - q50:.2g} \N{MINUS SIGN}{q50 - q16:.2g}",
-                 fontsize=8, y=1.0)
+    value = f"{q50:.3g} +{q84 - q50:.2g} \N{MINUS SIGN}{q50 - q16:.2g}"
+    sep = "\n" if (len(label) + 3 + len(value)) * TITLE_CHAR_WIDTH * 8 > width_pt else " "
+    ax.set_title(f"{label} ={sep}{value}", fontsize=8, y=1.0, linespacing=1.1)
     ax.set_ylim(0, 1.1 * max(counts.max(), 1))
 
 
@@ -212,15 +222,17 @@ def plot_corner(samples, names, path, *, param_info=None, log_params=(), truths=
     fig = _new_figure((size, size + (0.4 if title else 0.0)))
     top = 1 - (0.75 if title else 0.35) / (size + (0.4 if title else 0.0))
     # the right margin leaves room for the last diagonal title, wider than its panel
-    grid = fig.add_gridspec(k, k, left=0.9 / size + 0.04, right=1 - 0.8 / size,
-                            bottom=0.9 / size + 0.04, top=top, wspace=0.06, hspace=0.06)
+    left, right, gap = 0.9 / size + 0.04, 1 - 0.8 / size, 0.06
+    grid = fig.add_gridspec(k, k, left=left, right=right,
+                            bottom=0.9 / size + 0.04, top=top, wspace=gap, hspace=gap)
+    panel_pt = 72 * (right - left) * size / (k + (k - 1) * gap)
     if title:
         fig.suptitle(title, y=0.995, va="top", fontsize=11)
     for i in range(k):
         for j in range(i + 1):
             ax = fig.add_subplot(grid[i, j])
             if i == j:
-                _corner_diagonal(ax, cols[i], ranges[i], labels[i])
+                _corner_diagonal(ax, cols[i], ranges[i], labels[i], panel_pt)
             else:
                 _corner_pair(ax, cols[j], cols[i], ranges[j], ranges[i])
                 ax.set_ylim(ranges[i])

@@ -9,6 +9,7 @@ constants below::
     checkpoint.h5    CHECKPOINT_FILE  emcee-layout chain checkpoint (resume continues from it)
     posterior.nc     POSTERIOR_FILE   ArviZ InferenceData with provenance (tlsbayes.results)
     summary.csv      SUMMARY_FILE     one row per parameter (``identified``: yes/weak/no)
+    summary_cache.json SUMMARY_CACHE  the statistics of summary.csv, keyed by posterior.nc's sha256
     checks.csv       CHECKS_FILE      one row per data set: the misfit checks (``misfit``)
     report.md        REPORT_FILE      verdict, table, degeneracies, figures; written last
     fit.png, corner.png, trace.png    FIGURES
@@ -34,22 +35,9 @@ from tlsbayes.atomic import remove_temporaries as _remove_atomic_temporaries
 from tlsbayes.errors import CardError, RunDirError, SamplingError, TLSBayesError
 
 __all__ = [
-    "CARD_FILE",
-    "CHECKPOINT_FILE",
-    "CHECKSUM_FILE",
-    "CHECKS_FILE",
-    "CORNER_PLOT",
-    "FIGURES",
-    "FIT_PLOT",
-    "LOCK_FILE",
-    "POSTERIOR_FILE",
-    "REPORT_FILE",
-    "RUN_FILES",
-    "REPORT_HTML",
-    "RUN_FORMAT",
-    "RUN_JSON",
-    "SUMMARY_FILE",
-    "TRACE_PLOT",
+    "CARD_FILE", "CHECKPOINT_FILE", "CHECKSUM_FILE", "CHECKS_FILE", "CORNER_PLOT", "FIGURES",
+    "FIT_PLOT", "LOCK_FILE", "POSTERIOR_FILE", "REPORT_FILE", "RUN_FILES", "REPORT_HTML",
+    "RUN_FORMAT", "RUN_JSON", "SUMMARY_CACHE", "SUMMARY_FILE", "TRACE_PLOT",
     "card_for_group",
     "claim",
     "verdict_cells",
@@ -84,13 +72,17 @@ REPORT_HTML = "report.html"
 FIT_PLOT = "fit.png"
 CORNER_PLOT = "corner.png"
 TRACE_PLOT = "trace.png"
+#: The summary statistics with the sha256 of the posterior.nc they were computed from (a
+#: re-plot reuses them only for that very file: tlsbayes.fit_report.cached_summary).
+SUMMARY_CACHE = "summary_cache.json"
 #: Checksums (sha256) of the newest and previous checkpoint.h5, written with it.
 CHECKSUM_FILE = "checkpoint.h5.sha256"
 #: Figures of a run, in the order the report shows them.
 FIGURES = (FIT_PLOT, CORNER_PLOT, TRACE_PLOT)
 #: Files of a run directory (their temporaries are cleaned before a run continues).
 RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, CHECKSUM_FILE, SUMMARY_FILE, CHECKS_FILE,
-             REPORT_FILE, REPORT_HTML, FIT_PLOT, CORNER_PLOT, TRACE_PLOT, CARD_FILE, RUN_JSON)
+             SUMMARY_CACHE, REPORT_FILE, REPORT_HTML, FIT_PLOT, CORNER_PLOT, TRACE_PLOT, CARD_FILE,
+             RUN_JSON)
 #: Lock file held by the process writing into a directory (``tlsbayes batch``).
 LOCK_FILE = ".batch.lock"
 #: Layout version of run.json; bump it when resume/report can no longer read older ones.

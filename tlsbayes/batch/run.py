@@ -96,6 +96,8 @@ class CardBatch:
     plans: list | None = None
     rows: dict = field(default_factory=dict)
     done: int = 0
+    #: Prefix of its progress lines (the card's name when a batch has several cards).
+    label: str = ""
 
     def finish(self, row: dict, print_fn) -> None:
         """Record one group's outcome, rewrite index.csv, print the progress line."""
@@ -103,7 +105,7 @@ class CardBatch:
         self.rows[row["group"]].update(row)
         params = next((list(p.free_names) for p in self.plans if p.free_names), [])
         write_index(Path(self.out) / INDEX_FILE, list(self.rows.values()), params)
-        print_fn(progress_line(self.done, len(self.plans), self.rows[row["group"]]))
+        print_fn(self.label + progress_line(self.done, len(self.plans), self.rows[row["group"]]))
 
     def tasks(self, group_by: str, data, print_fn) -> list:
         """The groups still to fit; the failed, conflicting and finished ones recorded."""
@@ -173,6 +175,8 @@ def run_batches(batches, group_by: str, *, data=None, executor=None, workers=Non
         by_out[str(b.out.resolve())] = b
     if len(by_out) != len(batches):
         raise BatchError("two cards of one batch cannot share a batch directory")
+    for b in batches if len(batches) > 1 else ():
+        b.label = b.label or f"{b.card.name} "
 
     with contextlib.ExitStack() as locks:
         for b in batches:

@@ -97,8 +97,9 @@ def _plain(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
-def read(path) -> Result:
-    """Read a result file written by :func:`write` or by ArviZ, fully into memory.
+def read(path, only=None) -> Result:
+    """Read a result file written by :func:`write` or by ArviZ, fully into memory (only the
+    groups named in ``only``, if given; a group the file lacks is left out).
 
     Raises
     ------
@@ -112,6 +113,8 @@ def read(path) -> Result:
     with h5netcdf.File(path, "r") as fh:
         attrs = {k: _plain(v) for k, v in fh.attrs.items() if k not in _RESERVED}
         for gname, g in fh.groups.items():
+            if only is not None and gname not in only:
+                continue
             data_vars, coords = {}, {}
             for name, var in g.variables.items():
                 is_coord = var.dimensions == (name,)

@@ -105,8 +105,9 @@ def _has_hdf5_signature(path: Path) -> bool:
     return False
 
 
-def load(path: str | os.PathLike) -> Result:
-    """Read a result written by :func:`save`.
+def load(path: str | os.PathLike, *, groups=None) -> Result:
+    """Read a result written by :func:`save` (only ``groups``, e.g. ``("posterior",)``, if
+    given: the report's figures and verdicts need the posterior alone).
 
     Only NetCDF is read (no pickle), fully into memory, so the file is closed on return and
     may be overwritten.
@@ -115,6 +116,8 @@ def load(path: str | os.PathLike) -> Result:
     ----------
     path : str or path-like
         A ``.nc`` result file.
+    groups : iterable of str, optional
+        The groups to read (default all); the attributes are always read.
 
     Returns
     -------
@@ -148,7 +151,7 @@ def load(path: str | os.PathLike) -> Result:
         with warnings.catch_warnings():
             # h5netcdf warns about files of other writers; a foreign file is reported below.
             warnings.simplefilter("ignore", UserWarning)
-            idata = netcdf.read(path)
+            idata = netcdf.read(path, only=groups)
     except Exception as err:  # noqa: BLE001
         # h5py, h5netcdf and xarray raise OSError, KeyError, ValueError, RuntimeError, ... for
         # damaged files; the user needs one actionable message, the cause stays chained.
