@@ -97,16 +97,16 @@ def hdf5_image(fill) -> bytes:
     its file objects half-closed and the process then dies in ``free()`` or with a
     segmentation fault while h5py releases them.  Built in memory, the file is written by
     Python (:func:`atomic_write_bytes`), whose failure is a plain :class:`OSError` and leaves
-    no temporary behind.
+    no temporary behind.  libhdf5's own in-memory driver (``core`` without a backing store)
+    builds it without a Python callback per write, as a ``io.BytesIO`` would need.
     """
-    import io
-
     import h5py
 
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as f:
+    with h5py.File(f"tlsbayes-image-{secrets.token_hex(8)}.h5", "w", driver="core",
+                   backing_store=False) as f:
         fill(f)
-    return buffer.getvalue()
+        f.flush()
+        return f.id.get_file_image()
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
@@ -140,16 +140,17 @@ def checksum_path(path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def record_checksum(path, new_file) -> None:
+def record_checksum(path, new_file, digest: str | None = None) -> None:
     """Before ``new_file`` (a complete temporary) replaces ``path``: record its SHA-256.
 
     ``<path>.sha256`` is replaced atomically with two lines, the digest of ``new_file`` and
     the newest digest it held, so that a kill between this and the rename of ``new_file``
-    leaves a checksum file that still vouches for the old ``path``.
+    leaves a checksum file that still vouches for the old ``path``.  ``digest``: the
+    SHA-256 (hex) of ``new_file`` when the caller has it (saves reading the file back).
     """
     sums = checksum_path(path)
     try:
         previous = sums.read_text(encoding="ascii").split()[:1]
     except (OSError, ValueError):
         previous = []
-    atomic_write_text(sums, "\n".join([file_sha256(new_file), *previous]) + "\n")
+    atomic_write_text(sums, "\n".join([digest or file_sha256(new_file), *previous]) + "\n")

@@ -27,6 +27,7 @@ half-way would leave a chain that cannot be resumed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -43,6 +44,20 @@ from .checkpoint_file import (CHECKPOINT_FORMAT, EMCEE_GROUP, STATE_GROUP, Check
 
 __all__ = ["EMCEE_GROUP", "STATE_GROUP", "CHECKPOINT_FORMAT", "Checkpoint", "read_checkpoint",
            "AtomicHDFBackend"]
+
+
+#: Upper bound on the bytes of one HDF5 chunk of a checkpoint dataset.
+_CHUNK_BYTES = 16 << 20
+
+
+def _chunks(data: np.ndarray) -> tuple[int, ...]:
+    """Chunk shape of a checkpoint dataset: whole steps, as few equal chunks as fit in
+    :data:`_CHUNK_BYTES`.  h5py's guess (~1 MB chunks, padded) costs a third of the write
+    and ~15 % more file; a resumable dataset (``maxshape=None``) must be chunked at all."""
+    steps = max(data.shape[0], 1)
+    row = max(data[:1].nbytes, 1)
+    pieces = -(-steps * row // _CHUNK_BYTES)
+    return (max(1, -(-steps // pieces)),) + data.shape[1:]
 
 
 class AtomicHDFBackend(emcee.backends.Backend):
@@ -134,7 +149,7 @@ class AtomicHDFBackend(emcee.backends.Backend):
                 fh.flush()
                 os.fsync(fh.fileno())
             # Its digest, verified by resume and report (tlsbayes.rundir.verify_checkpoint).
-            record_checksum(path, tmp)
+            record_checksum(path, tmp, hashlib.sha256(image).hexdigest())
             os.replace(tmp, path)
         except BaseException as exc:
             # Includes KeyboardInterrupt mid-write: the previous checkpoint is still in place.
@@ -161,10 +176,10 @@ class AtomicHDFBackend(emcee.backends.Backend):
         g.attrs["has_blobs"] = self.has_blobs()
         g.attrs["iteration"] = it
         g.create_dataset("accepted", data=self.accepted)
-        g.create_dataset("chain", data=self.chain[:it], maxshape=(None, nwalkers, ndim))
-        g.create_dataset("log_prob", data=self.log_prob[:it], maxshape=(None, nwalkers))
-        if self.has_blobs():
-            g.create_dataset("blobs", data=self.blobs[:it], maxshape=(None, nwalkers))
+        for name in ("chain", "log_prob") + (("blobs",) if self.has_blobs() else ()):
+            data = getattr(self, name)[:it]
+            g.create_dataset(name, data=data, maxshape=(None,) + data.shape[1:],
+                             chunks=_chunks(data))
         for i, v in enumerate(self.random_state):
             g.attrs[f"random_state_{i}"] = v
 

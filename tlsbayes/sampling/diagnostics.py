@@ -30,30 +30,43 @@ import scipy.fft
 from scipy.special import ndtri
 
 
-def _power_spectra(x: np.ndarray, lags: int | None = None) -> tuple[np.ndarray, int]:
-    """|FFT|² of every series along the last axis (centred by the caller), zero-padded.
+def _fft_size(n: int, lags: int) -> int:
+    """FFT length for the linear autocovariance of ``n`` draws at lags 0 .. ``lags``.
 
     Zero padding to ``size >= n + lags`` makes the inverse transform the linear (not the
-    circular) autocovariance at lags 0 .. lags (default ``n``: every lag).  Callers weight
-    and sum these spectra and invert once per parameter: the inverse FFT is linear, so that
-    equals summing the weighted autocovariances of every series, with half the transforms.
+    circular) autocovariance; :func:`scipy.fft.next_fast_len` picks a length of small factors.
     """
-    n = x.shape[-1]
-    size = scipy.fft.next_fast_len(n + (n if lags is None else lags), real=True)
-    f = scipy.fft.rfft(x, n=size, axis=-1)
-    return f.real ** 2 + f.imag ** 2, size
+    return scipy.fft.next_fast_len(n + lags, real=True)
 
 
-def _mean_autocov(series: np.ndarray, weights: np.ndarray, lags: int | None = None) -> np.ndarray:
-    """Σ_s weights[s] · (biased autocovariance of series s) per parameter, lags 0 .. lags - 1.
+def _centred_padded(series: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``series`` (..., n) centred along its last axis, written into zeros of shape (..., size).
 
-    ``series`` has shape ``(nseries, ndim, n)`` and must be centred (zero mean along the last
-    axis), ``weights`` ``(nseries, ndim)``; returns ``(ndim, lags)`` (default ``lags = n``,
-    every lag).  The autocovariance at lag k is Σ_t x_t x_{t+k} / n.
+    One pass builds what the FFT needs (a transposing copy of the chain, the centring and
+    the zero padding were three before).  Returns the padded array and the means (..., 1).
     """
     n = series.shape[-1]
-    lags = n if lags is None else min(int(lags), n)
-    power, size = _power_spectra(series, lags)
+    padded = np.zeros(series.shape[:-1] + (size,))
+    body = padded[..., :n]
+    body[...] = series
+    mean = body.mean(axis=-1, keepdims=True)
+    body -= mean
+    return padded, mean
+
+
+def _mean_autocov(padded: np.ndarray, n: int, weights: np.ndarray, lags: int) -> np.ndarray:
+    """Σ_s weights[s] · (biased autocovariance of series s) per parameter, lags 0 .. lags - 1.
+
+    ``padded`` has shape ``(nseries, ndim, size)``: centred series of ``n`` draws followed by
+    zeros, ``size >= _fft_size(n, lags)`` (:func:`_centred_padded`); ``weights`` has shape
+    ``(nseries, ndim)``; returns ``(ndim, lags)``.  The autocovariance at lag k is
+    Σ_t x_t x_{t+k} / n.  The weighted power spectra are summed before the one inverse
+    transform per parameter: the inverse FFT is linear, so that equals summing the weighted
+    autocovariances of every series, with half the transforms.
+    """
+    size = padded.shape[-1]
+    f = scipy.fft.rfft(padded, axis=-1)
+    power = f.real ** 2 + f.imag ** 2
     spectrum = np.einsum("sdk,sd->dk", power, weights)
     return scipy.fft.irfft(spectrum, n=size, axis=-1)[..., :lags] / n
 
@@ -82,17 +95,21 @@ def integrated_time(x: np.ndarray, c: float = 5.0, max_lag: int | None = None) -
         τ in steps; NaN for a parameter that never moves.
     """
     n, nwalkers = x.shape[0], x.shape[1]
+    attempts = [n] if max_lag is None or max_lag >= n else [max(int(max_lag), 1), n]
     # FFT along a contiguous last axis: 2-3x faster than along axis 0 of the emcee layout.
-    series = np.ascontiguousarray(np.moveaxis(np.asarray(x, dtype=float), 0, -1))
-    centred = series - series.mean(axis=-1, keepdims=True)
+    padded, _ = _centred_padded(np.moveaxis(np.asarray(x, dtype=float), 0, -1),
+                                _fft_size(n, attempts[0]))
+    centred = padded[..., :n]
     var = np.einsum("wdt,wdt->wd", centred, centred) / n  # lag-0 autocovariance per walker
     with np.errstate(divide="ignore"):
         weights = 1.0 / (nwalkers * var)  # inf for a walker that never moves: NaN below
-    attempts = [n] if max_lag is None or max_lag >= n else [max(int(max_lag), 1), n]
     for lags in attempts:
+        if padded.shape[-1] < _fft_size(n, lags):  # the window was not reached: every lag
+            padded = np.zeros(padded.shape[:-1] + (_fft_size(n, lags),))
+            padded[..., :n] = centred
         with np.errstate(divide="ignore", invalid="ignore"):
             # the walker mean of acov_w / var_w; a walker that never moves gives NaN (0/0)
-            acf = _mean_autocov(centred, weights, lags)  # (ndim, lags)
+            acf = _mean_autocov(padded, n, weights, lags)  # (ndim, lags)
         taus = 2.0 * np.cumsum(acf, axis=1) - 1.0
         inside = np.arange(lags) < c * taus
         reached = ~np.all(inside, axis=1)
@@ -106,10 +123,16 @@ def integrated_time(x: np.ndarray, c: float = 5.0, max_lag: int | None = None) -
 
 
 @numba.njit(cache=True)
-def _average_ranks(values, order):
-    """1-based ranks of each row of ``values`` (ties get their average rank)."""
+def _scores_from_order(values, order, table):
+    """Blom normal scores of each row of ``values`` from its ascending ``order``.
+
+    ``table[i + j]`` is the score of the average rank ``0.5 (i + j) + 1`` of a run of equal
+    values at sorted positions ``i .. j`` (:func:`_score_table`): the same numbers as
+    ``_normal_scores(average_ranks, n)`` (ties get their average rank), with ``2 n - 1`` evaluations of
+    ``ndtri`` shared by every row instead of one per draw and row.
+    """
     nrow, n = values.shape
-    ranks = np.empty((nrow, n))
+    out = np.empty((nrow, n))
     for r in range(nrow):
         i = 0
         while i < n:
@@ -117,11 +140,16 @@ def _average_ranks(values, order):
             v = values[r, order[r, i]]
             while j + 1 < n and values[r, order[r, j + 1]] == v:
                 j += 1
-            avg = 0.5 * (i + j) + 1.0
+            score = table[i + j]
             for k in range(i, j + 1):
-                ranks[r, order[r, k]] = avg
+                out[r, order[r, k]] = score
             i = j + 1
-    return ranks
+    return out
+
+
+def _score_table(total: int) -> np.ndarray:
+    """Blom scores of every average rank ``0.5 k + 1`` (k = 0 .. 2 total - 2) among ``total``."""
+    return _normal_scores(0.5 * np.arange(2 * total - 1) + 1.0, total)
 
 
 @numba.njit(cache=True)
@@ -165,8 +193,7 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     """Rank-normalise each parameter over all chains and draws (Blom offset 3/8)."""
     m, n, ndim = x.shape
     rows = np.ascontiguousarray(x.reshape(m * n, ndim).T)
-    ranks = _average_ranks(rows, np.argsort(rows, axis=1))  # ties get their average anyway
-    z = _normal_scores(ranks, m * n)
+    z = _scores_from_order(rows, np.argsort(rows, axis=1), _score_table(m * n))
     return np.ascontiguousarray(z.T).reshape(m, n, ndim)
 
 
@@ -252,17 +279,24 @@ def ess_bulk(chains: np.ndarray) -> np.ndarray:
 
 def _ess_of_z(z: np.ndarray) -> np.ndarray:
     """Bulk ESS from split, rank-normalised chains ``z`` of shape (nchains, ndraws, ndim)."""
-    m, n, ndim = z.shape
-    series = np.ascontiguousarray(np.moveaxis(z, 1, -1))  # (m, ndim, n)
-    acov_mean = _mean_autocov(series - series.mean(axis=-1, keepdims=True),
-                              np.full((m, ndim), 1.0 / m))  # (ndim, n)
+    return _ess_of_series(np.moveaxis(z, 1, -1))
+
+
+def _ess_of_series(series: np.ndarray) -> np.ndarray:
+    """Bulk ESS from split, rank-normalised chains laid out (..., ndim, ndraws): every index
+    of the leading axes one chain, in C order (any strides: one copy is made)."""
+    ndim, n = series.shape[-2:]
+    m = series.size // (ndim * n)
+    padded, mean = _centred_padded(series, _fft_size(n, n))
+    acov_mean = _mean_autocov(padded.reshape(m, ndim, -1), n, np.full((m, ndim), 1.0 / m),
+                              n)  # (ndim, n)
     mean_var = acov_mean[:, 0] * n / (n - 1.0)
     var_plus = mean_var * (n - 1.0) / n
     if m > 1:
-        var_plus = var_plus + np.var(series.mean(axis=2), axis=0, ddof=1)
+        var_plus = var_plus + np.var(mean.reshape(m, ndim), axis=0, ddof=1)
     out = np.empty(ndim)
     for d in range(ndim):
-        if np.ptp(z[:, :, d]) < np.finfo(float).resolution:
+        if np.ptp(series[..., d, :]) < np.finfo(float).resolution:
             out[d] = m * n  # a constant column: ArviZ's convention
         else:
             out[d] = m * n / _geyer_tau(np.ascontiguousarray(acov_mean[d]), mean_var[d],
@@ -317,18 +351,21 @@ def rank_diagnostics(x: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarr
     total = n * nwalkers
     rows = np.ascontiguousarray(x.reshape(total, ndim).T)  # every draw, step-major
     order = np.argsort(rows, axis=1)
-    z = _normal_scores(_average_ranks(rows, order), total)
+    table = _score_table(total)
+    z = _scores_from_order(rows, order, table)
     # the median of np.median: the mean of the two middle draws (total is even here)
     centre = 0.5 * (np.take_along_axis(rows, order[:, total // 2 - 1: total // 2], 1)[:, 0]
                     + np.take_along_axis(rows, order[:, total // 2: total // 2 + 1], 1)[:, 0])
     folded = np.abs(rows - centre[:, None])
-    z_fold = _normal_scores(_average_ranks(folded, _folded_order(rows, order, centre)), total)
+    z_fold = _scores_from_order(folded, _folded_order(rows, order, centre), table)
+    # Each statistic gets its split chains in one copy, in the C-ordered layout (so the same
+    # summation order, hence the same bits) that _split/walker_blocks/_ess_of_z would build.
+    half = n // 2
+    ess = _ess_of_series(z.reshape(ndim, 2, half, nwalkers).transpose(1, 3, 0, 2))  # (2,w,d,t)
 
-    def ensemble(scores):
-        return np.ascontiguousarray(scores.T).reshape(n, nwalkers, ndim)
+    def split_blocks(scores):  # (2 n_groups, half * size, ndim): halves outer, blocks inner
+        blocks = scores.reshape(ndim, 2, half, n_groups, size).transpose(1, 3, 2, 4, 0)
+        return blocks.reshape(2 * n_groups, half * size, ndim)
 
-    z, z_fold = ensemble(z), ensemble(z_fold)
-    ess = _ess_of_z(_split(z.transpose(1, 0, 2)))
-    rhat = np.maximum(_rhat_classic(_split(walker_blocks(z, n_groups))),
-                      _rhat_classic(_split(walker_blocks(z_fold, n_groups))))
+    rhat = np.maximum(_rhat_classic(split_blocks(z)), _rhat_classic(split_blocks(z_fold)))
     return ess, rhat
