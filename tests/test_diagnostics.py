@@ -99,10 +99,11 @@ def test_folded_order_sorts_the_folded_values():
     order = np.argsort(values, axis=1)
     centre = np.array([0.0, np.median(values[1]), 5.0])  # 5: every value below the centre
     folded = np.abs(values - centre[:, None])
-    got = _folded_order(values, order, centre)
+    got, ascending = _folded_order(values, order, centre)
     for r in range(3):
         assert sorted(got[r]) == list(range(501))  # a permutation
         assert np.all(np.diff(folded[r, got[r]]) >= 0)
+        assert np.array_equal(ascending[r], folded[r, got[r]])  # the folded values, same bits
 
 
 def test_integrated_time_with_a_lag_guess_equals_the_full_computation():

@@ -123,22 +123,22 @@ def integrated_time(x: np.ndarray, c: float = 5.0, max_lag: int | None = None) -
 
 
 @numba.njit(cache=True)
-def _scores_from_order(values, order, table):
-    """Blom normal scores of each row of ``values`` from its ascending ``order``.
+def _scores_from_sorted(ascending, order, table):
+    """Blom normal scores of each row of the draws that ``order`` sorts into ``ascending``.
 
-    ``table[i + j]`` is the score of the average rank ``0.5 (i + j) + 1`` of a run of equal
-    values at sorted positions ``i .. j`` (:func:`_score_table`): the same numbers as
-    ``_normal_scores(average_ranks, n)`` (ties get their average rank), with ``2 n - 1`` evaluations of
-    ``ndtri`` shared by every row instead of one per draw and row.
+    ``ascending[r, k]`` is the draw ``order[r, k]`` of row ``r``.  ``table[i + j]`` is the
+    score of the average rank ``0.5 (i + j) + 1`` of a run of equal values at sorted positions
+    ``i .. j`` (:func:`_score_table`): the same numbers as ``_normal_scores(average_ranks, n)``
+    (ties get their average rank), with ``2 n - 1`` evaluations of ``ndtri`` shared by every
+    row instead of one per draw and row, and the runs found in sorted memory order.
     """
-    nrow, n = values.shape
+    nrow, n = ascending.shape
     out = np.empty((nrow, n))
     for r in range(nrow):
         i = 0
         while i < n:
             j = i
-            v = values[r, order[r, i]]
-            while j + 1 < n and values[r, order[r, j + 1]] == v:
+            while j + 1 < n and ascending[r, j + 1] == ascending[r, i]:
                 j += 1
             score = table[i + j]
             for k in range(i, j + 1):
@@ -154,7 +154,8 @@ def _score_table(total: int) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _folded_order(values, order, centre):
-    """Ascending order of ``|values - centre|`` per row, merged from the ascending ``order``.
+    """Ascending order of ``|values - centre|`` per row, merged from the ascending ``order``,
+    and those folded values in that order.
 
     Walking outwards from ``centre`` through the sorted values yields the folded values in
     ascending order in O(n), instead of a second O(n log n) sort.  Floating-point subtraction
@@ -163,6 +164,7 @@ def _folded_order(values, order, centre):
     """
     nrow, n = values.shape
     out = np.empty((nrow, n), dtype=np.int64)
+    folded = np.empty((nrow, n))
     for r in range(nrow):
         c = centre[r]
         lo, hi = 0, n
@@ -181,7 +183,8 @@ def _folded_order(values, order, centre):
             else:
                 out[r, k] = order[r, left]
                 left -= 1
-    return out
+            folded[r, k] = abs(values[r, out[r, k]] - c)  # as np.abs(values - c), bit for bit
+    return out, folded
 
 
 def _normal_scores(ranks: np.ndarray, total: int) -> np.ndarray:
@@ -193,7 +196,8 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     """Rank-normalise each parameter over all chains and draws (Blom offset 3/8)."""
     m, n, ndim = x.shape
     rows = np.ascontiguousarray(x.reshape(m * n, ndim).T)
-    z = _scores_from_order(rows, np.argsort(rows, axis=1), _score_table(m * n))
+    order = np.argsort(rows, axis=1)
+    z = _scores_from_sorted(np.take_along_axis(rows, order, 1), order, _score_table(m * n))
     return np.ascontiguousarray(z.T).reshape(m, n, ndim)
 
 
@@ -352,12 +356,11 @@ def rank_diagnostics(x: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarr
     rows = np.ascontiguousarray(x.reshape(total, ndim).T)  # every draw, step-major
     order = np.argsort(rows, axis=1)
     table = _score_table(total)
-    z = _scores_from_order(rows, order, table)
+    ascending = np.take_along_axis(rows, order, 1)
+    z = _scores_from_sorted(ascending, order, table)
     # the median of np.median: the mean of the two middle draws (total is even here)
-    centre = 0.5 * (np.take_along_axis(rows, order[:, total // 2 - 1: total // 2], 1)[:, 0]
-                    + np.take_along_axis(rows, order[:, total // 2: total // 2 + 1], 1)[:, 0])
-    folded = np.abs(rows - centre[:, None])
-    z_fold = _scores_from_order(folded, _folded_order(rows, order, centre), table)
+    centre = 0.5 * (ascending[:, total // 2 - 1] + ascending[:, total // 2])
+    z_fold = _scores_from_sorted(*_folded_order(rows, order, centre)[::-1], table)
     # Each statistic gets its split chains in one copy, in the C-ordered layout (so the same
     # summation order, hence the same bits) that _split/walker_blocks/_ess_of_z would build.
     half = n // 2
