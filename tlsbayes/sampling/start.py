@@ -171,8 +171,8 @@ def find_map(
             outcomes.append(MapStart(start.copy(), start.copy(), -math.inf, 1,
                                      "skipped: log-probability not finite at the start"))
             continue
-        x, lp, nfev, message, _ = _quasi_newton(cost, start / scale, lo, hi, _SCREEN_ITER,
-                                                ftol=1e-10)
+        x, lp, nfev, message = _quasi_newton(cost, start / scale, lo, hi, _SCREEN_ITER,
+                                             ftol=1e-10)
         outcomes.append(MapStart(start.copy(), x * scale, lp, nfev, message))
 
     finite = [i for i, o in enumerate(outcomes) if math.isfinite(o.log_prob)]
@@ -181,27 +181,18 @@ def find_map(
             f"find_map: the log-probability is not finite at any of the {len(outcomes)} starts; "
             "check the priors and that the data are compatible with the model"
         )
-    # Screened starts far below the best rarely overtake it: continue only the best few.  The
-    # first (best screened) runs to convergence; a later one still below the best end point
-    # after twice the first one's iterations is crawling along a ridge (one start of
-    # nyu_al_inp_qi_tls_qp took 1000 iterations, 3/4 of the whole search, to end 56 below
-    # the best) and is stopped there.
+    # Screened starts far below the best rarely overtake it: continue only the best few.
     top = max(outcomes[i].log_prob for i in finite)
-    give_up = None
     for i in sorted(finite, key=lambda i: -outcomes[i].log_prob)[:_CONTINUED]:
         o = outcomes[i]
         if o.log_prob < top - _CONTINUE_WITHIN:
             break
-        x, lp, nfev, message, its = _quasi_newton(cost, o.theta / scale, lo, hi, maxiter,
-                                                  ftol=1e-12, give_up=give_up)
+        x, lp, nfev, message = _quasi_newton(cost, o.theta / scale, lo, hi, maxiter, ftol=1e-12)
         outcomes[i] = MapStart(o.start, x * scale, lp, o.nfev + nfev,
                                f"{o.message}; then {message}")
-        best_lp = max(lp, give_up[1] if give_up else -math.inf)
-        give_up = (max(_SCREEN_ITER, 2 * its) if give_up is None else give_up[0], best_lp)
     i_best = max(finite, key=lambda i: outcomes[i].log_prob)
     best = outcomes[i_best]
-    x, lp, nfev, message, _ = _quasi_newton(cost, best.theta / scale, lo, hi, maxiter,
-                                            ftol=1e-15)
+    x, lp, nfev, message = _quasi_newton(cost, best.theta / scale, lo, hi, maxiter, ftol=1e-15)
     if lp > best.log_prob:
         best = MapStart(best.start, x * scale, lp, best.nfev + nfev, f"{best.message}; polish: {message}")
         outcomes[i_best] = best
@@ -273,12 +264,10 @@ class _StencilCost:
         return -f0, -grad
 
 
-def _quasi_newton(cost: _StencilCost, x0, lo, hi, maxiter: int, ftol: float, give_up=None):
+def _quasi_newton(cost: _StencilCost, x0, lo, hi, maxiter: int, ftol: float):
     """Projected BFGS from ``x0`` inside the box ``[lo, hi]``.
 
-    Returns (end point, log-probability, evaluations, message, iterations).  ``give_up``:
-    ``(iterations, log_prob)``, stop once that many iterations are done and the
-    log-probability is still below that value.  Written out rather than
+    Returns (end point, log-probability, evaluations, message).  Written out rather than
     SciPy's L-BFGS-B, whose compiled driver costs milliseconds per iteration in SciPy >= 1.15
     on a loaded machine (its LAPACK calls start BLAS threads), far more than the vectorised
     stencil it would drive.  Each iteration: one stencil (value and gradient), a direction
@@ -291,7 +280,7 @@ def _quasi_newton(cost: _StencilCost, x0, lo, hi, maxiter: int, ftol: float, giv
     x = np.clip(np.asarray(x0, dtype=float), lo, hi)
     f, g = cost(x, lo, hi)
     if f >= _BAD_COST:
-        return x, -math.inf, cost.nfev - before, "start not finite", 0
+        return x, -math.inf, cost.nfev - before, "start not finite"
     n = x.size
     H = np.eye(n) / max(float(np.linalg.norm(g)), 1.0)
     message = f"iteration limit {maxiter} reached"
@@ -331,12 +320,8 @@ def _quasi_newton(cost: _StencilCost, x0, lo, hi, maxiter: int, ftol: float, giv
         if small:
             message = "relative decrease below ftol"
             break
-        if give_up is not None and it + 1 >= give_up[0] and -f < give_up[1]:
-            message = "stopped: still below a better start's optimum"
-            break
     lp = -float(f) if f < _BAD_COST else -math.inf
-    return (x.copy(), lp, cost.nfev - before, f"quasi-Newton ({it + 1} iterations): {message}",
-            it + 1)
+    return x.copy(), lp, cost.nfev - before, f"quasi-Newton ({it + 1} iterations): {message}"
 
 
 def _normalise_support(support, ndim: int):
