@@ -346,9 +346,10 @@ def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) ->
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
         card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
-        key = summary_key(run_dir / rundir.POSTERIOR_FILE)  # the lock: no one rewrites it now
-        # The summary, verdicts and figures read the posterior group and the attributes alone.
+        # The summary, verdicts and figures read the posterior group and the attributes alone;
+        # read first, so that a missing or foreign file is named by the reader's own message.
         idata = R.load(run_dir / rundir.POSTERIOR_FILE, groups=("posterior",))
+        key = summary_key(run_dir / rundir.POSTERIOR_FILE)  # the lock: no one rewrites it now
         rundir.verify_result(run_dir, R.attrs_of(idata), card.text, posterior, settings)
         chain, burn = None, 0
         if (run_dir / rundir.CHECKPOINT_FILE).is_file():
