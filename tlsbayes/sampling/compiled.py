@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from .moves import de_scale, require_walkers
+
 __all__ = ["MOVE_STRETCH", "MOVE_DE", "MoveSpec", "move_spec", "CompiledStepper"]
 
 #: Kinds of compiled move (integer codes of :class:`MoveSpec`).
@@ -331,12 +333,8 @@ class CompiledStepper:
     def _de_step(self, spec, coords, log_prob, blobs, accepted, random):
         # DEMove.propose, draw for draw
         nwalkers, ndim = coords.shape
-        if nwalkers < max(6, 2 * ndim):
-            from ..errors import SamplingError
-
-            raise SamplingError(f"DE move: {nwalkers} walkers are too few for {ndim} "
-                                f"parameters; at least {max(6, 2 * ndim)} are needed")
-        g0 = 2.38 / math.sqrt(2 * ndim) if spec.gamma0 is None else spec.gamma0
+        require_walkers("DE move", nwalkers, ndim)
+        g0 = de_scale(spec.gamma0, ndim)
         labels = np.arange(nwalkers) % 2
         random.shuffle(labels)
         for split in (0, 1):

@@ -40,7 +40,8 @@ import numpy as np
 
 from ..errors import SamplingError
 
-__all__ = ["MOVES", "NEEDS_PROPOSAL", "build_moves", "DEMove", "KDEMove"]
+__all__ = ["MOVES", "NEEDS_PROPOSAL", "build_moves", "DEMove", "KDEMove", "require_walkers",
+           "de_scale"]
 
 
 class _HalfEnsembleMove:
@@ -73,10 +74,7 @@ class _HalfEnsembleMove:
         accepted : ndarray of bool, shape (nwalkers,)
         """
         nwalkers, ndim = state.coords.shape
-        if nwalkers < max(6, 2 * ndim):
-            # three distinct complement walkers per walker in each half
-            raise SamplingError(f"{type(self).__name__}: {nwalkers} walkers are too few for "
-                                f"{ndim} parameters; at least {max(6, 2 * ndim)} are needed")
+        require_walkers(type(self).__name__, nwalkers, ndim)
         random = model.random
         half = np.arange(nwalkers) % 2
         random.shuffle(half)
@@ -178,7 +176,7 @@ class DEMove(_HalfEnsembleMove):
         n, ndim = x.shape
         z, z1, z2 = comp[_three_distinct(comp.shape[0], u[:3])]
         d12 = z1 - z2
-        g0 = 2.38 / math.sqrt(2 * ndim) if self.gamma0 is None else self.gamma0
+        g0 = de_scale(self.gamma0, ndim)
         q = x + (g0 * (1.0 + self.sigma * g))[:, None] * d12
         if self.snooker == 0:
             return q, np.zeros(n)
@@ -230,6 +228,26 @@ class KDEMove(_HalfEnsembleMove):
         q = comp[(u[0] * m).astype(np.intp)] + g @ chol.T
         white = np.linalg.inv(chol)
         return q, _log_kde(x, comp, white) - _log_kde(q, comp, white), np.log(u[1])
+
+
+def require_walkers(label: str, nwalkers: int, ndim: int) -> None:
+    """Raise unless each half of the ensemble leaves three distinct complement walkers per
+    walker (the DE and snooker proposals draw three), i.e. ``nwalkers >= max(6, 2 ndim)``.
+
+    Raises
+    ------
+    SamplingError
+        Naming ``label`` (the move), the walker count and the number needed.
+    """
+    need = max(6, 2 * ndim)
+    if nwalkers < need:
+        raise SamplingError(f"{label}: {nwalkers} walkers are too few for {ndim} parameters; "
+                            f"at least {need} are needed")
+
+
+def de_scale(gamma0: float | None, ndim: int) -> float:
+    """The mean DE scale: ``gamma0``, or ``2.38 / sqrt(2 ndim)`` if None (ter Braak 2006)."""
+    return 2.38 / math.sqrt(2 * ndim) if gamma0 is None else gamma0
 
 
 def _log_kde(y, centres, white):

@@ -1,4 +1,4 @@
-"""Column layout of the NEMS damping model' kernels, declared once (plain Python, no numba).
+"""Column layout of the NEMS damping model's kernels, declared once (plain Python, no numba).
 
 Imported by the models (:mod:`tlsbayes.models.nems`) and by their kernels
 (:mod:`tlsbayes.models.kernels.nems`); every index is ``tuple.index(name)`` of a layout.

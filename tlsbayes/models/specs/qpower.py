@@ -1,4 +1,4 @@
-"""Column layout of the Q-power model' kernels, declared once (plain Python, no numba).
+"""Column layout of the Q-power model's kernels, declared once (plain Python, no numba).
 
 Imported by the models (:mod:`tlsbayes.models.qpower`) and by their kernels
 (:mod:`tlsbayes.models.kernels.qpower`); every index is ``tuple.index(name)`` of a layout.
