@@ -350,3 +350,32 @@ def test_real_gaas_resonators_grouped_by_resonator(tmp_path):
         qi = np.array([float(d["Qi"]) for d in sel])
         pred = 1.0 / QPower(T=0.012, f=7.4e9, saturation="power").predict(p, watts)
         assert np.sqrt(np.mean((pred / qi - 1) ** 2)) < 0.1, g
+
+
+TA = "ta_grainsize_Qi_vs_power_LGS1_SGS1.csv"
+TA_BATCH_CARDS = sorted(Path(__file__).resolve().parent.parent.glob("models/real/ta_*_batch.toml"))
+
+
+@pytest.mark.skipif(not (real_data_dir() / TA).is_file(),
+                    reason=f"real data {TA} not found in {real_data_dir()} (set "
+                           "TLSBAYES_REAL_DATA)")
+@pytest.mark.parametrize("card_path", TA_BATCH_CARDS, ids=lambda p: p.stem)
+def test_the_groups_of_a_batch_are_those_its_filter_keeps(card_path):
+    """A shipped Ta batch card selects one film and cooldown: its groups are exactly the
+    resonators measured there (counted independently with csv), none of the other
+    cooldowns' resonators listed as failed, and every group can be fitted."""
+    from tlsbayes import card as tcard
+
+    card = tcard.load_card(card_path)
+    flt = card.datasets[0].data["filter"]
+    film = flt.split("film == '")[1].split("'")[0]
+    cooldown = flt.split("cooldown == '")[1].split("'")[0]
+    with open(real_data_dir() / TA, newline="") as fh:
+        rows = [r for r in csv.DictReader(ln for ln in fh if not ln.startswith("#"))
+                if r["flag_bad_fit"] == "0" and r["film"] == film and r["cooldown"] == cooldown]
+    expected = {}
+    for r in rows:
+        expected[r["resonator"]] = expected.get(r["resonator"], 0) + 1
+    plans = batch.plan_groups(card, "resonator")
+    assert {p.group: p.n_rows for p in plans} == expected
+    assert all(p.error == "" and p.n_points >= 2 for p in plans), [p.error for p in plans]

@@ -47,7 +47,7 @@ class GroupPlan:
     group : str
         The cell text identifying the group.
     n_rows : int
-        Rows of the table in the group (before filter and window).
+        Rows of the table in the group that pass the card's filter (before the window).
     run_dir : str
         Run directory relative to the batch directory (``runs/<name>``).
     n_points : int or None
@@ -77,7 +77,8 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
     card : tlsbayes.card.Card
         A card with one data set.
     group_by : str
-        Column whose distinct values define the groups (order of first appearance).
+        Column whose distinct values, among the rows the card's filter passes, define the
+        groups (order of first appearance).
     data : path-like, optional
         Table replacing the card's data file.
 
@@ -94,7 +95,11 @@ def plan_groups(card, group_by: str, data=None) -> list[GroupPlan]:
     card_for_group(card, group_by, "")  # validates the card's shape before reading data
     path = Path(data) if data is not None else card.datasets[0].path
     table = tio.read_table(path)
-    counts = tio.groups(table, group_by)
+    # The card's filter says which rows the batch is about: a group it removes entirely
+    # (another film, another cooldown) is not one of this batch's groups, not a failure.
+    flt = card.datasets[0].data.get("filter")
+    keep = tio.parse_filter(flt).mask(table) if flt else None
+    counts = tio.groups(table, group_by, keep)
     plans = []
     for group, n_rows in counts.items():
         run_dir = f"{RUNS_DIR}/{run_dir_name(group)}"

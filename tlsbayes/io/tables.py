@@ -495,13 +495,18 @@ def as_table(path_or_table) -> Table:
     return path_or_table if isinstance(path_or_table, Table) else read_table(path_or_table)
 
 
-def groups(path, column: str) -> dict:
+def groups(path, column: str, keep=None) -> dict:
     """Distinct values of ``column`` and how many rows have each (order of first appearance).
 
-    Values are the cell texts as written.  ``path`` may also be a :class:`Table`.
+    Values are the cell texts as written.  ``path`` may also be a :class:`Table`; ``keep``
+    (boolean, one per row), if given, counts only the rows it marks (e.g. those a card's
+    filter passes).
     """
     table = as_table(path)
+    cells = table.column(column)
+    keep = np.ones(len(cells), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
     out: dict[str, int] = {}
-    for v in table.column(column):
-        out[v] = out.get(v, 0) + 1
+    for v, k in zip(cells, keep):
+        if k:
+            out[v] = out.get(v, 0) + 1
     return out
