@@ -74,6 +74,8 @@ LAYERS = {
     "tlsbayes.bench_fits": PIPELINES,
     "tlsbayes.s21": PIPELINES,
     "tlsbayes.cli": EDGES,
+    "tlsbayes.cli_commands": EDGES,
+    "tlsbayes.cli_parsers": EDGES,
 }
 
 #: Module that owns the run-directory file names.
