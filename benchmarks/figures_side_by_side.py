@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import io
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 from tlsbayes import fit_report, rundir
 from tlsbayes import results as R
 from tlsbayes.reporting import run_context
+from tlsbayes.results.curves import fit_curves
 from tlsbayes.sampling import read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +36,15 @@ def _load(path: Path, tag: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _draw_fit(m, posterior, theta, title, axes_of):
+    """The fit figure, model evaluation included: a plotting.py whose ``plot_fit`` draws a
+    :class:`~tlsbayes.results.curves.FitCurves` gets them from this checkout's
+    :func:`~tlsbayes.results.curves.fit_curves`; an older one evaluates the model itself."""
+    if "posterior" in inspect.signature(m.plot_fit).parameters:
+        return m.plot_fit(posterior, theta, io.BytesIO(), title=title, axes_of=axes_of)
+    return m.plot_fit(fit_curves(posterior, theta, title=title, axes_of=axes_of), io.BytesIO())
 
 
 def _drawers(m, run: Path) -> dict:
@@ -52,7 +63,7 @@ def _drawers(m, run: Path) -> dict:
     title = ctx.figure_title
     labels = [m.axis_label(info, n, lg) for n, lg in zip(names, logs)]
     return {
-        "fit": lambda: m.plot_fit(posterior, theta, io.BytesIO(), title=title, axes_of=axes_of),
+        "fit": lambda: _draw_fit(m, posterior, theta, title, axes_of),
         "corner": lambda: m.plot_corner(samples, names, io.BytesIO(), param_info=info,
                                         log_params=log_params, title=title),
         "trace": lambda: m.plot_trace(shown, names, io.BytesIO(), burn=100, labels=labels,

@@ -26,6 +26,7 @@ from tlsbayes import results as R
 from tlsbayes.fit import run_fit
 from tlsbayes.inference.posterior import Posterior
 from tlsbayes.inference.prior_set import PriorSet
+from tlsbayes.results.curves import fit_curves
 from tlsbayes.sampling import SamplerSettings
 
 SMALL = os.environ.get("TLSBAYES_NB_SMALL", "0") not in ("", "0")
@@ -106,7 +107,7 @@ def show_fit(post, res, tag, width=720):
     """The library's data/posterior-band/residual figure (plotting.plot_fit), inline."""
     theta = post.priors.from_params({n: draws(res, n) for n in post.free_names})
     path = WORK / f"{tag}_fit.png"
-    plotting.plot_fit(post, theta, path)
+    plotting.plot_fit(fit_curves(post, theta), path)
     display(Image(filename=str(path), width=width))
 
 

@@ -169,10 +169,11 @@ def test_figures_share_one_coordinate_and_name_card_and_group(run, monkeypatch, 
     scratch.mkdir()
     fit_report.draw_figures(idata, posterior, scratch, "all", chain=chain, log_params=log_params,
                    context=ctx)
-    titles = {k: v[1]["title"] for k, v in calls.items()}
+    titles = {k: v[1]["title"] for k, v in calls.items() if k != "plot_fit"}
     assert set(titles.values()) == {"report_probe (resonator = 'R2')"}
-    x_axis, _ = calls["plot_fit"][1]["axes_of"]["qi"]
-    assert x_axis.label == "VNA output power [dBm]"
+    curves = calls["plot_fit"][0][0]
+    assert curves.title == "report_probe (resonator = 'R2')"
+    assert [c.x_label for c in curves.datasets] == ["VNA output power [dBm]"]
     names = calls["plot_trace"][0][1]
     corner_labels = [plotting.axis_label(posterior.parameter_info(), n, n in log_params)
                      for n in names]

@@ -22,6 +22,7 @@ from .reporting import report_markdown, run_context
 from . import __version__
 from .atomic import atomic_output, atomic_write_text, file_sha256
 from .errors import TLSBayesError
+from .results.curves import fit_curves
 from .results.table import Table
 
 
@@ -168,8 +169,8 @@ def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=Non
     title = context.figure_title if context is not None else None
     axes_of = ({d.name: (d.x_axis, d.y_axis) for d in context.datasets}
                if context is not None else None)
-    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, posterior, theta, title=title,
-                   axes_of=axes_of)
+    curves = fit_curves(posterior, theta, title=title, axes_of=axes_of)
+    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, curves)
     figures = [rundir.FIT_PLOT]
     if level == "all":
         info = posterior.parameter_info()

@@ -1,8 +1,9 @@
 """Figures: corner plot, data with posterior bands and residuals, trace plot.
 
-Free functions that take arrays, a posterior and a path, and write one PNG each.  Figures are
-drawn on matplotlib's Agg canvas directly (no pyplot: no global figure registry to close, no
-backend selection), and the corner plot is drawn here (:func:`plot_corner`) rather than by the
+Free functions that take arrays (the fit figure: a :class:`tlsbayes.results.curves.FitCurves`,
+no model) and a path, and write one PNG each.  Figures are drawn on matplotlib's Agg canvas
+directly (no pyplot: no global figure registry to close, no backend selection), and the corner
+plot is drawn here (:func:`plot_corner`) rather than by the
 ``corner`` package, which imports ArviZ (seconds) and draws what tlsbayes needs more slowly.
 No figure uses ``tight_layout``: it renders every figure twice to measure its text.
 
@@ -26,14 +27,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, MaxNLocator
-
-# How each kind of x / y is best looked at.
-_LOG_X = {"field", "photon_number", "power"}
-_LOG_Y = {"inverse_q", "damping_rate"}
-_X_LABEL = {"temperature": "T [K]", "field": "|E| [V/m]", "photon_number": "photon number",
-            "power": "P [W]"}
-_Y_LABEL = {"frequency": "f [Hz]", "inverse_q": "1/Qᵢ", "damping_rate": "Γ [s⁻¹]",
-            "fractional_shift": "δf/f"}
 
 #: Probability mass inside the corner plot's contours: the 1-sigma and 2-sigma regions of a
 #: 2-D Gaussian, 1 - exp(-r^2 / 2) at r = 1, 2 (the levels the ``corner`` package draws).
@@ -313,93 +306,44 @@ def plot_trace(chain, names, path, *, burn=0, max_walkers=16, labels=None, title
     _save(fig, path, 100)
 
 
-def _grid(x, log):
-    lo, hi = float(np.min(x)), float(np.max(x))
-    if log and lo > 0:
-        return np.geomspace(lo, hi, 200)
-    return np.linspace(lo, hi, 200)
-
-
-def _y_display(y_axis, model, pred_g, y, sigma):
-    """``(pred, data, sigma, residual sign, label, offset)`` in the units the data came in."""
-    if y_axis is not None and y_axis.reciprocal:  # Qi data, fitted as 1/Qi
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return 1.0 / pred_g, 1.0 / y, sigma / y**2, -1.0, "Qᵢ", 0.0
-    if model.y_kind == "frequency":
-        offset = float(np.median(y))
-        return pred_g - offset, y - offset, sigma, 1.0, f"f − {offset:.9g} Hz", offset
-    if y_axis is not None and y_axis.si_unit_factor != 1.0:
-        k = y_axis.si_unit_factor
-        return pred_g / k, y / k, sigma / k, 1.0, y_axis.label, 0.0
-    return pred_g, y, sigma, 1.0, _Y_LABEL.get(model.y_kind, model.y_kind), 0.0
-
-
-def plot_fit(posterior, theta, path, *, max_draws=400, rng=None, title=None, axes_of=None):
+def plot_fit(curves, path):
     """Data with the posterior median curve, 68 % and 95 % bands, and residuals.
+
+    Draws only what ``curves`` holds (no model is evaluated here).
 
     Parameters
     ----------
-    posterior : tlsbayes.inference.posterior.Posterior
-    theta : ndarray, shape (nsamples, ndim)
-        Posterior samples in sampling coordinates.
+    curves : tlsbayes.results.curves.FitCurves
+        What the figure shows, from :func:`tlsbayes.results.curves.fit_curves` (or read back
+        from a run directory): one column of two panels per data set.
     path : path-like
-    max_draws : int
-        Posterior draws used for the bands.
-    title : str, optional
-        Figure title (the card and group).
-    axes_of : dict, optional
-        ``data set name -> (x Axis, y Axis)`` (:class:`tlsbayes.reporting.Axis`, either may
-        be None): the axes in the units of the data (dBm, mK, Qi...) with their names; by
-        default SI with the kind's name.
+        Output PNG.
     """
-    rng = np.random.default_rng(0) if rng is None else rng
-    axes_of = axes_of or {}
-    if theta.shape[0] > max_draws:
-        theta = theta[rng.choice(theta.shape[0], max_draws, replace=False)]
-    params = posterior.params(theta)
-    nds = len(posterior.datasets)
+    nds = len(curves.datasets)
     fig = _new_figure((5.2 * nds, 5.8))
     axes = fig.subplots(2, nds, squeeze=False, gridspec_kw={"height_ratios": [3, 1]})
-    fig.subplots_adjust(left=0.16 / nds + 0.02, right=0.98, top=0.88 if title else 0.94,
+    fig.subplots_adjust(left=0.16 / nds + 0.02, right=0.98, top=0.88 if curves.title else 0.94,
                         bottom=0.09, wspace=0.3, hspace=0.25)
-    for j, ds in enumerate(posterior.datasets):
+    for j, c in enumerate(curves.datasets):
         ax, axr = axes[0, j], axes[1, j]
-        model = ds.model
-        x_axis, y_axis = axes_of.get(ds.name, (None, None))
-        xk = model.x_kind
-        logx = xk in _LOG_X or (xk == "temperature" and model.kind == "nems_damping")
-        if x_axis is not None and x_axis.log is not None:
-            logx = x_axis.log
-        P = np.column_stack([np.broadcast_to(params[n], theta.shape[:1])
-                             for n in model.param_names])
-        xg = _grid(ds.x, xk in _LOG_X or logx)
-        pred_g = model.predict_matrix(np.ascontiguousarray(P), xg)
-        pred_d = ds.predict_matrix(P)  # each point at its own constants (e.g. T)
-        show_x = x_axis.to_display if x_axis is not None else (lambda v: v)
-        xg_d, x_d = show_x(xg), show_x(ds.x)
-        quoted = np.any(ds.sigma != 1.0)
-        pred_show, y_show, s_show, sign, ylab, _ = _y_display(y_axis, model, pred_g, ds.y,
-                                                                   ds.sigma)
-        q = np.nanpercentile(pred_show, [2.5, 16, 50, 84, 97.5], axis=0)
-        ax.fill_between(xg_d, q[0], q[4], color="tab:blue", alpha=0.18, lw=0, label="95 %")
-        ax.fill_between(xg_d, q[1], q[3], color="tab:blue", alpha=0.35, lw=0, label="68 %")
-        ax.plot(xg_d, q[2], color="tab:blue", lw=1.4, label="posterior median")
-        ax.errorbar(x_d, y_show, yerr=s_show if quoted else None,
+        q = c.band
+        ax.fill_between(c.x_grid, q[0], q[4], color="tab:blue", alpha=0.18, lw=0, label="95 %")
+        ax.fill_between(c.x_grid, q[1], q[3], color="tab:blue", alpha=0.35, lw=0, label="68 %")
+        ax.plot(c.x_grid, q[2], color="tab:blue", lw=1.4, label="posterior median")
+        ax.errorbar(c.x, c.y, yerr=c.sigma if c.error_bars else None,
                     fmt="o", ms=3, color="k", lw=0.8, label="data")
-        med_d = np.nanmedian(pred_d, axis=0)
-        resid = sign * (ds.y - med_d) / ds.sigma
         axr.axhline(0, color="0.5", lw=0.8)
-        axr.plot(x_d, resid, "o", ms=3, color="k")
-        axr.set_ylabel("(data − model)/σ" if quoted else "data − model")
+        axr.plot(c.x, c.residual, "o", ms=3, color="k")
+        axr.set_ylabel(c.residual_label)
         for a in (ax, axr):
-            if logx:
+            if c.log_x:
                 _log_axis(a, "x")
-        if model.y_kind in _LOG_Y and np.all(y_show > 0):
+        if c.log_y:
             _log_axis(ax, "y")
-        ax.set_ylabel(ylab)
-        ax.set_title(f"data set {ds.name} (model {model.kind})", fontsize=9, y=1.0)
-        axr.set_xlabel(x_axis.label if x_axis is not None else _X_LABEL.get(xk, xk))
+        ax.set_ylabel(c.y_label)
+        ax.set_title(c.title, fontsize=9, y=1.0)
+        axr.set_xlabel(c.x_label)
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=11)
+    if curves.title:
+        fig.suptitle(curves.title, fontsize=11)
     _save(fig, path, 110)
