@@ -8,6 +8,7 @@ is what ``tlsbayes fit``, ``resume`` and ``report`` run once ``posterior.nc`` is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -23,6 +24,7 @@ from . import __version__
 from .atomic import atomic_output, atomic_write_text, file_sha256
 from .errors import TLSBayesError
 from .results.curves import fit_curves
+from .results.model_outputs import ModelOutputs, evaluate_model, median_prediction
 from .results.table import Table
 
 
@@ -56,8 +58,10 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
     everything else here); ``plots`` (:data:`PLOT_CHOICES`, or a bool) selects them, and
     ``tlsbayes report`` draws the skipped ones later.  report.md is written last.
     ``result_key`` (:func:`summary_key` of the posterior.nc ``idata`` was read from or written
-    to) lets the summary statistics be reused from :data:`tlsbayes.rundir.SUMMARY_CACHE`
-    when they were computed from that very file, and stores them for the next report.
+    to) lets the summary statistics and what the report needs from the model be reused from
+    :data:`tlsbayes.rundir.SUMMARY_CACHE` and :data:`tlsbayes.rundir.MODEL_CACHE` when they
+    were computed from that very file, and stores them for the next report: a re-plot of a
+    run written by this version then evaluates no model (and imports no numba).
     """
     outdir = Path(outdir)
     attrs = R.attrs_of(idata)
@@ -68,19 +72,21 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
         summary = _summary_statistics(idata, extra)
         if result_key is not None:
             _store_summary(outdir, result_key, summary)
-    verd = V.evaluate(posterior, idata)
+    ctx = run_context(outdir, attrs, posterior)
+    model = model_outputs(idata, posterior, summary, ctx, outdir, result_key)
+    verd = V.evaluate(posterior, idata, misfit=model.misfit)
     summary["identified"] = V.identified_column(verd, summary.index)
     atomic_write_text(outdir / rundir.SUMMARY_FILE, summary.to_csv(index_label="parameter"))
     atomic_write_text(outdir / rundir.CHECKS_FILE, V.checks_table(verd).to_csv(index=False))
     deg = R.degeneracy_report(idata, log_params=log_params)
-    guidance = noise_guidance(summary, posterior)
+    guidance = noise_guidance(summary, posterior, at_median=model.at_median)
     print_fn(R.format_summary(summary))
     for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
-    ctx = run_context(outdir, attrs, posterior)
     start, start_cpu = time.perf_counter(), time.process_time()
     figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
-                           chain=chain, burn=burn, log_params=log_params, context=ctx)
+                           chain=chain, burn=burn, log_params=log_params, context=ctx,
+                           curves=model.curves)
     plots_s, plots_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
     figures = _current_figures(outdir, figures)
     md = report_markdown(ctx, attrs, summary, deg, figures, guidance=guidance,
@@ -114,16 +120,26 @@ def summary_key(result_path) -> dict:
             "posterior_sha256": file_sha256(result_path)}
 
 
+def _cached(path, key):
+    """The JSON document stored at ``path`` for ``key``, or None (no key, no file, a damaged
+    one, or one computed from another posterior.nc or tlsbayes)."""
+    if key is None:
+        return None
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("key") == key else None
+
+
 def cached_summary(outdir, key):
     """The summary statistics stored in ``outdir`` for ``key``, or None: no key, no cache, a
     damaged one, or one computed from another posterior.nc or tlsbayes (then the caller
     recomputes them: a stale number is never shown)."""
-    if key is None:
+    doc = _cached(Path(outdir) / rundir.SUMMARY_CACHE, key)
+    if doc is None:
         return None
     try:
-        doc = json.loads((Path(outdir) / rundir.SUMMARY_CACHE).read_text(encoding="utf-8"))
-        if doc["key"] != key:
-            return None
         columns = list(doc["columns"])
         rows = {label: dict(zip(columns, row)) for label, row in zip(doc["index"], doc["rows"])}
         return Table(rows, columns, index_name=doc.get("index_name"))
@@ -139,6 +155,52 @@ def _store_summary(outdir, key, summary) -> None:
                       json.dumps(doc, default=lambda v: v.item()))  # numpy scalars
 
 
+#: Layout of :data:`tlsbayes.rundir.MODEL_CACHE`; bump it when what is stored changes.
+MODEL_CACHE_FORMAT = 1
+
+
+def model_outputs(idata, posterior, summary, context, outdir, key) -> ModelOutputs:
+    """What the report needs from the model: stored in ``outdir`` for ``key``, or evaluated
+    (numba's kernels) and stored for the next report.
+
+    A stored copy is used only for the very posterior.nc it was computed from (``key``, a
+    :func:`summary_key`: any change to the file, a resume, another tlsbayes, recomputes it)
+    and the same data sets; ``summary`` gives the posterior medians, ``context`` (a
+    :class:`tlsbayes.reporting.RunContext`) the display axes of the fit figure.
+    """
+    path = Path(outdir) / rundir.MODEL_CACHE
+    doc = _cached(path, key)
+    if doc is not None and doc.get("format") == MODEL_CACHE_FORMAT:
+        try:
+            stored = ModelOutputs.from_json(doc["outputs"])
+        except (KeyError, TypeError, ValueError):
+            stored = None
+        names = [ds.name for ds in posterior.datasets]
+        if stored is not None and [c.name for c in stored.curves.datasets] == names:
+            return stored
+    median = {n: float(summary.loc[n, "median"]) for n in summary.index}
+    out = evaluate_model(posterior, _theta(idata, posterior), median,
+                         axes_of=_axes_of(context))
+    if key is not None:
+        atomic_write_text(path, json.dumps({"key": key, "format": MODEL_CACHE_FORMAT,
+                                            "outputs": out.to_json()}))
+    return out
+
+
+def _theta(idata, posterior):
+    """The posterior draws of ``idata`` in sampling coordinates, shape (nsamples, ndim)."""
+    names = list(posterior.free_names)
+    return posterior.priors.from_params(
+        {n: idata.posterior[n].values.reshape(-1) for n in names})
+
+
+def _axes_of(context):
+    """``data set name -> (x Axis, y Axis)`` of a run context (None: SI axes)."""
+    if context is None:
+        return None
+    return {d.name: (d.x_axis, d.y_axis) for d in context.datasets}
+
+
 def _current_figures(outdir, drawn) -> list:
     """The figures drawn now and those already there from this result (not older than
     posterior.nc: a figure of an earlier, shorter chain is left out), in report order."""
@@ -149,13 +211,16 @@ def _current_figures(outdir, drawn) -> list:
 
 
 def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=None, burn=0,
-                 log_params=(), context=None) -> list:
+                 log_params=(), context=None, curves=None) -> list:
     """Draw the figures of ``level`` (``"fit"``: the data with the posterior fit; ``"all"``:
     also the corner plot and, given the chain, the trace); return their file names.
 
     Every figure is titled with the card and group (``context``, a
     :class:`tlsbayes.reporting.RunContext`), the fit in the units of the data; the corner and
     trace plots draw the same coordinate per parameter (log10 of those in ``log_params``).
+    ``curves`` (a :class:`tlsbayes.results.curves.FitCurves` of these draws and axes, e.g.
+    :attr:`ModelOutputs.curves <tlsbayes.results.model_outputs.ModelOutputs.curves>`) spares
+    evaluating the model; its title is replaced by the context's.
     matplotlib is imported only here, so ``--plots none`` never loads it.
     """
     if level == "none":
@@ -165,11 +230,10 @@ def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=Non
     names = list(posterior.free_names)
     post = idata.posterior
     samples = np.column_stack([post[n].values.reshape(-1) for n in names])
-    theta = posterior.priors.from_params({n: samples[:, i] for i, n in enumerate(names)})
     title = context.figure_title if context is not None else None
-    axes_of = ({d.name: (d.x_axis, d.y_axis) for d in context.datasets}
-               if context is not None else None)
-    curves = fit_curves(posterior, theta, title=title, axes_of=axes_of)
+    if curves is None:
+        curves = fit_curves(posterior, _theta(idata, posterior), axes_of=_axes_of(context))
+    curves = dataclasses.replace(curves, title=title)
     atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, curves)
     figures = [rundir.FIT_PLOT]
     if level == "all":
@@ -206,7 +270,7 @@ NOISE_SCALE_LIMITS = (0.5, 2.0)
 NU_SMALL = 5.0
 
 
-def noise_guidance(summary, posterior) -> list:
+def noise_guidance(summary, posterior, at_median=None) -> list:
     """Sentences for report.md when the quoted uncertainties do not describe the data.
 
     * a fitted ``noise_scale`` (per data set) with median above 2 or below 1/2;
@@ -220,6 +284,10 @@ def noise_guidance(summary, posterior) -> list:
         From :func:`tlsbayes.results.summarize` (``median``, ``q16``, ``q84`` per parameter).
     posterior : Posterior
         The fitted posterior (data sets, likelihoods, priors).
+    at_median : dict, optional
+        ``data set name -> (n,)`` model at the summary's medians
+        (:func:`tlsbayes.results.model_outputs.median_prediction`, computed here if not
+        given).
     """
     lo, hi = NOISE_SCALE_LIMITS
     out = []
@@ -253,9 +321,9 @@ def noise_guidance(summary, posterior) -> list:
                 "uncertainty. Look for bad S21 fits (flag columns, a row filter) before "
                 "trusting a Gaussian error model.")
         if ds.likelihood.kind == "gaussian":
-            theta = posterior.priors.from_params(
-                {n: med[n] for n in posterior.free_names if n in med})
-            mu = posterior.predict(np.asarray(theta, dtype=np.float64)[None, :])[ds.name][0]
+            if at_median is None:
+                at_median = median_prediction(posterior, med)
+            mu = at_median[ds.name]
             r = float(np.sqrt(np.mean(((ds.y - mu) / ds.sigma) ** 2)))
             if r > hi or r < lo:
                 what = ("smaller than the scatter: the posterior is too narrow"

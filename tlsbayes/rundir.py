@@ -10,6 +10,7 @@ constants below::
     posterior.nc     POSTERIOR_FILE   ArviZ InferenceData with provenance (tlsbayes.results)
     summary.csv      SUMMARY_FILE     one row per parameter (``identified``: yes/weak/no)
     summary_cache.json SUMMARY_CACHE  the statistics of summary.csv, keyed by posterior.nc's sha256
+    model_cache.json MODEL_CACHE      the model on the posterior (fit curves, misfit), same key
     checks.csv       CHECKS_FILE      one row per data set: the misfit checks (``misfit``)
     report.md        REPORT_FILE      verdict, table, degeneracies, figures; written last
     fit.png, corner.png, trace.png    FIGURES
@@ -36,8 +37,8 @@ from tlsbayes.errors import CardError, RunDirError, SamplingError, TLSBayesError
 
 __all__ = [
     "CARD_FILE", "CHECKPOINT_FILE", "CHECKSUM_FILE", "CHECKS_FILE", "CORNER_PLOT", "FIGURES",
-    "FIT_PLOT", "LOCK_FILE", "POSTERIOR_FILE", "REPORT_FILE", "RUN_FILES", "REPORT_HTML",
-    "RUN_FORMAT", "RUN_JSON", "SUMMARY_CACHE", "SUMMARY_FILE", "TRACE_PLOT",
+    "FIT_PLOT", "LOCK_FILE", "MODEL_CACHE", "POSTERIOR_FILE", "REPORT_FILE", "RUN_FILES",
+    "REPORT_HTML", "RUN_FORMAT", "RUN_JSON", "SUMMARY_CACHE", "SUMMARY_FILE", "TRACE_PLOT",
     "card_for_group",
     "claim",
     "verdict_cells",
@@ -75,14 +76,18 @@ TRACE_PLOT = "trace.png"
 #: The summary statistics with the sha256 of the posterior.nc they were computed from (a
 #: re-plot reuses them only for that very file: tlsbayes.fit_report.cached_summary).
 SUMMARY_CACHE = "summary_cache.json"
+#: What the report needs from the model (the fit figure's curves, the misfit verdicts, the model
+#: at the posterior median), keyed as SUMMARY_CACHE: a re-plot of this very posterior.nc
+#: evaluates no model (tlsbayes.fit_report.model_outputs).
+MODEL_CACHE = "model_cache.json"
 #: Checksums (sha256) of the newest and previous checkpoint.h5, written with it.
 CHECKSUM_FILE = "checkpoint.h5.sha256"
 #: Figures of a run, in the order the report shows them.
 FIGURES = (FIT_PLOT, CORNER_PLOT, TRACE_PLOT)
 #: Files of a run directory (their temporaries are cleaned before a run continues).
 RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, CHECKSUM_FILE, SUMMARY_FILE, CHECKS_FILE,
-             SUMMARY_CACHE, REPORT_FILE, REPORT_HTML, FIT_PLOT, CORNER_PLOT, TRACE_PLOT, CARD_FILE,
-             RUN_JSON)
+             SUMMARY_CACHE, MODEL_CACHE, REPORT_FILE, REPORT_HTML, FIT_PLOT, CORNER_PLOT,
+             TRACE_PLOT, CARD_FILE, RUN_JSON)
 #: Lock file held by the process writing into a directory (``tlsbayes batch``).
 LOCK_FILE = ".batch.lock"
 #: Layout version of run.json; bump it when resume/report can no longer read older ones.

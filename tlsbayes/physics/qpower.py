@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from ._vec import as_flat, restore
+from .field import field_constant as _field_constant
 from .constants import EPS_R_SILICON, eps0, h, k_B
 
 
@@ -147,10 +148,8 @@ def photon_number(P_read, f, Qr, Qc):
     return float(N) if N.ndim == 0 else N
 
 
-@numba.njit(cache=True)
-def field_constant(P_read, f, Qc, A0, d, eps_r):
-    """``k = |E|²/Qr²`` of Eq. 6 [V² m⁻²]: the part of the field that does not depend on Qi."""
-    return P_read / (2.0 * math.pi * f) / Qc / (eps_r * eps0 * A0 * d)
+#: ``k = |E|²/Qr²`` of Eq. 6 [V² m⁻²] (:func:`tlsbayes.physics.field.field_constant`, compiled).
+field_constant = numba.njit(cache=True)(_field_constant)
 
 
 @numba.njit(cache=True)

@@ -340,10 +340,10 @@ def _device_field(ds) -> np.ndarray:
     ``|E|^2 = k(P) Qr^2`` with the loaded ``Qr = 1/(1/Qi + 1/Qc)`` taken from the measured
     ``1/Qi`` (the data's y), so the span is what the resonator actually saw.
     """
-    from ..physics.qpower import field_constant  # numba: only for these data sets
+    from ..physics.field import field_constant  # plain numpy: no compiler to inspect data
 
     m = ds.model
-    k = np.array([field_constant(p, m.f, m.Qc, m.A0, m.d, m.eps_r) for p in ds.x])
+    k = field_constant(np.asarray(ds.x, dtype=float), m.f, m.Qc, m.A0, m.d, m.eps_r)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sqrt(k) / (np.asarray(ds.y, dtype=float) + 1.0 / m.Qc)
 

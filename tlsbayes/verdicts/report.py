@@ -44,7 +44,7 @@ class Verdicts:
         return any(m.misfit for m in self.misfit)
 
 
-def evaluate(posterior, idata, *, rng=None) -> Verdicts:
+def evaluate(posterior, idata, *, rng=None, misfit=None) -> Verdicts:
     """Both verdicts from a fit's InferenceData.
 
     Parameters
@@ -55,12 +55,17 @@ def evaluate(posterior, idata, *, rng=None) -> Verdicts:
         With a ``posterior`` group holding every free parameter in physical units.
     rng : numpy.random.Generator, optional
         Default ``default_rng(0)``: the same result gives the same verdicts.
+    misfit : sequence of Misfit, optional
+        The misfit verdicts, already computed from these draws (e.g. stored with the run:
+        :class:`tlsbayes.results.model_outputs.ModelOutputs`); the model is then not
+        evaluated (the identification verdict needs only the priors and the data).
     """
     names = list(posterior.free_names)
     draws = {n: np.asarray(idata.posterior[n].values, dtype=float).reshape(-1) for n in names}
     ident = identify_posterior(posterior, draws)
-    theta = posterior.priors.from_params(draws)
-    return Verdicts(ident, check_posterior(posterior, theta, rng=rng))
+    if misfit is None:
+        misfit = check_posterior(posterior, posterior.priors.from_params(draws), rng=rng)
+    return Verdicts(ident, list(misfit))
 
 
 def identified_column(verdicts: Verdicts, names) -> list:
