@@ -32,6 +32,7 @@ import numba
 import numpy as np
 
 from .moves import de_scale, require_walkers
+from .stream import ROW_LOG_U, draw_chunk
 
 __all__ = ["MOVE_STRETCH", "MOVE_DE", "MoveSpec", "move_spec", "CompiledStepper"]
 
@@ -127,11 +128,10 @@ def _reproduces(move, spec: MoveSpec) -> bool:
         stepper = CompiledStepper([spec], np.ones(1),
                                   lambda q: (log_prob(q), np.empty((q.shape[0], 0))))
         x, lp, random = x0.copy(), log_prob(x0), np.random.RandomState(7)
-        step = stepper._de_step if spec.kind == MOVE_DE else stepper._stretch_step
         for _ in range(3):
+            model.random.random_sample()  # EnsembleSampler.sample's move choice
             state, _ = move.propose(model, state)
-            step(spec, x, lp, np.empty((nwalkers, 0)), np.zeros(nwalkers, dtype=np.bool_),
-                 random)
+        stepper.run(x, lp, np.empty((nwalkers, 0)), random, 3)
         if spec.snooker > 0:  # its dot products: a loop here, einsum there (last bits)
             same = np.allclose(x, state.coords, rtol=1e-12, atol=0.0)
         else:
@@ -175,8 +175,8 @@ def de_proposal(coords, labels, split, u, g, g0, sigma, snooker, gamma_snooker):
     labels : ndarray of int64, shape (nwalkers,)
         Half of each walker (0 or 1).
     split : int
-    u : ndarray, shape (4, n)
-        Uniforms: the three complement walkers, snooker or not.
+    u : ndarray, shape (>= 4, n)
+        Uniforms (rows 0-3): the three complement walkers, snooker or not.
     g : ndarray, shape (n,)
         Standard normals (the DE scale noise).
     g0, sigma, snooker, gamma_snooker : float
@@ -304,9 +304,16 @@ class CompiledStepper:
             Accepted proposals per walker over the ``nsteps`` steps.
         """
         nwalkers, ndim = coords.shape
+        for spec in self.specs:
+            if spec.kind == MOVE_DE:
+                require_walkers("DE move", nwalkers, ndim)
+        # every random number of the chunk first (none depends on the walkers), in one call
+        move, labels, draws, rint = draw_chunk(
+            [s.kind == MOVE_DE for s in self.specs], [s.a for s in self.specs], self.cdf,
+            random, nsteps, nwalkers, ndim)
         if self.chunk_runner is not None and nwalkers % 2 == 0 and blobs.shape[1] == 2:
-            out = self.chunk_runner(self.specs[0], self.cdf, coords, log_prob, blobs, random,
-                                    nsteps)
+            out = self.chunk_runner(self.specs[0], coords, log_prob, blobs, labels, draws,
+                                    rint)
             for _ in range(nsteps if on_step is not None else 0):
                 on_step()
             return out
@@ -314,14 +321,24 @@ class CompiledStepper:
         log_probs = np.empty((nsteps, nwalkers))
         blob_chain = np.empty((nsteps,) + blobs.shape)
         n_accepted = np.zeros(nwalkers, dtype=np.int64)
+        g0 = [de_scale(s.gamma0, ndim) for s in self.specs]
+        evaluate = self.evaluate
         for i in range(nsteps):
-            # EnsembleSampler.sample: random.choice(moves, p=weights) draws one uniform
-            spec = self.specs[int(self.cdf.searchsorted(random.random_sample(), side="right"))]
+            m = move[i]
+            spec, lab = self.specs[m], labels[i]
             accepted = np.zeros(nwalkers, dtype=np.bool_)
-            if spec.kind == MOVE_DE:
-                self._de_step(spec, coords, log_prob, blobs, accepted, random)
-            else:
-                self._stretch_step(spec, coords, log_prob, blobs, accepted, random)
+            for split in (0, 1):
+                d = draws[i, split]
+                if spec.kind == MOVE_DE:  # DEMove.propose, draw for draw
+                    inds, q, log_factor = de_proposal(coords, lab, split, d, d[4], g0[m],
+                                                      spec.sigma, spec.snooker,
+                                                      spec.gamma_snooker)
+                else:  # RedBlueMove.propose with StretchMove.get_proposal
+                    inds, q = stretch_proposal(coords, lab, split, d[0], rint[i, split])
+                    log_factor = d[1]
+                new_lp, new_blobs = evaluate(q)
+                accept(coords, log_prob, blobs, accepted, inds, q, new_lp, new_blobs,
+                       log_factor, d[ROW_LOG_U])
             chain[i] = coords
             log_probs[i] = log_prob
             blob_chain[i] = blobs
@@ -329,37 +346,3 @@ class CompiledStepper:
             if on_step is not None:
                 on_step()
         return chain, log_probs, blob_chain, n_accepted
-
-    def _de_step(self, spec, coords, log_prob, blobs, accepted, random):
-        # DEMove.propose, draw for draw
-        nwalkers, ndim = coords.shape
-        require_walkers("DE move", nwalkers, ndim)
-        g0 = de_scale(spec.gamma0, ndim)
-        labels = np.arange(nwalkers) % 2
-        random.shuffle(labels)
-        for split in (0, 1):
-            n = int(np.count_nonzero(labels == split))
-            u = random.random_sample((5, n))
-            g = random.standard_normal(n)
-            inds, q, log_factor = de_proposal(coords, labels, split, u[:4], g, g0, spec.sigma,
-                                              spec.snooker, spec.gamma_snooker)
-            new_lp, new_blobs = self.evaluate(q)
-            accept(coords, log_prob, blobs, accepted, inds, q, new_lp, new_blobs, log_factor,
-                   np.log(u[4]))
-
-    def _stretch_step(self, spec, coords, log_prob, blobs, accepted, random):
-        # RedBlueMove.propose with StretchMove.get_proposal, draw for draw
-        nwalkers, ndim = coords.shape
-        labels = np.arange(nwalkers) % 2
-        random.shuffle(labels)
-        for split in (0, 1):
-            ns = int(np.count_nonzero(labels == split))
-            zz = ((spec.a - 1.0) * random.rand(ns) + 1) ** 2.0 / spec.a
-            log_factor = (ndim - 1.0) * np.log(zz)
-            rint = random.randint(nwalkers - ns, size=(ns,))
-            inds, q = stretch_proposal(coords, labels, split, zz, rint)
-            new_lp, new_blobs = self.evaluate(q)
-            # emcee draws one uniform per walker after the evaluation: rand(ns) is the same
-            # stream as ns calls of rand()
-            accept(coords, log_prob, blobs, accepted, inds, q, new_lp, new_blobs, log_factor,
-                   np.log(random.rand(ns)))

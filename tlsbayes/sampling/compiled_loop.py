@@ -4,8 +4,9 @@
 per half-ensemble, about ten compiled calls a step whose dispatch costs more than the Ta
 card's likelihood itself.  For a posterior of one data set without point constants
 (:class:`~tlsbayes.sampling.compiled_target.FastLogProb` says so) :func:`run_steps` takes a
-whole chunk of steps in one compiled call: the random numbers are drawn first by numpy, as
-emcee draws them (they never depend on the state), then the loop proposes, evaluates the
+whole chunk of steps in one compiled call: the random numbers are drawn first
+(:func:`tlsbayes.sampling.stream.draw_chunk`, as emcee draws them: they never depend on the
+state), then the loop proposes, evaluates the
 prior rows, the model kernel and the likelihood, and accepts, with the same compiled functions
 on the same numbers, so the chain stays emcee's bit for bit.
 
@@ -25,8 +26,9 @@ from numba import types
 from ..inference.kernels import prior_rows_and_params, total_log_likelihood
 from .compiled import MOVE_DE, accept, de_proposal, stretch_proposal
 from .compiled_target import combine_rows, gather_rows
+from .stream import ROW_LOG_U
 
-__all__ = ["KERNEL_SIG", "chunk_runner", "run_steps", "draw_chunk"]
+__all__ = ["KERNEL_SIG", "chunk_runner", "run_steps"]
 
 
 def _array(ndim, dtype=types.float64, readonly=False):
@@ -40,10 +42,6 @@ I1, I2, I3 = (_array(n, types.int64) for n in (1, 2, 3))
 #: calls every model kernel (:func:`tlsbayes.models.base.kernel_array`).
 KERNEL_SIG = F2(F2, R1, F1)
 
-#: Rows of the per-half draws block ``draws[k, split]`` (6, n): DE uses rows 0-3 (uniforms:
-#: complement walkers, snooker or not) and 4 (the scale noise); stretch row 0 (z) and 1 (its
-#: log MH factor); both row 5 (log of the acceptance uniform).
-ROW_LOG_U = 5
 
 
 @numba.njit(types.void(types.FunctionType(KERNEL_SIG), types.int64, F2, F1, F2, I2, F4, I3,
@@ -81,47 +79,13 @@ def _loop(kernel, kind, coords, log_prob, blobs, labels, draws, rint, g0, sigma,
             n_accepted[w] += accepted[w]
 
 
-def draw_chunk(spec, cdf, random, nsteps, nwalkers, ndim):
-    """Every random number of ``nsteps`` steps, drawn from ``random`` in emcee's order.
-
-    Returns
-    -------
-    labels : ndarray of int64, shape (nsteps, nwalkers)
-    draws : ndarray, shape (nsteps, 2, 6, nwalkers // 2)
-    rint : ndarray of int64, shape (nsteps, 2, nwalkers // 2)
-    """
-    n = nwalkers // 2
-    labels = np.empty((nsteps, nwalkers), dtype=np.int64)
-    draws = np.zeros((nsteps, 2, 6, n))
-    rint = np.zeros((nsteps, 2, n), dtype=np.int64)
-    u4 = np.empty((nsteps, 2, n))
-    for k in range(nsteps):
-        cdf.searchsorted(random.random_sample(), side="right")  # emcee's move choice
-        lab = np.arange(nwalkers) % 2
-        random.shuffle(lab)
-        labels[k] = lab
-        for split in (0, 1):
-            if spec.kind == MOVE_DE:
-                u = random.random_sample((5, n))
-                draws[k, split, 4] = random.standard_normal(n)
-                draws[k, split, :4] = u[:4]
-                u4[k, split] = u[4]
-            else:
-                zz = ((spec.a - 1.0) * random.rand(n) + 1) ** 2.0 / spec.a
-                draws[k, split, 0] = zz
-                draws[k, split, 1] = (ndim - 1.0) * np.log(zz)
-                rint[k, split] = random.randint(nwalkers - n, size=(n,))
-                u4[k, split] = random.rand(n)
-    draws[:, :, ROW_LOG_U] = np.log(u4)
-    return labels, draws, rint
-
-
-def run_steps(spec, cdf, t, coords, log_prob, blobs, random, nsteps):
-    """``nsteps`` steps of the move ``spec`` (a :class:`MoveSpec`; ``cdf`` of the move
-    weights) on the posterior described by ``t`` (:meth:`FastLogProb.loop_arrays`) in one
-    compiled call; arguments and results as :meth:`CompiledStepper.run`."""
-    nwalkers, ndim = coords.shape
-    labels, draws, rint = draw_chunk(spec, cdf, random, nsteps, nwalkers, ndim)
+def run_steps(spec, t, coords, log_prob, blobs, labels, draws, rint):
+    """The steps of the move ``spec`` (a :class:`MoveSpec`) on the posterior described by
+    ``t`` (:func:`loop_arrays`) in one compiled call, from the chunk's random numbers
+    (``labels``, ``draws``, ``rint``: :func:`tlsbayes.sampling.stream.draw_chunk`); the state
+    and results as :meth:`CompiledStepper.run`."""
+    nsteps, nwalkers = labels.shape
+    ndim = coords.shape[1]
     g0 = 2.38 / math.sqrt(2 * ndim) if spec.gamma0 is None else float(spec.gamma0)
     chain = np.empty((nsteps, nwalkers, ndim))
     log_probs = np.empty((nsteps, nwalkers))
@@ -157,12 +121,12 @@ def loop_arrays(fast) -> dict | None:
 
 
 def chunk_runner(fast):
-    """``runner(spec, cdf, coords, log_prob, blobs, random, nsteps)`` taking whole chunks on
+    """``runner(spec, coords, log_prob, blobs, labels, draws, rint)`` taking whole chunks on
     ``fast`` in one compiled call (:func:`run_steps`), or ``None`` where it cannot."""
     t = loop_arrays(fast)
     if t is None:
         return None
 
-    def runner(spec, cdf, coords, log_prob, blobs, random, nsteps):
-        return run_steps(spec, cdf, t, coords, log_prob, blobs, random, nsteps)
+    def runner(spec, coords, log_prob, blobs, labels, draws, rint):
+        return run_steps(spec, t, coords, log_prob, blobs, labels, draws, rint)
     return runner
