@@ -36,6 +36,7 @@ delta0 = {{ dist = "loguniform", low = 1e-7, high = 1e-3 }}
 [sampler]
 nwalkers = 16
 chunk = {chunk}
+checkpoint_seconds = 0  # a checkpoint at every chunk: the kill tests count on it
 max_steps = 4000
 target_ess = 400
 tau_factor = 30

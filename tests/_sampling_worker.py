@@ -58,7 +58,9 @@ class Gaussian:
         return log_prior + log_like, log_prior, log_like
 
 
-KILL_SETTINGS = sampling.SamplerSettings(chunk=100, max_steps=1200, seed=11, progress=False)
+# a checkpoint at every chunk (checkpoint_seconds=0): the kill tests count on it
+KILL_SETTINGS = sampling.SamplerSettings(chunk=100, checkpoint_seconds=0, max_steps=1200,
+                                         seed=11, progress=False)
 
 
 def start(settings, target):

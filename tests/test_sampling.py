@@ -1,6 +1,7 @@
 """Tests of tlsbayes.sampling: convergence on a known posterior, reproducibility, MAP and
 initial ball, checkpoint format, interruption/kill and resume, corrupt checkpoints."""
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -32,7 +33,8 @@ worker = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(worker)
 Gaussian, MU, SD, CORR, NAMES = worker.Gaussian, worker.MU, worker.SD, worker.CORR, worker.NAMES
 
-SHORT = SamplerSettings(chunk=100, max_steps=500, seed=5, progress=False)
+# checkpoint_seconds=0: a checkpoint at every chunk, which the resume tests count on
+SHORT = SamplerSettings(chunk=100, checkpoint_seconds=0, max_steps=500, seed=5, progress=False)
 
 
 def _start(settings, target=None):
@@ -399,6 +401,53 @@ def test_repeated_sigkill_at_random_moments_never_corrupts_the_checkpoint(tmp_pa
     np.testing.assert_array_equal(resumed.chain[: saved.steps], saved.chain)
     assert resumed.steps == saved.steps + 100
     assert np.array_equal(resumed.chain, worker.run_kill_job(None, **same).chain)
+
+
+def test_checkpoints_wait_checkpoint_seconds_and_resume_bit_for_bit(tmp_path, monkeypatch):
+    # Writes at chunk ends only once checkpoint_seconds have passed, always when the run
+    # stops.  A fake clock advanced by the log-probability (10 ms per call, 2 calls per step:
+    # a 100-step chunk lasts 2 s); a run interrupted after its time-based checkpoint resumes
+    # to the uninterrupted chain.
+    from tlsbayes.sampling import runner
+    from tlsbayes.sampling.checkpoint import AtomicHDFBackend
+
+    now = [0.0]
+
+    class Timed(Gaussian):
+        def __call__(self, theta):
+            now[0] += 0.01
+            return super().__call__(theta)
+
+    written = []
+    save = AtomicHDFBackend.save
+
+    def counting(self, **kw):
+        written.append(self.iteration)
+        save(self, **kw)
+
+    monkeypatch.setattr(AtomicHDFBackend, "save", counting)
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: now[0])
+    steps = {}
+    for seconds in (0, 2.5, 3600):
+        written.clear()
+        s = dataclasses.replace(SHORT, checkpoint_seconds=seconds)
+        res = run(Timed(), _start(s), s, names=NAMES, checkpoint=tmp_path / f"{seconds}.h5")
+        steps[seconds] = list(written)
+        assert written[-1] == res.steps == 500
+    assert steps[0] == [100, 200, 300, 400, 500]
+    assert steps[2.5] == [200, 400, 500]
+    assert steps[3600] == [500]
+
+    s = dataclasses.replace(SHORT, checkpoint_seconds=2.5)
+    ref = run(Timed(), _start(s), s, names=NAMES)
+    partial = tmp_path / "partial.h5"
+    with pytest.raises(KeyboardInterrupt):  # in step 350: after the checkpoint at 200 only
+        run(Timed(interrupt_after=1 + 2 * 350), _start(s), s, names=NAMES, checkpoint=partial)
+    assert read_checkpoint(partial).steps == 200
+    resumed = run(Timed(), _start(s), s, names=NAMES, checkpoint=partial, resume=True)
+    assert np.array_equal(resumed.chain, ref.chain)
+    assert np.array_equal(resumed.log_prob, ref.log_prob)
+    assert np.array_equal(resumed.tau_history, ref.tau_history)
 
 
 def test_checks_grow_geometrically_and_meet_every_chunk():

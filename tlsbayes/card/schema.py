@@ -43,12 +43,12 @@ __all__ = [
     "toml_document",
 ]
 
-SAMPLER_KEYS = ("nwalkers", "chunk", "max_steps", "target_ess", "tau_rtol", "tau_factor",
+SAMPLER_KEYS = ("nwalkers", "chunk", "checkpoint_seconds", "max_steps", "target_ess", "tau_rtol", "tau_factor",
                 "rhat_max", "n_groups", "burn_factor", "moves", "ball_scale", "map_starts",
                 "seed", "progress", "engine")
 #: type each ``[sampler]`` key must have (``float`` accepts integers too)
 SAMPLER_TYPES = {
-    "nwalkers": int, "chunk": int, "max_steps": int, "target_ess": float, "tau_rtol": float,
+    "nwalkers": int, "chunk": int, "checkpoint_seconds": float, "max_steps": int, "target_ess": float, "tau_rtol": float,
     "tau_factor": float, "rhat_max": float, "n_groups": int, "burn_factor": float,
     "moves": str,
     "ball_scale": float, "map_starts": int, "seed": int, "progress": bool,

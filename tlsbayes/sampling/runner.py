@@ -1,8 +1,9 @@
-"""The run loop: emcee in segments, a convergence check after each, a checkpoint every chunk.
+"""The run loop: emcee in segments, a convergence check after each, checkpoints at chunk ends.
 
 :func:`run` samples from given walker positions until the gate of
 :mod:`tlsbayes.sampling.convergence` passes or ``settings.max_steps`` is reached, writing an
-atomic checkpoint (:mod:`tlsbayes.sampling.checkpoint`) after every chunk; ``resume=True``
+atomic checkpoint (:mod:`tlsbayes.sampling.checkpoint`) at the end of a chunk once
+``settings.checkpoint_seconds`` have passed since the last one, and when it stops; ``resume=True``
 continues a checkpoint bit for bit.  :func:`sampler_floor` times emcee itself with a
 log-probability that costs nothing (the floor of ``tlsbayes bench``).
 """
@@ -164,7 +165,8 @@ def run(
         resuming only its shape is used.
     settings : SamplerSettings
     checkpoint : str or path-like, optional
-        HDF5 file rewritten atomically at the end of every chunk.
+        HDF5 file rewritten atomically at the end of a chunk (at most every
+        ``settings.checkpoint_seconds``) and when the run stops.
     names : sequence of str, optional
         Parameter names (messages, checkpoint).
     resume : bool
@@ -257,7 +259,7 @@ class _Session:
         self.steps = 0 if ck is None else ck.steps
         self.saved = self.steps
         self.tau_hist, self.tau_steps, self.wall_before, self.diag = [], [], 0.0, None
-        self.t0 = time.perf_counter()
+        self.t0 = self.t_saved = time.perf_counter()
 
     def run(self, p0) -> SamplerRun:
         bar = None
@@ -319,11 +321,17 @@ class _Session:
         bar.set_postfix(tau=f"{np.max(diag.tau):.3g}", ess=f"{np.min(diag.ess):.0f}",
                         rhat="-" if np.isnan(rh) else f"{rh:.3f}", refresh=False)
         stops = not diag.failures or self.steps >= settings.max_steps
-        if self.checkpoint is not None and (stops or self.steps % settings.chunk == 0):
+        # at a chunk boundary once checkpoint_seconds have passed: any check step would do
+        # for resuming (next_check depends on the step count only), chunk boundaries keep
+        # the checkpoints where they always were
+        due = (self.steps % settings.chunk == 0
+               and time.perf_counter() - self.t_saved >= settings.checkpoint_seconds)
+        if self.checkpoint is not None and (stops or due):
             self.backend.save(names=self.names, blob_names=self.blob_names, settings=settings,
                               tau_history=self.tau_hist, tau_history_steps=self.tau_steps,
                               wall_time=self.wall_before + time.perf_counter() - self.t0)
             self.saved = self.steps
+            self.t_saved = time.perf_counter()
         return state
 
     def _compiled_steps(self, state, n, bar):

@@ -32,8 +32,16 @@ class SamplerSettings:
     nwalkers : int or None
         Ensemble size.  ``None``: ``max(32, 4 * ndim)`` rounded up to an even number.
     chunk : int
-        Steps between checkpoints, and the longest gap between two convergence checks
-        (which come more often early on, see :func:`tlsbayes.sampling.convergence.next_check`).
+        The longest gap between two convergence checks (which come more often early on, see
+        :func:`tlsbayes.sampling.convergence.next_check`), and the steps between the moments
+        a checkpoint may be written (see ``checkpoint_seconds``).
+    checkpoint_seconds : float
+        A checkpoint is written at a multiple of ``chunk`` steps only once at least this many
+        seconds (wall clock) have passed since the previous one (or the start of the session),
+        and always when the run stops; a kill therefore loses at most ``checkpoint_seconds``
+        plus one chunk of sampling.  ``0``: at every multiple of ``chunk``.  Rewriting the
+        whole chain costs O(steps) each time: on runs of a few seconds the writes cost a
+        fifth of the sampling, and a checkpoint every few seconds is all that resuming needs.
     max_steps : int
         Hard cap on the number of steps (per walker).
     target_ess : float
@@ -77,6 +85,7 @@ class SamplerSettings:
 
     nwalkers: int | None = None
     chunk: int = 500
+    checkpoint_seconds: float = 5.0
     max_steps: int = 50_000
     target_ess: float = 1000.0
     tau_rtol: float | None = None
@@ -107,6 +116,11 @@ class SamplerSettings:
                 continue
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 bad(name, value, "must be a positive finite number")
+        if not (isinstance(self.checkpoint_seconds, (int, float))
+                and not isinstance(self.checkpoint_seconds, bool)
+                and math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0):
+            bad("checkpoint_seconds", self.checkpoint_seconds,
+                "must be a finite number of seconds >= 0")
         if not (isinstance(self.rhat_max, (int, float)) and self.rhat_max > 1.0):
             bad("rhat_max", self.rhat_max, "must be a number > 1")
         if self.moves not in MOVES:
