@@ -93,6 +93,50 @@ def test_rank_diagnostics_equal_the_separate_functions_bit_for_bit(nsteps, nwalk
     np.testing.assert_allclose(rhat, rhat_ref, rtol=1e-10)
 
 
+@pytest.mark.parametrize("nsteps", [400, 401])  # the shared sort, and the fallback
+def test_rank_diagnostics_skip_rhat_only_below_the_ess_floor(nsteps):
+    rng = np.random.default_rng(nsteps)
+    x = ar1(rng, 32, nsteps, [0.0, 0.8, 0.97]).transpose(1, 0, 2).copy()
+    ess, rhat = rank_diagnostics(x, 4)
+    low, high = float(np.min(ess)), float(np.max(ess))
+    # every ESS at or above the floor: the same two statistics, bit for bit
+    ess_a, rhat_a = rank_diagnostics(x, 4, ess_floor=low)
+    np.testing.assert_array_equal(ess_a, ess)
+    np.testing.assert_array_equal(rhat_a, rhat)
+    # one below: the ESS still, R-hat not computed
+    ess_b, rhat_b = rank_diagnostics(x, 4, ess_floor=high)
+    np.testing.assert_array_equal(ess_b, ess)
+    assert np.all(np.isnan(rhat_b))
+
+
+def test_a_check_that_skips_rhat_decides_as_the_full_check():
+    # The ESS fails, the tau criteria pass: without R-hat the check fails on the ESS alone,
+    # as the full check does, with the same tau, burn-in and ESS.
+    from tlsbayes.sampling.convergence import diagnose
+    from tlsbayes.sampling.settings import SamplerSettings
+
+    rng = np.random.default_rng(5)
+    x = ar1(rng, 32, 2000, [0.0, 0.5, 0.9]).transpose(1, 0, 2).copy()
+    x[:, :, 1] += 0.3 * rng.standard_normal(32)  # walker offsets: bulk ESS ~600, tau's ~2e4
+    names = ("a", "b", "c")
+    tau_prev = np.array([1.0, 3.0, 19.0])
+    settings = SamplerSettings(target_ess=1000.0, tau_factor=10.0)
+    quick = diagnose(x, tau_prev, settings, names)
+    full = diagnose(x, tau_prev, settings, names, full=True)
+    assert quick.failures and full.failures
+    assert any("ESS <" in f for f in quick.failures)
+    assert any("R-hat not evaluated" in f for f in quick.failures)
+    assert np.all(np.isnan(quick.rhat)) and np.all(np.isfinite(full.rhat))
+    np.testing.assert_array_equal(quick.tau, full.tau)
+    np.testing.assert_array_equal(quick.ess, full.ess)
+    assert quick.burn_in == full.burn_in
+    # with a reachable target both compute R-hat and agree exactly
+    easy = SamplerSettings(target_ess=100.0, tau_factor=10.0)
+    a, b = diagnose(x, tau_prev, easy, names), diagnose(x, tau_prev, easy, names, full=True)
+    np.testing.assert_array_equal(a.rhat, b.rhat)
+    assert a.failures == b.failures
+
+
 def test_folded_order_sorts_the_folded_values():
     rng = np.random.default_rng(3)
     values = np.round(rng.standard_normal((3, 501)), 2)  # ties, and values equal to the centre

@@ -8,7 +8,8 @@ steps (where the checkpoint is written).  A run therefore stops at the first che
 the first step ``s`` at which the rule holds, at most ``max(1.25 s, s + 50)`` steps: within
 1.5x of ``s`` whenever ``s >= 100`` (the length criterion alone needs ``50 tau`` post-burn-in
 steps).  The checks cost about 5x the last one (a geometric series); the cheap tau criteria
-are evaluated first and the rank statistics only when those pass (see :func:`diagnose`).
+are evaluated first, the bulk ESS only when those pass and the split R-hat only when the
+bulk ESS passes too (see :func:`diagnose`).
 Let ``n`` be the number of steps so far and ``tau`` the integrated autocorrelation time.
 
 * **Burn-in.**  ``min(n // 2, ceil(burn_factor * max(tau_prev)))`` steps, where ``tau_prev``
@@ -99,9 +100,10 @@ def diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
 
     The τ-based criteria (finite, stable, chain >= tau_factor τ, nwalkers·n/τ >= target ESS)
     cost one batched FFT; the rank-normalised R-hat and bulk ESS cost sorts of the whole chain.
-    Unless ``full``, those are computed only once the cheap criteria pass: before that the run
-    cannot be converged whatever they say.  The last check before the step cap is ``full`` so
-    that the verdict names every failed criterion.
+    Unless ``full``, those are computed only once the cheap criteria pass, and R-hat only
+    once the bulk ESS passes too: before that the run cannot be converged whatever they say,
+    so every check decides exactly as if all were computed.  The last check before the step
+    cap is ``full`` so that the verdict names every failed criterion.
     """
     # numba and scipy.fft: imported by the first check, not by every reader of verdict_headline
     from .diagnostics import ess_bulk, integrated_time, rank_diagnostics
@@ -135,9 +137,14 @@ def diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
         run_ranks = full or cheap_ok
         ess_bulk_ = np.full(ndim, np.nan)
         rhat = np.full(ndim, np.nan)
+        rhat_skipped = False
         if n_post >= 4 and run_ranks:
             if size >= 1:
-                ess_bulk_, rhat = rank_diagnostics(post, settings.n_groups)
+                # The bulk ESS first: where it fails (the tau criteria pass, so the ESS test is
+                # the bulk ESS's) the check fails whatever R-hat says; R-hat is skipped then.
+                floor = None if full else settings.target_ess
+                ess_bulk_, rhat = rank_diagnostics(post, settings.n_groups, ess_floor=floor)
+                rhat_skipped = floor is not None and bool(np.any(ess_bulk_ < floor))
             else:
                 ess_bulk_ = ess_bulk(post.transpose(1, 0, 2))
     ess = np.fmin(ess_bulk_, ess_tau)  # fmin: a NaN from one estimator defers to the other
@@ -165,6 +172,8 @@ def diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
     idx = np.flatnonzero(~(rhat < settings.rhat_max))
     if not run_ranks:
         failures.append("split R-hat and bulk ESS not evaluated yet (the tau criteria fail)")
+    elif rhat_skipped:
+        failures.append("split R-hat not evaluated yet (the bulk ESS fails)")
     elif idx.size:
         failures.append(f"split R-hat >= {settings.rhat_max:g} for "
                         + _fmt_params(names, idx, rhat, ".4f"))

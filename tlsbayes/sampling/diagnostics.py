@@ -328,7 +328,8 @@ def walker_blocks(x: np.ndarray, n_groups: int) -> np.ndarray:
     return blocks.transpose(1, 0, 2, 3).reshape(n_groups, n * size, ndim)
 
 
-def rank_diagnostics(x: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+def rank_diagnostics(x: np.ndarray, n_groups: int,
+                     ess_floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Bulk ESS (every walker a chain) and split R-hat (walker blocks) of an ensemble chain.
 
     Equal, bit for bit, to ``ess_bulk(x.transpose(1, 0, 2))`` and
@@ -342,6 +343,10 @@ def rank_diagnostics(x: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarr
     ----------
     x : ndarray, shape (nsteps, nwalkers, ndim)
     n_groups : int
+    ess_floor : float, optional
+        When a bulk ESS is below it, R-hat is not computed (returned as NaN): the ESS is
+        computed first, and a convergence check that already fails on it needs no R-hat
+        (about half the cost of the two).  A NaN ESS does not count as below.
 
     Returns
     -------
@@ -350,21 +355,30 @@ def rank_diagnostics(x: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarr
     x = np.asarray(x, dtype=float)
     n, nwalkers, ndim = x.shape
     size = nwalkers // n_groups
+
+    def skip_rhat(ess):
+        return ess_floor is not None and bool(np.any(ess < ess_floor))
+
     if n % 2 or n < 4 or size < 1 or size * n_groups != nwalkers:
-        return ess_bulk(x.transpose(1, 0, 2)), split_rhat(walker_blocks(x, n_groups))
+        ess = ess_bulk(x.transpose(1, 0, 2))
+        if skip_rhat(ess):
+            return ess, np.full(ndim, np.nan)
+        return ess, split_rhat(walker_blocks(x, n_groups))
     total = n * nwalkers
     rows = np.ascontiguousarray(x.reshape(total, ndim).T)  # every draw, step-major
     order = np.argsort(rows, axis=1)
     table = _score_table(total)
     ascending = np.take_along_axis(rows, order, 1)
     z = _scores_from_sorted(ascending, order, table)
-    # the median of np.median: the mean of the two middle draws (total is even here)
-    centre = 0.5 * (ascending[:, total // 2 - 1] + ascending[:, total // 2])
-    z_fold = _scores_from_sorted(*_folded_order(rows, order, centre)[::-1], table)
     # Each statistic gets its split chains in one copy, in the C-ordered layout (so the same
     # summation order, hence the same bits) that _split/walker_blocks/_ess_of_z would build.
     half = n // 2
     ess = _ess_of_series(z.reshape(ndim, 2, half, nwalkers).transpose(1, 3, 0, 2))  # (2,w,d,t)
+    if skip_rhat(ess):
+        return ess, np.full(ndim, np.nan)
+    # the median of np.median: the mean of the two middle draws (total is even here)
+    centre = 0.5 * (ascending[:, total // 2 - 1] + ascending[:, total // 2])
+    z_fold = _scores_from_sorted(*_folded_order(rows, order, centre)[::-1], table)
 
     def split_blocks(scores):  # (2 n_groups, half * size, ndim): halves outer, blocks inner
         blocks = scores.reshape(ndim, 2, half, n_groups, size).transpose(1, 3, 2, 4, 0)
