@@ -259,6 +259,45 @@ def accept(coords, log_prob, blobs, accepted, inds, q, new_log_prob, new_blobs, 
                 blobs[w, k] = new_blobs[j, k]
 
 
+@numba.njit(cache=True)
+def advance(h, coords, log_prob, blobs, accepted, n_accepted, chain, log_probs, blob_chain,
+            move, de, g0, sigma, snooker, gamma_snooker, labels, draws, rint, inds, q,
+            new_log_prob, new_blobs, log_factor):
+    """One compiled call between two log-posterior evaluations of :meth:`CompiledStepper.run`.
+
+    Half-ensemble ``h`` (``h = 2 k + split``) of the chunk: first the proposals of half
+    ``h - 1`` (``inds``, ``q``, ``log_factor``, evaluated as ``new_log_prob``,
+    ``new_blobs``) are accepted or not (:func:`accept`) and, when that half ends step ``k``,
+    the step's row is stored (``chain``, ``log_probs``, ``blob_chain``; ``accepted`` added to
+    ``n_accepted`` and cleared); then the proposals of half ``h`` are returned
+    (:func:`de_proposal` or :func:`stretch_proposal` with the move ``move[k]``; empty after
+    the last half).  Two calls a step instead of four, and no Python in between.
+    """
+    if h > 0:
+        k, split = (h - 1) // 2, (h - 1) % 2
+        accept(coords, log_prob, blobs, accepted, inds, q, new_log_prob, new_blobs,
+               log_factor, draws[k, split, ROW_LOG_U])
+        if split == 1:
+            for w in range(coords.shape[0]):
+                for j in range(coords.shape[1]):
+                    chain[k, w, j] = coords[w, j]
+                log_probs[k, w] = log_prob[w]
+                for j in range(blobs.shape[1]):
+                    blob_chain[k, w, j] = blobs[w, j]
+                n_accepted[w] += accepted[w]
+                accepted[w] = False
+    if h >= 2 * labels.shape[0]:
+        return np.empty(0, dtype=np.int64), np.empty((0, coords.shape[1])), np.empty(0)
+    k, split = h // 2, h % 2
+    m = move[k]
+    d = draws[k, split]
+    if de[m]:
+        return de_proposal(coords, labels[k], split, d, d[4], g0[m], sigma[m], snooker[m],
+                           gamma_snooker[m])
+    out_inds, out_q = stretch_proposal(coords, labels[k], split, d[0], rint[k, split])
+    return out_inds, out_q, d[1].copy()
+
+
 class CompiledStepper:
     """Steps of an emcee ensemble run with compiled moves; see the module docstring.
 
@@ -321,28 +360,25 @@ class CompiledStepper:
         log_probs = np.empty((nsteps, nwalkers))
         blob_chain = np.empty((nsteps,) + blobs.shape)
         n_accepted = np.zeros(nwalkers, dtype=np.int64)
-        g0 = [de_scale(s.gamma0, ndim) for s in self.specs]
+        specs = self.specs
+        moves = (move, np.array([s.kind == MOVE_DE for s in specs]),
+                 np.array([de_scale(s.gamma0, ndim) for s in specs], dtype=np.float64),
+                 np.array([s.sigma for s in specs], dtype=np.float64),
+                 np.array([s.snooker for s in specs], dtype=np.float64),
+                 np.array([s.gamma_snooker for s in specs], dtype=np.float64),
+                 labels, draws, rint)
+        state = (coords, log_prob, blobs, np.zeros(nwalkers, dtype=np.bool_), n_accepted,
+                 chain, log_probs, blob_chain)
+        # DEMove.propose / RedBlueMove.propose with StretchMove.get_proposal, draw for draw:
+        # propose half 0; then per half evaluate, accept, propose the next (compiled.advance)
+        inds, q, log_factor = advance(0, *state, *moves, np.empty(0, dtype=np.int64),
+                                      np.empty((0, ndim)), np.empty(0),
+                                      np.empty((0, blobs.shape[1])), np.empty(0))
         evaluate = self.evaluate
-        for i in range(nsteps):
-            m = move[i]
-            spec, lab = self.specs[m], labels[i]
-            accepted = np.zeros(nwalkers, dtype=np.bool_)
-            for split in (0, 1):
-                d = draws[i, split]
-                if spec.kind == MOVE_DE:  # DEMove.propose, draw for draw
-                    inds, q, log_factor = de_proposal(coords, lab, split, d, d[4], g0[m],
-                                                      spec.sigma, spec.snooker,
-                                                      spec.gamma_snooker)
-                else:  # RedBlueMove.propose with StretchMove.get_proposal
-                    inds, q = stretch_proposal(coords, lab, split, d[0], rint[i, split])
-                    log_factor = d[1]
-                new_lp, new_blobs = evaluate(q)
-                accept(coords, log_prob, blobs, accepted, inds, q, new_lp, new_blobs,
-                       log_factor, d[ROW_LOG_U])
-            chain[i] = coords
-            log_probs[i] = log_prob
-            blob_chain[i] = blobs
-            n_accepted += accepted
-            if on_step is not None:
+        for h in range(1, 2 * nsteps + 1):
+            new_lp, new_blobs = evaluate(q)
+            inds, q, log_factor = advance(h, *state, *moves, inds, q, new_lp, new_blobs,
+                                          log_factor)
+            if on_step is not None and h % 2 == 0:
                 on_step()
         return chain, log_probs, blob_chain, n_accepted

@@ -404,7 +404,9 @@ def _compiled_stepper(settings: SamplerSettings, moves, adapter) -> CompiledStep
 
     def evaluate(q):
         log_prob, blobs = adapter.arrays(q)
-        return log_prob, (np.stack(blobs, axis=1) if blobs else np.empty((q.shape[0], 0)))
+        # contiguous: one compiled specialisation of compiled.advance serves every target
+        return (np.ascontiguousarray(log_prob),
+                np.stack(blobs, axis=1) if blobs else np.empty((q.shape[0], 0)))
 
     if isinstance(adapter.fn, FastLogProb) and adapter.blob_names == FastLogProb.BLOB_NAMES:
         # already validated (never NaN, blobs in a matrix); one data set: whole chunks compiled
