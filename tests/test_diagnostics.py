@@ -7,8 +7,9 @@ import emcee
 import numpy as np
 import pytest
 
-from tlsbayes.sampling.diagnostics import (_folded_order, ess_bulk, integrated_time, rank_diagnostics,
-                                  split_rhat, walker_blocks)
+from tlsbayes.sampling.diagnostics import (_draw_moments, _folded_order, ess_bulk,
+                                           integrated_time, rank_diagnostics, split_rhat,
+                                           walker_blocks)
 
 
 def ar1(rng, nchains, ndraws, phi, offsets=None):
@@ -143,11 +144,22 @@ def test_folded_order_sorts_the_folded_values():
     order = np.argsort(values, axis=1)
     centre = np.array([0.0, np.median(values[1]), 5.0])  # 5: every value below the centre
     folded = np.abs(values - centre[:, None])
-    got, ascending = _folded_order(values, order, centre)
+    got, ascending = _folded_order(np.take_along_axis(values, order, 1), order, centre)
     for r in range(3):
         assert sorted(got[r]) == list(range(501))  # a permutation
         assert np.all(np.diff(folded[r, got[r]]) >= 0)
         assert np.array_equal(ascending[r], folded[r, got[r]])  # the folded values, same bits
+
+
+def test_draw_moments_equal_numpy_bit_for_bit():
+    # R-hat's means and variances along the draws: numpy's own values, same bits
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        m, n, d = int(rng.integers(2, 10)), int(rng.integers(4, 20000)), int(rng.integers(2, 9))
+        x = rng.standard_normal((m, n, d)) * 10 ** rng.uniform(-3, 3) + rng.uniform(-5, 5)
+        mean, var = _draw_moments(x)
+        assert np.array_equal(mean, x.mean(axis=1))
+        assert np.array_equal(var, np.var(x, axis=1, ddof=1))
 
 
 def test_integrated_time_with_a_lag_guess_equals_the_full_computation():

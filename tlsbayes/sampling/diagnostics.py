@@ -153,16 +153,17 @@ def _score_table(total: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _folded_order(values, order, centre):
-    """Ascending order of ``|values - centre|`` per row, merged from the ascending ``order``,
-    and those folded values in that order.
+def _folded_order(ascending, order, centre):
+    """Ascending order of ``|values - centre|`` per row, merged from the ascending ``order``
+    of ``values`` (``ascending[r, k] = values[r, order[r, k]]``), and those folded values in
+    that order.
 
     Walking outwards from ``centre`` through the sorted values yields the folded values in
     ascending order in O(n), instead of a second O(n log n) sort.  Floating-point subtraction
     is monotone, so the order is exact for the computed ``|v - c|`` (``c - v == -(v - c)``
-    exactly under round-to-nearest).
+    exactly under round-to-nearest).  The walk reads the sorted copy, in memory order.
     """
-    nrow, n = values.shape
+    nrow, n = ascending.shape
     out = np.empty((nrow, n), dtype=np.int64)
     folded = np.empty((nrow, n))
     for r in range(nrow):
@@ -170,20 +171,20 @@ def _folded_order(values, order, centre):
         lo, hi = 0, n
         while lo < hi:  # first sorted position with value >= c
             mid = (lo + hi) // 2
-            if values[r, order[r, mid]] < c:
+            if ascending[r, mid] < c:
                 lo = mid + 1
             else:
                 hi = mid
         left, right = lo - 1, lo
         for k in range(n):
-            if right < n and (left < 0 or values[r, order[r, right]] - c
-                              <= c - values[r, order[r, left]]):
+            if right < n and (left < 0 or ascending[r, right] - c <= c - ascending[r, left]):
                 out[r, k] = order[r, right]
+                folded[r, k] = abs(ascending[r, right] - c)  # as np.abs(values - c)
                 right += 1
             else:
                 out[r, k] = order[r, left]
+                folded[r, k] = abs(ascending[r, left] - c)
                 left -= 1
-            folded[r, k] = abs(values[r, out[r, k]] - c)  # as np.abs(values - c), bit for bit
     return out, folded
 
 
@@ -207,10 +208,38 @@ def _split(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x[:, :half], x[:, x.shape[1] - half:]], axis=0)
 
 
+@numba.njit(cache=True)
+def _draw_moments(x):
+    """``(x.mean(axis=1), x.var(axis=1, ddof=1))`` of a C-ordered (m, n, ndim >= 2) array,
+    equal to numpy's bit for bit: numpy sums along a non-contiguous axis in index order,
+    as these loops do (``tests/test_diagnostics.py`` compares them), in one pass each
+    instead of numpy's three with their temporaries."""
+    m, n, d = x.shape
+    mean = np.zeros((m, d))
+    var = np.zeros((m, d))
+    for g in range(m):
+        for t in range(n):
+            for k in range(d):
+                mean[g, k] += x[g, t, k]
+        for k in range(d):
+            mean[g, k] = mean[g, k] / n
+        for t in range(n):
+            for k in range(d):
+                v = x[g, t, k] - mean[g, k]
+                var[g, k] += v * v
+        for k in range(d):
+            var[g, k] = var[g, k] / (n - 1)
+    return mean, var
+
+
 def _rhat_classic(x: np.ndarray) -> np.ndarray:
     n = x.shape[1]
-    between = n * np.var(x.mean(axis=1), axis=0, ddof=1)
-    within = np.mean(np.var(x, axis=1, ddof=1), axis=0)
+    if x.shape[2] >= 2 and x.flags.c_contiguous:
+        means, variances = _draw_moments(x)
+    else:  # one parameter: numpy sums a contiguous axis pairwise
+        means, variances = x.mean(axis=1), np.var(x, axis=1, ddof=1)
+    between = n * np.var(means, axis=0, ddof=1)
+    within = np.mean(variances, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.sqrt((between / within + n - 1) / n)
 
@@ -378,7 +407,7 @@ def rank_diagnostics(x: np.ndarray, n_groups: int,
         return ess, np.full(ndim, np.nan)
     # the median of np.median: the mean of the two middle draws (total is even here)
     centre = 0.5 * (ascending[:, total // 2 - 1] + ascending[:, total // 2])
-    z_fold = _scores_from_sorted(*_folded_order(rows, order, centre)[::-1], table)
+    z_fold = _scores_from_sorted(*_folded_order(ascending, order, centre)[::-1], table)
 
     def split_blocks(scores):  # (2 n_groups, half * size, ndim): halves outer, blocks inner
         blocks = scores.reshape(ndim, 2, half, n_groups, size).transpose(1, 3, 2, 4, 0)

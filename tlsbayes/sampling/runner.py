@@ -22,6 +22,10 @@ from tqdm import tqdm
 
 from ..errors import SamplingError
 from . import convergence
+# The convergence check's numerics (numba, scipy.fft, scipy.special, ~0.13 s): every run
+# checks, so they are imported with the sampler, a fixed cost of the process, rather than
+# by its first check (convergence imports them lazily for readers of its verdicts only).
+from . import diagnostics  # noqa: F401
 from .emcee_import import emcee
 from .checkpoint import AtomicHDFBackend, Checkpoint, read_checkpoint
 from .compiled import CompiledStepper, move_spec
