@@ -1,12 +1,14 @@
-"""The three figures of a fit, drawn by this checkout's and another checkout's plotting.py.
+"""The three figures of a fit, drawn by this checkout's renderers (SVG and matplotlib's PNG)
+and, optionally, by an older checkout's ``tlsbayes/plotting.py``.
 
-    python benchmarks/figures_side_by_side.py --old /path/to/older/checkout RUN_DIR [--reps 8]
+    python benchmarks/figures_side_by_side.py RUN_DIR [--old /path/to/older/checkout] [--reps 8]
 
-Both ``tlsbayes/plotting.py`` files are loaded into one process (this checkout's package
-builds the inputs from ``RUN_DIR``, a run directory of ``tlsbayes fit``), numba is warmed, and
-``plot_fit``, ``plot_corner`` and ``plot_trace`` are drawn ``--reps`` times, old and new
-alternated, into memory.  Prints the minimum CPU seconds of each figure (the steady state: the
-first figure of a process also pays matplotlib's font loading); on a shared machine the
+Everything is loaded into one process (this checkout's package builds the inputs from
+``RUN_DIR``, a run directory of ``tlsbayes fit``; ``--old`` must be a checkout from before
+plotting became a package), numba is warmed, and ``plot_fit``, ``plot_corner`` and
+``plot_trace`` are drawn ``--reps`` times by each renderer, alternated, into memory.  Prints the
+minimum CPU seconds of each figure (the steady state: the first figure of a process also pays
+matplotlib's font loading; importing matplotlib is not counted); on a shared machine the
 minimum over alternated repeats is the figure to compare.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tlsbayes import fit_report, rundir
+from tlsbayes import fit_report, plotting, rundir
 from tlsbayes import results as R
 from tlsbayes.reporting import run_context
 from tlsbayes.results.curves import fit_curves
@@ -61,7 +63,7 @@ def _drawers(m, run: Path) -> dict:
     shown, logs = fit_report.corner_coordinates(chain, names, posterior.priors, log_params)
     axes_of = {d.name: (d.x_axis, d.y_axis) for d in ctx.datasets}
     title = ctx.figure_title
-    labels = [m.axis_label(info, n, lg) for n, lg in zip(names, logs)]
+    labels = [plotting.axis_label(info, n, lg) for n, lg in zip(names, logs)]
     return {
         "fit": lambda: _draw_fit(m, posterior, theta, title, axes_of),
         "corner": lambda: m.plot_corner(samples, names, io.BytesIO(), param_info=info,
@@ -74,11 +76,12 @@ def _drawers(m, run: Path) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path)
-    ap.add_argument("--old", type=Path, required=True, help="checkout to compare with")
+    ap.add_argument("--old", type=Path, help="older checkout (with tlsbayes/plotting.py)")
     ap.add_argument("--reps", type=int, default=8)
     args = ap.parse_args(argv)
-    drawers = {tag: _drawers(_load(root / "tlsbayes" / "plotting.py", tag), args.run)
-               for tag, root in (("old", args.old), ("new", ROOT))}
+    drawers = {fmt: _drawers(plotting.renderer(fmt), args.run) for fmt in plotting.FORMATS}
+    if args.old is not None:
+        drawers["old"] = _drawers(_load(args.old / "tlsbayes" / "plotting.py", "old"), args.run)
     best = {}
     for _ in range(args.reps):
         for tag, figs in drawers.items():

@@ -292,7 +292,8 @@ def test_run_dir_names_are_known():
     # The literal check below is only as good as this list.
     names = _run_dir_names()
     assert {"posterior.nc", "checkpoint.h5", "run.json", "card.toml", "summary.csv",
-            "report.md", "fit.png", "corner.png", "trace.png", ".batch.lock"} <= names
+            "report.md", "fit.svg", "corner.svg", "trace.svg", "fit.png", "corner.png",
+            "trace.png", ".batch.lock"} <= names
 
 
 def test_run_dir_file_names_are_spelled_only_in_rundir():

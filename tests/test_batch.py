@@ -123,10 +123,10 @@ def test_results_do_not_depend_on_worker_count_or_group_order(local_run, tmp_pat
     first, second = [ln.split(": ")[0].split("] ")[1] for ln in stdout.splitlines()
                      if ln.startswith("[")]
     for g in (first, second):
-        assert (runs / g / "fit.png").is_file() and not (runs / g / "corner.png").exists()
-        assert "fit.png" in (runs / g / "report.md").read_text()
+        assert (runs / g / "fit.svg").is_file() and not (runs / g / "corner.svg").exists()
+        assert "fit.svg" in (runs / g / "report.md").read_text()
     # one worker: the first group's figure waited for the second group's fit
-    assert (runs / first / "fit.png").stat().st_mtime_ns > \
+    assert (runs / first / "fit.svg").stat().st_mtime_ns > \
         (runs / second / "posterior.nc").stat().st_mtime_ns
     for g in ("R1", "R2"):
         a, b = _draws(local_run["out"] / "runs" / g), _draws(tmp_path / "out" / "runs" / g)

@@ -189,7 +189,7 @@ def test_quick_start_in_order(workspace, monkeypatch):
     for command in QUICK_START:
         _check(command, workspace, monkeypatch)
     page = workspace / "results/runs/maillet_SiN_damping_N/report.html"
-    assert page.read_text(encoding="utf-8").count("data:image/png;base64,") == 3
+    assert page.read_text(encoding="utf-8").count("data:image/svg+xml;base64,") == 3
     if CHROMIUM is not None:  # the three figures decode in a real browser
         dom, sizes = render(page, workspace.parent)
         assert len(sizes) == 3 and all(w > 100 and h > 100 for w, h in sizes), sizes

@@ -23,6 +23,7 @@ import re
 import signal
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,8 @@ def _check_file(p: Path) -> None:
 
         with Image.open(p) as im:
             im.load()
+    elif p.suffix == ".svg":  # complete: well-formed to its closing tag
+        assert ET.parse(p).getroot().tag == "{http://www.w3.org/2000/svg}svg", p
     else:
         raise AssertionError(f"unexpected file {p}")
 
@@ -207,8 +210,8 @@ def _fit_kills(tmp_path: Path, n_kills: int, seed: int) -> None:
         temporaries = check_directory(run)
         if resume:
             assert temporaries == []  # resume removed the temporaries of the kills
-        for name in ("posterior.nc", "summary.csv", "report.md", "fit.png", "corner.png",
-                     "trace.png", "checkpoint.h5"):
+        for name in ("posterior.nc", "summary.csv", "report.md", "fit.svg", "corner.svg",
+                     "trace.svg", "checkpoint.h5"):
             assert (run / name).is_file(), name
         assert _same_posterior(run, ref)
         assert _ck_steps(run) == _ck_steps(ref)
@@ -234,13 +237,13 @@ def test_resume_after_a_kill_while_the_results_were_written(tmp_path):
     before = _draws(run)
     old_report = (run / "report.md").read_text()
     # the state a SIGKILL leaves just after posterior.nc was (re)written by a resume
-    for name in ("summary.csv", "fit.png", "corner.png", "trace.png"):
+    for name in ("summary.csv", "fit.svg", "corner.svg", "trace.svg"):
         (run / name).unlink()
     (run / ".report.1a2b3c4d.md").write_text(old_report[:40])
     os.utime(run / "report.md", ns=(0, 0))
     assert main(["resume", str(run)]) == 0
     assert check_directory(run) == []
-    for name in ("summary.csv", "fit.png", "corner.png", "trace.png", "report.md"):
+    for name in ("summary.csv", "fit.svg", "corner.svg", "trace.svg", "report.md"):
         assert (run / name).is_file(), name
     after = _draws(run)
     assert all(np.array_equal(before[k], after[k]) for k in before)

@@ -58,13 +58,13 @@ def test_report_reuses_the_model_outputs_only_for_the_posterior_they_came_from(
     calls = _recorder(monkeypatch)
     F.report_run(d, plots="fit")
     assert calls == []
-    cached_png = (d / rundir.FIT_PLOT).read_bytes()
+    cached_figure = (d / rundir.FIT_PLOT).read_bytes()
     cached_checks = (d / rundir.CHECKS_FILE).read_text(encoding="utf-8")
 
     (d / rundir.MODEL_CACHE).unlink()  # evaluated again: the same bytes
     F.report_run(d, plots="fit")
     assert calls == [1]
-    assert (d / rundir.FIT_PLOT).read_bytes() == cached_png
+    assert (d / rundir.FIT_PLOT).read_bytes() == cached_figure
     assert (d / rundir.CHECKS_FILE).read_text(encoding="utf-8") == cached_checks
 
     # The same draws with f0 shifted by 30 kHz: another posterior.nc of this run.
@@ -81,7 +81,7 @@ def test_report_reuses_the_model_outputs_only_for_the_posterior_they_came_from(
     # f0 enters the frequency additively (f = f0 (1 + ...)): the curve moves by ~30 kHz
     shift = np.asarray(new_f["band"][2]) - np.asarray(old_f["band"][2])
     np.testing.assert_allclose(shift, 3e4, rtol=1e-3)
-    assert (d / rundir.FIT_PLOT).read_bytes() != cached_png
+    assert (d / rundir.FIT_PLOT).read_bytes() != cached_figure
 
     (d / rundir.MODEL_CACHE).write_text("{not json", encoding="utf-8")
     F.report_run(d, plots="none")
@@ -112,7 +112,7 @@ def test_a_replot_of_a_run_of_this_version_imports_no_model_kernels(run, tmp_pat
     d = _copy(run, tmp_path)
     out, err = _report_imports(d)
     assert out == "0 []", err
-    assert sorted(p.name for p in d.glob("*.png")) == ["corner.png", "fit.png", "trace.png"]
+    assert sorted(p.name for p in d.glob("*.svg")) == ["corner.svg", "fit.svg", "trace.svg"]
     idata = R.load(d / rundir.POSTERIOR_FILE)
     idata.posterior["f0"].values[...] += 1.0
     R.save(idata, d / rundir.POSTERIOR_FILE)

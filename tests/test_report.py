@@ -82,7 +82,7 @@ def _write_data(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A fitted run directory (capped chain; fit.png only: the corner and trace plots' inputs
+    """A fitted run directory (capped chain; fit.svg only: the corner and trace plots' inputs
     are checked through draw_figures' calls, without drawing)."""
     d = tmp_path_factory.mktemp("report")
     _write_data(d / "qi.csv")
@@ -145,9 +145,11 @@ def test_summary_table_has_units_one_ess_and_the_figure_coordinate(run):
     assert "as log10 of the value in the table" in md
 
 
-def test_figures_share_one_coordinate_and_name_card_and_group(run, monkeypatch, tmp_path):
-    """draw_figures hands every plot the card+group title, the corner and trace plots the
-    same labels, the trace the chain in the corner's coordinates, the fit the dBm axis."""
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_figures_share_one_coordinate_and_name_card_and_group(run, monkeypatch, tmp_path, fmt):
+    """draw_figures hands every plot (of either renderer) the card+group title, the corner and
+    trace plots the same labels, the trace the chain in the corner's coordinates, the fit the
+    dBm axis."""
     calls = {}
 
     def record(name):
@@ -156,7 +158,7 @@ def test_figures_share_one_coordinate_and_name_card_and_group(run, monkeypatch, 
         return fake
 
     for name in ("plot_fit", "plot_corner", "plot_trace"):
-        monkeypatch.setattr(plotting, name, record(name))
+        monkeypatch.setattr(plotting.renderer(fmt), name, record(name))
     from tlsbayes import results as R
     from tlsbayes.sampling import read_checkpoint
 
@@ -167,8 +169,9 @@ def test_figures_share_one_coordinate_and_name_card_and_group(run, monkeypatch, 
     log_params = R.attrs_of(idata)["extra"]["log_params"]
     scratch = tmp_path / "figures"  # the fakes leave empty files behind
     scratch.mkdir()
-    fit_report.draw_figures(idata, posterior, scratch, "all", chain=chain, log_params=log_params,
-                   context=ctx)
+    files = fit_report.draw_figures(idata, posterior, scratch, "all", chain=chain,
+                                    log_params=log_params, context=ctx, fmt=fmt)
+    assert files == [f"fit.{fmt}", f"corner.{fmt}", f"trace.{fmt}"]
     titles = {k: v[1]["title"] for k, v in calls.items() if k != "plot_fit"}
     assert set(titles.values()) == {"report_probe (resonator = 'R2')"}
     curves = calls["plot_fit"][0][0]
@@ -232,6 +235,10 @@ def test_markdown_to_html_escapes_and_embeds(tmp_path):
     assert "<td>x | y</td>" in html and '<td class="num"><code>1&lt;2</code></td>' in html
     assert "<li><strong>bold</strong> and <em>it</em></li>" in html
     assert 'src="data:image/png;base64,iVBORw0KGgo' in html
+    # an SVG figure: an image data URI (never inline markup: a browser runs no script of it)
+    (tmp_path / "fit.svg").write_text('<?xml version="1.0"?>\n<svg xmlns="x"><script/></svg>')
+    html = markdown_to_html("![fit.svg](fit.svg)\n", base=tmp_path)
+    assert 'src="data:image/svg+xml;base64,' in html and "<svg" not in html
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
@@ -242,7 +249,7 @@ def test_html_report_renders_in_headless_chromium(run, tmp_path):
     assert "<script" not in page and "http" not in page.split("<body>")[0]
     dom, sizes = render(path, tmp_path)
     assert "<title>Report probe: Qi vs VNA power, simulated</title>" in dom
-    assert len(sizes) == 1  # fit.png (the fixture draws no other)
+    assert len(sizes) == 1  # fit.svg (the fixture draws no other)
     assert all(w > 100 and h > 100 for w, h in sizes), sizes
     for text in ("P_c", "delta0", "beta", "resonator = 'R2'", "What these data identify"):
         assert text in dom

@@ -47,6 +47,7 @@ def cmd_fit(args):
     from .fit import fit_card
 
     result = fit_card(args.card, out=args.out, data=args.data, plots=args.plots,
+                      figures=args.figures,
                       overwrite=args.overwrite, allow_outside_data=args.allow_outside_data,
                       **_overrides(args))
     return _verdict_exit(result, args.allow_unconverged)
@@ -56,6 +57,7 @@ def cmd_resume(args):
     from .fit import resume_run
 
     result = resume_run(args.run_dir, max_steps=args.max_steps, plots=args.plots,
+                        figures=args.figures,
                         allow_outside_data=args.allow_outside_data)
     if isinstance(result, str):  # nothing to do
         print(f"tlsbayes: {result}", file=sys.stderr)
@@ -66,7 +68,7 @@ def cmd_resume(args):
 def cmd_report(args):
     from .fit import report_run
 
-    path = report_run(args.run_dir, plots=args.plots, html=args.html,
+    path = report_run(args.run_dir, plots=args.plots, html=args.html, figures=args.figures,
                       allow_outside_data=args.allow_outside_data)
     print(f"report written to {path}")
     return 0
@@ -97,7 +99,8 @@ def cmd_batch(args):
     res = batch.batch_card(args.card, args.group_by, args.out, data=args.data,
                            allow_outside_data=args.allow_outside_data,
                            workers=args.workers, scheduler=args.scheduler, mpi=args.mpi,
-                           plots="none" if args.no_plots else args.plots, **_overrides(args))
+                           plots="none" if args.no_plots else args.plots,
+                           figures=args.figures, **_overrides(args))
     if res.exit_status == EXIT_NOT_CONVERGED and args.allow_unconverged:
         return 0
     return res.exit_status

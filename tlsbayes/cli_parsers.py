@@ -70,8 +70,12 @@ def _examples(*commands) -> dict:
 def _plots_argument(parser, text="figures drawn after the result is saved: none, fit (data "
                    "and fit), all (also corner and trace; default); 'tlsbayes report' draws "
                    "skipped ones later"):
-    # The choices are fit_report.PLOT_CHOICES, spelled out so that --help imports no pipeline.
+    # The choices are fit_report.PLOT_CHOICES and rundir.FIGURE_FILES, spelled out so that
+    # --help imports no pipeline.
     parser.add_argument("--plots", choices=("none", "fit", "all"), default="all", help=text)
+    parser.add_argument("--figures", choices=("svg", "png"), default="svg",
+                        help="format of the figures: svg (default; drawn without matplotlib, "
+                             "vector, viewable in any browser) or png (matplotlib)")
 
 
 def add_fit(sub):

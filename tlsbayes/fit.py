@@ -31,7 +31,7 @@ import numpy as np
 from . import results as R
 from . import rundir
 from .errors import SamplingError, TLSBayesError
-from .fit_report import plot_level, report_from_idata, summary_key
+from .fit_report import figure_format, plot_level, report_from_idata, summary_key
 
 # The sampler (emcee, scipy.optimize, h5py) and the results (ArviZ, xarray) are imported by
 # the functions that use them: ``check``, ``models``, a rejected card and a no-op ``resume``
@@ -59,7 +59,8 @@ class FitResult:
 
 
 def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
-            resume=False, plots="all", truths=None, print_fn=print) -> FitResult:
+            resume=False, plots="all", truths=None, print_fn=print,
+            figures="svg") -> FitResult:
     """Fit ``posterior`` and write the run directory; see the module docstring.
 
     Parameters
@@ -75,6 +76,8 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
         Continue from ``outdir/checkpoint.h5``.
     truths : dict, optional
         Known values to draw on the corner plot (simulation truth).
+    figures : {"svg", "png"}
+        Format of the figures (``plots``).
     """
     from .sampling import SamplerSettings, sample
 
@@ -109,7 +112,7 @@ def run_fit(posterior, settings, outdir, *, card_text="", extra_attrs=None,
     R.save(idata, outdir / rundir.POSTERIOR_FILE)
     lap("results")
     res = report_from_idata(idata, posterior, outdir, plots=plots, truths=truths, chain=run.chain,
-                            burn=run.burn_in, print_fn=print_fn,
+                            burn=run.burn_in, print_fn=print_fn, figures=figures,
                             result_key=summary_key(outdir / rundir.POSTERIOR_FILE))
     lap("report")
     for times, key in ((phases, "plots_s"), (phases_cpu, "plots_cpu_s")):
@@ -233,7 +236,7 @@ def _data_info(loaded) -> list:
 
 def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_steps=None,
              progress=None, plots="all", overwrite=False, allow_outside_data=False,
-             print_fn: Callable = print) -> FitResult:
+             print_fn: Callable = print, figures="svg") -> FitResult:
     """``tlsbayes fit``: prepare, write run.json and the card copy, :func:`run_fit`.
 
     Parameters
@@ -245,6 +248,8 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Command-line overrides of the card (the last: :mod:`tlsbayes.card.confine`).
     plots : {"none", "fit", "all"}
         Figures drawn once the result is saved (:data:`PLOT_CHOICES`).
+    figures : {"svg", "png"}
+        Their format (``fit.svg``... or ``fit.png``...: :data:`tlsbayes.rundir.FIGURE_FILES`).
     overwrite : bool
         Replace a run of another card, data or seed in ``out`` (else refused).
     print_fn : callable
@@ -256,6 +261,7 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         Bad card, data, settings or ``out``.  A fit that fails before its first checkpoint
         leaves no half-written run directory behind.
     """
+    figure_format(figures)
     card, posterior, loaded, settings = prepare_fit(
         card_path, data=data, seed=seed, walkers=walkers, max_steps=max_steps,
         progress=progress, allow_outside_data=allow_outside_data)
@@ -271,31 +277,32 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         rundir.write_card_copy(out, card.text)
         rundir.write_run_info(out, info)
         return _fit_into(out, card, posterior, loaded, settings, info, fresh, created,
-                         plots, print_fn)
+                         (plots, figures), print_fn)
 
 
-def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, plots, print_fn):
+def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, figs, print_fn):
     """The rest of :func:`fit_card`, with ``out`` locked, claimed and run.json written."""
-    first, *rest = describe_fit(card, posterior, loaded, settings)
+    (plots, figures), (first, *rest) = figs, describe_fit(card, posterior, loaded, settings)
     for line in [f"tlsbayes fit: {first}", *rest, f"  -> {out}"]:
         print_fn(line)
     try:
         result = run_fit(posterior, settings, out, card_text=card.text, print_fn=print_fn,
-                         plots=plots, extra_attrs={"card_name": card.name,
-                                                   "card_path": str(card.path),
-                                                   "data_files": info["data"]})
+                         plots=plots, figures=figures,
+                         extra_attrs={"card_name": card.name, "card_path": str(card.path),
+                                      "data_files": info["data"]})
     except TLSBayesError:
         rundir.discard_unstarted(out, fresh, created)
         raise
     files = (rundir.POSTERIOR_FILE, rundir.SUMMARY_FILE, rundir.CHECKS_FILE, rundir.REPORT_FILE,
-             *[f for f in rundir.FIGURES if (out / f).exists()])
+             *[f for f in rundir.FIGURE_FILES[figures] if (out / f).exists()])
     print_fn(f"\nresults in {out}: {', '.join(files)}")
     if plot_level(plots) != "all":
         print_fn(f"figures skipped (--plots {plots}): tlsbayes report {out} draws them")
     return result
 
 
-def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False, print_fn=print):
+def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False, print_fn=print,
+               figures="svg"):
     """``tlsbayes resume``: continue the run in ``run_dir`` from its checkpoint.
 
     Parameters
@@ -304,7 +311,7 @@ def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False
     max_steps : int, optional
         New step cap.
     plots : {"none", "fit", "all"}
-        Figures drawn once the result is saved.
+        Figures drawn once the result is saved, ``figures`` their format (svg, png).
     allow_outside_data : bool
         See :func:`tlsbayes.rundir.load_run`.
 
@@ -316,10 +323,10 @@ def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        return _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data)
+        return _resume_locked(run_dir, max_steps, (plots, figures), print_fn, allow_outside_data)
 
 
-def _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data):
+def _resume_locked(run_dir, max_steps, figs, print_fn, allow_outside_data):
     card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
     rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
     note = rundir.resume_note(run_dir, posterior)
@@ -332,14 +339,15 @@ def _resume_locked(run_dir, max_steps, plots, print_fn, allow_outside_data):
     if isinstance(info.get("group"), dict):  # a run of 'tlsbayes batch', as batch records it
         extra["group"] = info["group"]
     return run_fit(posterior, settings, run_dir, card_text=card.text, resume=True,
-                   print_fn=print_fn, plots=plots, extra_attrs=extra)
+                   print_fn=print_fn, plots=figs[0], figures=figs[1], extra_attrs=extra)
 
 
-def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) -> Path:
+def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False,
+               figures="svg") -> Path:
     """``tlsbayes report``: summary, figures (``plots``, default all: any a ``fit --plots``
-    skipped) and report.md from the saved result; returns the path of the report (of
-    report.html, a self-contained page with the figures embedded, if ``html``).  Nothing
-    is resampled."""
+    skipped; in the format ``figures``) and report.md from the saved result; returns the path
+    of the report (of report.html, a self-contained page with the figures embedded, if
+    ``html``).  Nothing is resampled."""
     from .sampling import read_checkpoint
 
     run_dir = Path(run_dir)
@@ -359,7 +367,7 @@ def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False) ->
             chain = ck.chain
             burn = int(R.attrs_of(idata).get("extra", {}).get("burn_in", 0))
         res = report_from_idata(idata, posterior, run_dir, chain=chain, burn=burn, plots=plots,
-                                result_key=key)
+                                result_key=key, figures=figures)
         if html:
             from .reporting import write_html_report
 

@@ -2,8 +2,8 @@
 
 Split from :mod:`tlsbayes.fit` (which samples and writes the result): :func:`report_from_idata`
 is what ``tlsbayes fit``, ``resume`` and ``report`` run once ``posterior.nc`` is safe, and
-:func:`draw_figures` the figures of ``--plots`` (matplotlib is imported only there, so
-``--plots none`` never loads it).
+:func:`draw_figures` the figures of ``--plots`` in the format of ``--figures`` (SVG by default,
+drawn without matplotlib; matplotlib is imported only for ``--figures png``).
 """
 
 from __future__ import annotations
@@ -50,13 +50,22 @@ def plot_level(plots) -> str:
     return plots
 
 
+def figure_format(fmt) -> str:
+    """``--figures`` value checked: a key of :data:`tlsbayes.rundir.FIGURE_FILES`."""
+    if fmt not in rundir.FIGURE_FILES:
+        raise TLSBayesError(f"--figures {fmt!r}: expected one of "
+                            f"{', '.join(rundir.FIGURE_FILES)}")
+    return fmt
+
+
 def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, chain=None,
-                      burn=0, print_fn=print, result_key=None):
+                      burn=0, print_fn=print, result_key=None, figures="svg"):
     """Summary table, degeneracy report, figures and report.md from a saved result.
 
     The summary is written and printed before any figure is drawn (figures take longer than
-    everything else here); ``plots`` (:data:`PLOT_CHOICES`, or a bool) selects them, and
-    ``tlsbayes report`` draws the skipped ones later.  report.md is written last.
+    everything else here); ``plots`` (:data:`PLOT_CHOICES`, or a bool) selects them,
+    ``figures`` their format (:data:`tlsbayes.plotting.FORMATS`), and ``tlsbayes report``
+    draws the skipped ones later.  report.md is written last.
     ``result_key`` (:func:`summary_key` of the posterior.nc ``idata`` was read from or written
     to) lets the summary statistics and what the report needs from the model be reused from
     :data:`tlsbayes.rundir.SUMMARY_CACHE` and :data:`tlsbayes.rundir.MODEL_CACHE` when they
@@ -84,11 +93,11 @@ def report_from_idata(idata, posterior, outdir, *, plots="all", truths=None, cha
     for s in deg["text"] + guidance + V.terminal_lines(verd):
         print_fn(s)
     start, start_cpu = time.perf_counter(), time.process_time()
-    figures = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
-                           chain=chain, burn=burn, log_params=log_params, context=ctx,
-                           curves=model.curves)
+    drawn = draw_figures(idata, posterior, outdir, plot_level(plots), truths=truths,
+                         chain=chain, burn=burn, log_params=log_params, context=ctx,
+                         curves=model.curves, fmt=figures)
     plots_s, plots_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
-    figures = _current_figures(outdir, figures)
+    figures = _current_figures(outdir, drawn)
     md = report_markdown(ctx, attrs, summary, deg, figures, guidance=guidance,
                          verdicts_md=V.markdown_section(verd), log_params=log_params)
     atomic_write_text(outdir / rundir.REPORT_FILE, md)
@@ -203,15 +212,22 @@ def _axes_of(context):
 
 def _current_figures(outdir, drawn) -> list:
     """The figures drawn now and those already there from this result (not older than
-    posterior.nc: a figure of an earlier, shorter chain is left out), in report order."""
+    posterior.nc: a figure of an earlier, shorter chain is left out), in report order, one
+    per figure: the one drawn now, else the newest of its SVG and PNG files."""
     result = outdir / rundir.POSTERIOR_FILE
     since = result.stat().st_mtime if result.exists() else math.inf
-    return [f for f in rundir.FIGURES
-            if f in drawn or ((outdir / f).exists() and (outdir / f).stat().st_mtime >= since)]
+    out = []
+    for files in zip(*rundir.FIGURE_FILES.values()):  # (fit.svg, fit.png), (corner...
+        now = [f for f in files if f in drawn]
+        there = [(p.stat().st_mtime, f) for f in files if (p := outdir / f).exists()
+                 and p.stat().st_mtime >= since]
+        if now or there:
+            out.append(now[0] if now else max(there)[1])
+    return out
 
 
 def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=None, burn=0,
-                 log_params=(), context=None, curves=None) -> list:
+                 log_params=(), context=None, curves=None, fmt="svg") -> list:
     """Draw the figures of ``level`` (``"fit"``: the data with the posterior fit; ``"all"``:
     also the corner plot and, given the chain, the trace); return their file names.
 
@@ -221,11 +237,15 @@ def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=Non
     ``curves`` (a :class:`tlsbayes.results.curves.FitCurves` of these draws and axes, e.g.
     :attr:`ModelOutputs.curves <tlsbayes.results.model_outputs.ModelOutputs.curves>`) spares
     evaluating the model; its title is replaced by the context's.
-    matplotlib is imported only here, so ``--plots none`` never loads it.
+    ``fmt``: ``"svg"`` (:mod:`tlsbayes.plotting.svg_figures`, no matplotlib) or ``"png"``
+    (:mod:`tlsbayes.plotting.mpl`, the only place matplotlib is imported).
     """
     if level == "none":
         return []
     from . import plotting
+
+    draw = plotting.renderer(fmt)
+    fit_file, corner_file, trace_file = rundir.FIGURE_FILES[fmt]
 
     names = list(posterior.free_names)
     post = idata.posterior
@@ -234,19 +254,19 @@ def draw_figures(idata, posterior, outdir, level: str, *, truths=None, chain=Non
     if curves is None:
         curves = fit_curves(posterior, _theta(idata, posterior), axes_of=_axes_of(context))
     curves = dataclasses.replace(curves, title=title)
-    atomic_savefig(plotting.plot_fit, outdir / rundir.FIT_PLOT, curves)
-    figures = [rundir.FIT_PLOT]
+    atomic_savefig(draw.plot_fit, outdir / fit_file, curves)
+    figures = [fit_file]
     if level == "all":
         info = posterior.parameter_info()
-        atomic_savefig(plotting.plot_corner, outdir / rundir.CORNER_PLOT, samples, names,
+        atomic_savefig(draw.plot_corner, outdir / corner_file, samples, names,
                        param_info=info, log_params=log_params, truths=truths, title=title)
-        figures.append(rundir.CORNER_PLOT)
+        figures.append(corner_file)
         if chain is not None:
             shown, labels = corner_coordinates(chain, names, posterior.priors, log_params)
-            atomic_savefig(plotting.plot_trace, outdir / rundir.TRACE_PLOT, shown, names,
+            atomic_savefig(draw.plot_trace, outdir / trace_file, shown, names,
                            burn=burn, labels=[plotting.axis_label(info, n, lg)
                                               for n, lg in zip(names, labels)], title=title)
-            figures.append(rundir.TRACE_PLOT)
+            figures.append(trace_file)
     return figures
 
 
@@ -304,9 +324,9 @@ def noise_guidance(summary, posterior, at_median=None) -> list:
                     f"{q84:.3g}) says the quoted uncertainties are about {s:.2g} times smaller "
                     "than the scatter of the data (S21-fit errors are often optimistic). The "
                     "posterior widths already include this factor; check the residuals in "
-                    "fit.png for outliers or a trend the model misses (a trend means the model, "
-                    "not the error bars, is wrong), and consider likelihood = \"student_t\" if "
-                    "a few points dominate.")
+                    "the fit figure for outliers or a trend the model misses (a trend means the "
+                    "model, not the error bars, is wrong), and consider likelihood = "
+                    "\"student_t\" if a few points dominate.")
             elif s < lo:
                 out.append(f"{label}: the fitted noise scale {s_name} = {s:.3g} (68 %: {q16:.3g}-"
                     f"{q84:.3g}) says the quoted uncertainties are about {1 / s:.2g} times "

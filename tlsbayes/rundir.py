@@ -13,7 +13,8 @@ constants below::
     model_cache.json MODEL_CACHE      the model on the posterior (fit curves, misfit), same key
     checks.csv       CHECKS_FILE      one row per data set: the misfit checks (``misfit``)
     report.md        REPORT_FILE      verdict, table, degeneracies, figures; written last
-    fit.png, corner.png, trace.png    FIGURES
+    fit.svg, corner.svg, trace.svg    FIGURES           the figures (``--figures svg``, the default)
+    fit.png, corner.png, trace.png    FIGURES_PNG       the same with ``--figures png`` (matplotlib)
 
 Every file is written atomically (:mod:`tlsbayes.atomic`); :func:`remove_temporaries` cleans
 what a kill left behind.  A directory written into by several processes is protected by
@@ -37,28 +38,13 @@ from tlsbayes.errors import CardError, RunDirError, SamplingError, TLSBayesError
 
 __all__ = [
     "CARD_FILE", "CHECKPOINT_FILE", "CHECKSUM_FILE", "CHECKS_FILE", "CORNER_PLOT", "FIGURES",
-    "FIT_PLOT", "LOCK_FILE", "MODEL_CACHE", "POSTERIOR_FILE", "REPORT_FILE", "RUN_FILES",
-    "REPORT_HTML", "RUN_FORMAT", "RUN_JSON", "SUMMARY_CACHE", "SUMMARY_FILE", "TRACE_PLOT",
-    "card_for_group",
-    "claim",
-    "verdict_cells",
-    "default_run_dir",
-    "discard_unstarted",
-    "load_run",
-    "lock",
-    "make_run_dir",
-    "new_run_info",
-    "read_card_copy",
-    "read_run_info",
-    "remove_temporaries",
-    "resume_note",
-    "text_sha256",
-    "verify_checkpoint",
-    "verify_checkpoint_seed",
-    "verify_data",
-    "verify_result",
-    "write_card_copy",
-    "write_run_info",
+    "FIGURES_PNG", "FIGURE_FILES", "FIT_PLOT", "LOCK_FILE", "MODEL_CACHE", "POSTERIOR_FILE",
+    "REPORT_FILE", "RUN_FILES", "REPORT_HTML", "RUN_FORMAT", "RUN_JSON", "SUMMARY_CACHE",
+    "SUMMARY_FILE", "TRACE_PLOT",
+    "card_for_group", "claim", "verdict_cells", "default_run_dir", "discard_unstarted",
+    "load_run", "lock", "make_run_dir", "new_run_info", "read_card_copy", "read_run_info",
+    "remove_temporaries", "resume_note", "text_sha256", "verify_checkpoint",
+    "verify_checkpoint_seed", "verify_data", "verify_result", "write_card_copy", "write_run_info",
 ]
 
 POSTERIOR_FILE = "posterior.nc"
@@ -70,9 +56,12 @@ CHECKS_FILE = "checks.csv"
 REPORT_FILE = "report.md"
 #: The report as one self-contained HTML page (``tlsbayes report --html``).
 REPORT_HTML = "report.html"
-FIT_PLOT = "fit.png"
-CORNER_PLOT = "corner.png"
-TRACE_PLOT = "trace.png"
+FIT_PLOT = "fit.svg"
+CORNER_PLOT = "corner.svg"
+TRACE_PLOT = "trace.svg"
+FIT_PLOT_PNG = "fit.png"
+CORNER_PLOT_PNG = "corner.png"
+TRACE_PLOT_PNG = "trace.png"
 #: The summary statistics with the sha256 of the posterior.nc they were computed from (a
 #: re-plot reuses them only for that very file: tlsbayes.fit_report.cached_summary).
 SUMMARY_CACHE = "summary_cache.json"
@@ -82,12 +71,16 @@ SUMMARY_CACHE = "summary_cache.json"
 MODEL_CACHE = "model_cache.json"
 #: Checksums (sha256) of the newest and previous checkpoint.h5, written with it.
 CHECKSUM_FILE = "checkpoint.h5.sha256"
-#: Figures of a run, in the order the report shows them.
+#: Figures of a run (SVG, the default format), in the order the report shows them.
 FIGURES = (FIT_PLOT, CORNER_PLOT, TRACE_PLOT)
+#: The same figures drawn as PNG (``--figures png``).
+FIGURES_PNG = (FIT_PLOT_PNG, CORNER_PLOT_PNG, TRACE_PLOT_PNG)
+#: Figure format (tlsbayes.plotting.FORMATS) -> its (fit, corner, trace) files.
+FIGURE_FILES = {"svg": FIGURES, "png": FIGURES_PNG}
 #: Files of a run directory (their temporaries are cleaned before a run continues).
 RUN_FILES = (POSTERIOR_FILE, CHECKPOINT_FILE, CHECKSUM_FILE, SUMMARY_FILE, CHECKS_FILE,
-             SUMMARY_CACHE, MODEL_CACHE, REPORT_FILE, REPORT_HTML, FIT_PLOT, CORNER_PLOT,
-             TRACE_PLOT, CARD_FILE, RUN_JSON)
+             SUMMARY_CACHE, MODEL_CACHE, REPORT_FILE, REPORT_HTML, *FIGURES, *FIGURES_PNG,
+             CARD_FILE, RUN_JSON)
 #: Lock file held by the process writing into a directory (``tlsbayes batch``).
 LOCK_FILE = ".batch.lock"
 #: Layout version of run.json; bump it when resume/report can no longer read older ones.

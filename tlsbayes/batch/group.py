@@ -100,13 +100,13 @@ def group_run_info(card, plan: GroupPlan, group_by: str, out: Path, settings, da
         batch={"dir": str(out.resolve()), "seed": base_seed})
 
 
-def plot_group(out: str, run_dir: str, level: str) -> str:
-    """Figures (``level`` fit or all) of a finished group by ``tlsbayes report``; "" or why
-    not (never raises: the result is saved, figures are an extra)."""
+def plot_group(out: str, run_dir: str, level: str, fmt: str = "svg") -> str:
+    """Figures (``level`` fit or all, format ``fmt``) of a finished group by ``tlsbayes
+    report``; "" or why not (never raises: the result is saved, figures are an extra)."""
     from ..fit import report_run
     try:  # a run directory this batch wrote from its own command line (--data included)
         with contextlib.redirect_stdout(io.StringIO()):  # the fit printed the summary
-            report_run(Path(out) / run_dir, plots=level, allow_outside_data=True)
+            report_run(Path(out) / run_dir, plots=level, allow_outside_data=True, figures=fmt)
     except Exception as exc:  # noqa: BLE001 - a figure must not fail a saved fit
         return one_line(exc)
     return ""
@@ -119,11 +119,13 @@ class Figures:
     level: str
     print_fn: object
     drawn: int = 0
+    #: Their format (``--figures``: svg or png).
+    fmt: str = "svg"
 
     def job(self, task: Task, row: dict):
         if self.level == "none" or row.get("status") not in (CONVERGED, NOT_CONVERGED):
             return None
-        return plot_group, task.out, task.run_dir, self.level
+        return plot_group, task.out, task.run_dir, self.level, self.fmt
 
     def failed(self, task: Task, why: str) -> None:
         self.print_fn(f"{task.group}: figures not drawn ({why}); 'tlsbayes report "

@@ -38,7 +38,7 @@ class BatchResult:
 
 def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
               workers: int | None = None, plots="all", print_fn=print,
-              plans=None, task_fn=None) -> BatchResult:
+              plans=None, task_fn=None, figures="svg") -> BatchResult:
     """Fit every group of the data; see the module docstring.
 
     Parameters
@@ -61,7 +61,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
         Figures of each run (``tlsbayes.fit_report.PLOT_CHOICES``; True: all, False: none),
         drawn by :func:`plot_group` once the group's result is saved and queued behind the
         fits not yet started, so figures never hold up a fit; ``tlsbayes report`` draws
-        skipped ones.
+        skipped ones.  ``figures``: their format (svg, png).
     print_fn : callable
         Receives one line per finished group.
     plans : list of GroupPlan, optional
@@ -80,7 +80,7 @@ def run_batch(card, group_by: str, out, *, settings, data=None, executor=None,
     """
     return run_batches([CardBatch(card, out, settings, plans)], group_by, data=data,
                        executor=executor, workers=workers, plots=plots, print_fn=print_fn,
-                       task_fn=task_fn)[0]
+                       task_fn=task_fn, figures=figures)[0]
 
 
 @dataclass
@@ -143,7 +143,7 @@ class CardBatch:
 
 
 def run_batches(batches, group_by: str, *, data=None, executor=None, workers=None,
-                plots="all", print_fn=print, task_fn=None) -> list:
+                plots="all", print_fn=print, task_fn=None, figures="svg") -> list:
     """:func:`run_batch` of several cards through one engine: the groups of every card in one
     queue, longest first, so that no worker idles while another card's groups wait.
 
@@ -151,7 +151,7 @@ def run_batches(batches, group_by: str, *, data=None, executor=None, workers=Non
     ----------
     batches : list of CardBatch
         One per card, each with its own batch directory (distinct).
-    group_by, data, executor, workers, plots, print_fn, task_fn
+    group_by, data, executor, workers, plots, print_fn, task_fn, figures
         As in :func:`run_batch`.
 
     Returns
@@ -159,10 +159,10 @@ def run_batches(batches, group_by: str, *, data=None, executor=None, workers=Non
     list of BatchResult
         One per card, in order.
     """
-    from ..fit_report import plot_level
+    from ..fit_report import figure_format, plot_level
 
     task_fn = fit_group if task_fn is None else task_fn
-    figures = Figures(plot_level(plots), print_fn=print_fn)
+    figures = Figures(plot_level(plots), print_fn=print_fn, fmt=figure_format(figures))
     by_out = {}
     for b in batches:
         b.out = Path(b.out)
@@ -200,7 +200,8 @@ def run_batches(batches, group_by: str, *, data=None, executor=None, workers=Non
 
 def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=None,
                max_steps=None, progress=None, workers=None, scheduler=None, mpi=False,
-               plots="all", allow_outside_data=False, print_fn=None) -> BatchResult:
+               plots="all", allow_outside_data=False, print_fn=None,
+               figures="svg") -> BatchResult:
     """``tlsbayes batch``: plan the groups, choose the engine, :func:`run_batches`, summarise.
 
     Parameters
@@ -224,6 +225,8 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
         Figures of each run, drawn after its result is saved
         (``tlsbayes.fit_report.PLOT_CHOICES``; True: all, False: none); ``tlsbayes report``
         draws skipped ones later.
+    figures : {"svg", "png"}
+        Their format.
     print_fn : callable, optional
         Receives the progress lines (default: print, flushed).
 
@@ -272,7 +275,8 @@ def batch_card(card_path, group_by: str, out, *, data=None, seed=None, walkers=N
                  f"{group_by!r}, {engine} -> {b.out}")
     with closing if closing is not None else contextlib.nullcontext():
         results = run_batches(batches, group_by, data=data, executor=executor,
-                              workers=workers, plots=plots, print_fn=print_fn)
+                              workers=workers, plots=plots, print_fn=print_fn,
+                              figures=figures)
     for b, res in zip(batches, results):
         print_fn(f"{res.count(CONVERGED)} converged, {res.count(NOT_CONVERGED)} not "
                  f"converged, {res.count(FAILED)} failed; index: {res.index}")

@@ -1,11 +1,12 @@
-"""report.md as one self-contained HTML page: the figures embedded as base64 PNG.
+"""report.md as one self-contained HTML page: the figures (SVG or PNG) embedded as data URIs.
 
 What goes into a lab notebook or an email: one file, no external resources (no scripts, no
 fonts, no style sheets fetched).  :func:`markdown_to_html` renders the Markdown that
 :mod:`.markdown` and :mod:`tlsbayes.verdicts.report` write, and only that subset: ``#``
 headings, paragraphs, ``- `` lists, pipe tables (``\\|`` for a literal bar), images alone on
 a line, ``**bold**``, ``*italic*`` and ```code```.  Every piece of text is HTML-escaped, so a
-card title or a file name cannot inject markup.
+card title or a file name cannot inject markup; an SVG figure is embedded as an ``<img>`` data
+URI, not as inline markup, for the same reason (a browser runs no script of an image).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; 
 
 
 def _image_src(src: str, base: Path | None) -> str:
-    """A data URI of the PNG ``src`` under ``base`` (the run directory), else ``src``."""
+    """A data URI of the PNG or SVG ``src`` under ``base`` (the run directory), else ``src``."""
     if base is None or "/" in src or "\\" in src or src.startswith("."):
         return src
     path = base / src
@@ -47,7 +48,8 @@ def _image_src(src: str, base: Path | None) -> str:
         data = path.read_bytes()
     except OSError:
         return src
-    kind = "png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "octet-stream"
+    kind = ("png" if data[:8] == b"\x89PNG\r\n\x1a\n" else
+            "svg+xml" if data.lstrip()[:5] in (b"<?xml", b"<svg ") else "octet-stream")
     return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
@@ -122,8 +124,8 @@ def markdown_to_html(md: str, *, base=None) -> str:
     md : str
         Markdown text.
     base : path-like, optional
-        Directory of the images: each ``![alt](name.png)`` found there is embedded as a
-        base64 data URI (otherwise the link is kept).
+        Directory of the images: each ``![alt](name.svg)`` or ``![alt](name.png)`` found
+        there is embedded as a base64 data URI (otherwise the link is kept).
     """
     base = Path(base) if base is not None else None
     out = []

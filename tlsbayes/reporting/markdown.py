@@ -16,21 +16,30 @@ from __future__ import annotations
 
 import math
 
-from ..rundir import CORNER_PLOT, FIT_PLOT, TRACE_PLOT
+from ..rundir import FIGURE_FILES
 from ..sampling.convergence import verdict_headline
 from .context import RunContext
 
 __all__ = ["report_markdown", "FIGURE_CAPTIONS", "ESS_NOTE"]
 
-#: What each figure shows (file name -> caption; "{x}" is the x axis of the first data set).
+#: What each figure shows (file name of either format -> caption; "{x}" is the x axis of the
+#: first data set, "{corner}" the corner plot's file).
 FIGURE_CAPTIONS = {
-    FIT_PLOT: "Data ({x}) with the posterior median curve and its 68 % and 95 % bands; below, "
-               "the residuals in units of the quoted uncertainty.",
-    CORNER_PLOT: "Posterior of every free parameter, one panel per pair (the coordinates of "
-                  "the table above; log10 where marked).",
-    TRACE_PLOT: f"Walker paths in the same coordinates as {CORNER_PLOT}; the shaded steps were "
-                 "discarded as burn-in.",
-}
+    name: caption for files in FIGURE_FILES.values() for name, caption in zip(files, (
+        "Data ({x}) with the posterior median curve and its 68 % and 95 % bands; below, the "
+        "residuals in units of the quoted uncertainty.",
+        "Posterior of every free parameter, one panel per pair (the coordinates of the table "
+        "above; log10 where marked).",
+        "Walker paths in the same coordinates as {corner}; the shaded steps were discarded as "
+        "burn-in."))}
+
+
+def _corner_and_trace(figures) -> tuple:
+    """File names of the corner and trace plots among ``figures`` (default: the SVG ones)."""
+    for files in FIGURE_FILES.values():
+        if files[1] in figures or files[2] in figures:
+            return files[1], files[2]
+    return FIGURE_FILES["svg"][1:]
 
 ESS_NOTE = ("ESS: the effective sample size the convergence gate used, the smaller of the "
             "rank-normalised bulk ESS and walkers x steps / tau (summary.csv also lists "
@@ -97,7 +106,7 @@ def _priors(ctx: RunContext) -> list:
     return lines + [""]
 
 
-def _summary(ctx: RunContext, summary, log_params) -> list:
+def _summary(ctx: RunContext, summary, log_params, figures=()) -> list:
     log_params = set(log_params)
     lines = ["## Posterior summary", "",
              "| parameter | unit | median | 16-84 % | 95 % HDI | mean ± sd | MAP | ESS | R-hat "
@@ -116,7 +125,8 @@ def _summary(ctx: RunContext, summary, log_params) -> list:
     lines += ["", "Values in the unit of their row ('–': dimensionless). " + ESS_NOTE]
     logs = [n for n in summary.index if n in log_params]
     if logs:
-        lines += ["", f"{CORNER_PLOT} and {TRACE_PLOT} draw " + ", ".join(f"`{n}`" for n in logs)
+        corner, trace = _corner_and_trace(figures)
+        lines += ["", f"{corner} and {trace} draw " + ", ".join(f"`{n}`" for n in logs)
                   + " as log10 of the value in the table (their priors are log-uniform), "
                   "the other parameters as they are."]
     warn = [f"- `{n}`: {w}" for n, w in summary["map_warning"].items() if w]
@@ -143,9 +153,9 @@ def _figures(ctx: RunContext, figures) -> list:
     x = first.x_axis.label if first is not None and first.x_axis else "x"
     lines = ["## Figures", ""]
     for f in figures:
-        cap = FIGURE_CAPTIONS.get(f, "").format(x=x)
+        cap = FIGURE_CAPTIONS.get(f, "").format(x=x, corner=_corner_and_trace(figures)[0])
         lines += [f"![{f}: {ctx.figure_title}]({f})", "", f"*{f}*: {cap}", ""]
-    if CORNER_PLOT not in figures:
+    if _corner_and_trace(figures)[0] not in figures:
         lines += ["Figures skipped (`--plots`): `tlsbayes report <run dir>` draws them.", ""]
     return lines
 
@@ -192,7 +202,8 @@ def report_markdown(ctx: RunContext, attrs, summary, deg, figures, *, guidance=(
              f"tlsbayes fit report of card `{ctx.card_name}`"
              + (f", {ctx.group_text}" if ctx.group_text else "") + ".", "",
              f"**Verdict:** {verdict_headline(ok, attrs.get('verdict', ''))}", ""]
-    lines += _what_was_fitted(ctx, attrs) + _priors(ctx) + _summary(ctx, summary, log_params)
+    lines += _what_was_fitted(ctx, attrs) + _priors(ctx)
+    lines += _summary(ctx, summary, log_params, figures)
     lines += _degeneracies(deg)
     if verdicts_md:
         lines += [verdicts_md]

@@ -209,7 +209,7 @@ def check_dataset(name, x, y, mu, scale, dev_obs, dev_rep, *, rng: np.random.Gen
             why.append(f"neighbouring residuals are alike (lag-1 autocorrelation {r1:+.2f}, "
                        f"p = {p_r1:.2g})")
         reasons.append("the model misses a trend in these data: " + " and ".join(why)
-                       + "; see the residuals in fit.png and consider a different model")
+                       + "; see the residuals in the fit figure and consider a different model")
     if scatter:
         reasons.append(
             f"the residuals are larger than the noise model allows (posterior predictive "

@@ -1,4 +1,5 @@
-"""Figures: corner plot, data with posterior bands and residuals, trace plot.
+"""The PNG figures (``--figures png``, notebooks): corner plot, data with posterior bands and
+residuals, trace plot, drawn with matplotlib (the default SVG figures: :mod:`.svg_figures`).
 
 Free functions that take arrays (the fit figure: a :class:`tlsbayes.results.curves.FitCurves`,
 no model) and a path, and write one PNG each.  Figures are drawn on matplotlib's Agg canvas
@@ -28,11 +29,11 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, MaxNLocator
 
-#: Probability mass inside the corner plot's contours: the 1-sigma and 2-sigma regions of a
-#: 2-D Gaussian, 1 - exp(-r^2 / 2) at r = 1, 2 (the levels the ``corner`` package draws).
-CORNER_MASS = (1.0 - math.exp(-0.5), 1.0 - math.exp(-2.0))
-#: Histogram bins per axis of the corner plot.
-CORNER_BINS = 24
+from .common import (CORNER_BINS, CORNER_MASS, axis_label, corner_columns, corner_title,
+                     density_levels, power_label)
+
+__all__ = ["CORNER_BINS", "CORNER_MASS", "PowerFormatter", "axis_label", "density_levels",
+           "plot_corner", "plot_fit", "plot_trace"]
 
 
 def _new_figure(figsize) -> Figure:
@@ -47,9 +48,6 @@ def _save(fig: Figure, path, dpi) -> None:
     fig.savefig(path, dpi=dpi, format="png", pil_kwargs={"compress_level": 1})
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "\N{SUPERSCRIPT MINUS}⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 class PowerFormatter(LogFormatter):
     """Log-axis tick labels as plain text, ``10⁶`` and ``3×10⁻⁵``: the labels matplotlib's
     default writes in mathtext, whose parser costs more to build than the whole figure.
@@ -59,16 +57,13 @@ class PowerFormatter(LogFormatter):
     def __call__(self, x, pos=None):
         if not x > 0:
             return ""
-        e = math.floor(math.log10(x) + 1e-9)
-        m = round(x / 10.0**e, 6)
-        decade = m == 1
-        if self.labelOnlyBase and not decade:
+        m = round(x / 10.0 ** math.floor(math.log10(x) + 1e-9), 6)
+        if self.labelOnlyBase and m != 1:
             return ""
         subs = getattr(self, "_sublabels", None)
         if subs is not None and round(m) not in subs:
             return ""
-        exp = str(e).translate(_SUPERSCRIPT)
-        return f"10{exp}" if decade else f"{m:g}×10{exp}"
+        return power_label(x)
 
 
 def _log_axis(ax, which: str) -> None:
@@ -87,66 +82,6 @@ def _ticks(lo: float, hi: float, nbins: int = 4) -> np.ndarray:
     return t[(t >= lo) & (t <= hi)]
 
 
-def axis_label(info, name, log):
-    """Axis label of parameter ``name``: the name the summary table uses and its unit,
-    ``log10`` in front if ``log`` (the same label in the corner and trace plots, so that each
-    parameter has one name and one coordinate across the report)."""
-    p = info.get(name)
-    unit = p.unit if p is not None else ""
-    lab = f"log10 {name}" if log else name
-    return f"{lab} [{unit}]" if unit and unit not in ("", "y") else lab
-
-
-def density_levels(counts: np.ndarray, masses=CORNER_MASS) -> np.ndarray:
-    """Histogram heights whose super-level sets hold the given fractions of the draws.
-
-    Parameters
-    ----------
-    counts : ndarray
-        Histogram counts (any shape).
-    masses : sequence of float
-        Fractions in (0, 1).
-
-    Returns
-    -------
-    ndarray, shape (len(masses),)
-        For each mass m, the largest height h such that the cells with ``counts >= h`` hold at
-        least a fraction m of all draws (the highest-density region of the histogram).
-    """
-    flat = np.sort(np.asarray(counts, dtype=float).ravel())[::-1]
-    cum = np.cumsum(flat)
-    total = cum[-1] if cum.size else 0.0
-    out = np.empty(len(masses))
-    for k, m in enumerate(masses):
-        i = min(int(np.searchsorted(cum, m * total)), flat.size - 1)
-        out[k] = flat[i]
-    return out
-
-
-def _corner_columns(samples, names, info, log_params, truths):
-    """Plotted columns (log10 where asked and positive), their labels, truths and ranges."""
-    cols, labels, tr, ranges = [], [], [], []
-    for i, n in enumerate(names):
-        col = np.asarray(samples[:, i], dtype=float)
-        lg = n in log_params and np.all(col > 0)
-        col = np.log10(col) if lg else col
-        cols.append(col)
-        labels.append(axis_label(info, n, lg))
-        t = None if truths is None else truths.get(n)
-        tr.append(None if t is None else (math.log10(t) if lg and t > 0 else t))
-        # the central 99.9 % (as the corner package's range=0.999): one stray draw must not
-        # squeeze the posterior into a corner of its panel
-        lo, hi = (float(v) for v in np.quantile(col, [0.0005, 0.9995]))
-        # a parameter that does not move still gets an axis
-        ranges.append((lo - 0.5, hi + 0.5) if hi == lo else (lo, hi))
-    return cols, labels, tr, ranges
-
-
-#: Width of a character of the corner titles, in font sizes (DejaVu Sans averages ~0.55; a
-#: title of more characters than fit its panel is split in two lines).
-TITLE_CHAR_WIDTH = 0.6
-
-
 def _corner_diagonal(ax, col, rng, label, width_pt=math.inf):
     """1-D histogram with the 16/50/84 % quantiles and the median +- title.
 
@@ -155,14 +90,11 @@ def _corner_diagonal(ax, col, rng, label, width_pt=math.inf):
     """
     counts, edges = np.histogram(col, bins=CORNER_BINS, range=rng)
     ax.stairs(counts, edges, color="k", lw=1.0)
-    q16, q50, q84 = np.quantile(col, [0.16, 0.5, 0.84])
-    for q in (q16, q50, q84):
+    title, quantiles = corner_title(col, label, width_pt)
+    for q in quantiles:
         ax.axvline(q, color="k", ls="--", lw=0.8)
-    # plain text, not mathtext: parsing a TeX superscript costs more than the whole panel
     # y given: at a fixed height (matplotlib otherwise measures the axes to place it)
-    value = f"{q50:.3g} +{q84 - q50:.2g} \N{MINUS SIGN}{q50 - q16:.2g}"
-    sep = "\n" if (len(label) + 3 + len(value)) * TITLE_CHAR_WIDTH * 8 > width_pt else " "
-    ax.set_title(f"{label} ={sep}{value}", fontsize=8, y=1.0, linespacing=1.1)
+    ax.set_title(title, fontsize=8, y=1.0, linespacing=1.1)
     ax.set_ylim(0, 1.1 * max(counts.max(), 1))
 
 
@@ -208,7 +140,7 @@ def plot_corner(samples, names, path, *, param_info=None, log_params=(), truths=
         The figure written (its axes: the ``k (k + 1) / 2`` panels, row by row).
     """
     info = param_info or {}
-    cols, labels, tr, ranges = _corner_columns(samples, names, info, set(log_params), truths)
+    cols, labels, tr, ranges = corner_columns(samples, names, info, set(log_params), truths)
     ticks = [_ticks(*r) for r in ranges]
     k = len(cols)
     size = 1.9 * k + 0.9
