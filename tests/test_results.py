@@ -669,6 +669,44 @@ def test_saved_file_is_the_one_arviz_writes(tmp_path, full_idata):
         assert set(loaded[group].coords) == set(b[group].coords), group
 
 
+def _netcdf4_contents(path) -> dict:
+    """Everything the netCDF4 library (netCDF-C) reads from a file: per group its attributes,
+    dimensions and variables (dimensions, dtype, attributes, raw values), recursively."""
+    import netCDF4
+
+    def attr(x):  # repr: a NaN _FillValue equals itself
+        return repr(np.asarray(x).tolist())
+
+    def walk(g):
+        out = {"attrs": {k: attr(g.getncattr(k)) for k in g.ncattrs()},
+               "dims": {n: len(d) for n, d in g.dimensions.items()}, "vars": {}}
+        for name, v in g.variables.items():
+            v.set_auto_maskandscale(False)
+            values = v[...]
+            out["vars"][name] = (v.dimensions, str(v.dtype),
+                                 {k: attr(v.getncattr(k)) for k in v.ncattrs()},
+                                 np.asarray(values).tobytes())
+        out["groups"] = {n: walk(sub) for n, sub in g.groups.items()}
+        return out
+
+    with netCDF4.Dataset(str(path)) as ds:
+        return walk(ds)
+
+
+def test_netcdf4_reads_our_file_as_the_one_arviz_writes(tmp_path, full_idata):
+    """The netCDF4 library (netCDF-C, not HDF5 directly) reads from R.save's file the same
+    groups, dimensions, variables, attributes and bytes as from ArviZ's own file of the same
+    InferenceData (how the arrays are stored on disk, e.g. zlib, is not compared)."""
+    ours, theirs = tmp_path / "ours.nc", tmp_path / "theirs.nc"
+    R.save(full_idata, ours)
+    full_idata.to_netcdf(str(theirs), engine="h5netcdf")
+    a, b = _netcdf4_contents(ours), _netcdf4_contents(theirs)
+    assert set(a["groups"]) == set(b["groups"]) and len(a["groups"]) >= 5
+    for name in a["groups"]:
+        assert a["groups"][name] == b["groups"][name], name
+    assert a == b
+
+
 def test_fit_result_groups_are_those_of_arviz(posterior):
     """build_result gives the groups arviz.dict_to_dataset gives: chain/draw coordinates,
     the created_at/arviz_version attributes, dimension names."""
