@@ -694,9 +694,12 @@ def _netcdf4_contents(path) -> dict:
 
 
 def test_netcdf4_reads_our_file_as_the_one_arviz_writes(tmp_path, full_idata):
-    """The netCDF4 library (netCDF-C, not HDF5 directly) reads from R.save's file the same
-    groups, dimensions, variables, attributes and bytes as from ArviZ's own file of the same
-    InferenceData (how the arrays are stored on disk, e.g. zlib, is not compared)."""
+    """The netCDF4 library (netCDF-C, not HDF5 directly) reads from R.save's file (written
+    with h5py directly, uncompressed) the same groups, dimensions, variables, attributes and
+    bytes as from ArviZ's own file of the same InferenceData, and so does xarray's netcdf4
+    engine (variables, coordinates and dimensions in the same order)."""
+    import xarray as xr
+
     ours, theirs = tmp_path / "ours.nc", tmp_path / "theirs.nc"
     R.save(full_idata, ours)
     full_idata.to_netcdf(str(theirs), engine="h5netcdf")
@@ -705,6 +708,11 @@ def test_netcdf4_reads_our_file_as_the_one_arviz_writes(tmp_path, full_idata):
     for name in a["groups"]:
         assert a["groups"][name] == b["groups"][name], name
     assert a == b
+    for group in a["groups"]:
+        with xr.open_dataset(ours, group=group, engine="netcdf4") as x, \
+                xr.open_dataset(theirs, group=group, engine="netcdf4") as y:
+            assert x.load().identical(y.load()), group
+            assert list(x.variables) == list(y.variables) and list(x.dims) == list(y.dims)
 
 
 def test_fit_result_groups_are_those_of_arviz(posterior):
@@ -721,3 +729,16 @@ def test_fit_result_groups_are_those_of_arviz(posterior):
     assert set(post.attrs) == set(ref.attrs)
     for name in posterior:
         assert post[name].dims == ref[name].dims
+
+
+def test_a_variable_named_as_a_dimension_it_does_not_index_round_trips(tmp_path):
+    """netCDF-4 stores such a variable under another name (h5netcdf writes those files):
+    it is read back under its own name, values and dimensions unchanged."""
+    from tlsbayes.results.groups import Group, Result, Variable
+
+    values = np.arange(6.0).reshape(2, 3)
+    result = Result({"posterior": Group({"draw": Variable(("chain", "draw"), values)}, {},
+                                        {})}, {})
+    R.save(result, tmp_path / "clash.nc")
+    back = R.load(tmp_path / "clash.nc").posterior["draw"]
+    assert back.dims == ("chain", "draw") and np.array_equal(back.values, values)
