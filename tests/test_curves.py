@@ -121,3 +121,23 @@ def test_a_malformed_curves_document_is_refused(damage):
     damage(doc)
     with pytest.raises((KeyError, TypeError, ValueError)):
         FitCurves.from_json(doc)
+
+
+def test_band_quantiles_equal_numpys_nanpercentile_with_nan_and_infinite_draws():
+    """The fast path (np.percentile on the columns without NaN) gives numpy's nanpercentile
+    bit for bit, with NaN draws, an all-NaN column and infinite draws."""
+    import warnings
+
+    from tlsbayes.results.curves import _quantiles
+
+    rng = np.random.default_rng(0)
+    v = rng.lognormal(size=(400, 60))
+    v[3, 5] = np.nan
+    v[:, 7] = np.nan
+    v[10, 9], v[11, 9], v[12, 11] = np.inf, -np.inf, np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN column
+        expect = np.nanpercentile(v, list(QUANTILES), axis=0)
+        got = _quantiles(v)
+    assert np.array_equal(got, expect, equal_nan=True)
+    assert np.isnan(got[:, 7]).all() and not np.isnan(got[:, 5]).any()

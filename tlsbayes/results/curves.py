@@ -165,6 +165,20 @@ def _y_display(y_axis, model, pred_g, y, sigma):
     return pred_g, y, sigma, 1.0, _Y_LABEL.get(model.y_kind, model.y_kind)
 
 
+def _quantiles(values: np.ndarray) -> np.ndarray:
+    """:data:`QUANTILES` of each column of ``values`` (S, G), NaN ignored, shape (5, G).
+
+    ``np.nanpercentile`` sorts column by column in Python (10 ms for 200 columns); columns
+    without NaN take ``np.percentile``'s vectorised path, which gives the same numbers.
+    """
+    clean = ~np.isnan(values).any(axis=0)
+    out = np.empty((len(QUANTILES), values.shape[1]))
+    out[:, clean] = np.percentile(values[:, clean], list(QUANTILES), axis=0)
+    if not clean.all():
+        out[:, ~clean] = np.nanpercentile(values[:, ~clean], list(QUANTILES), axis=0)
+    return out
+
+
 def _dataset_curves(ds, P, x_axis, y_axis) -> DatasetCurves:
     """The panel of data set ``ds`` from the ``(S, k)`` model parameter matrix ``P``."""
     model = ds.model
@@ -183,7 +197,7 @@ def _dataset_curves(ds, P, x_axis, y_axis) -> DatasetCurves:
         name=str(ds.name), model=str(model.kind),
         title=f"data set {ds.name} (model {model.kind})",
         x_grid=np.asarray(show_x(xg), dtype=float),
-        band=np.nanpercentile(pred_show, list(QUANTILES), axis=0),
+        band=_quantiles(pred_show),
         x=np.asarray(show_x(ds.x), dtype=float), y=np.asarray(y_show, dtype=float),
         sigma=np.asarray(s_show, dtype=float), error_bars=quoted,
         median_at_data=med_d, residual=sign * (ds.y - med_d) / ds.sigma,
