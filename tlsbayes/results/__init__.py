@@ -10,7 +10,7 @@ that a fit never imports ArviZ or xarray; the functions here also accept an
 :mod:`tlsbayes.results.groups`            Result / Group / Variable containers
 :mod:`tlsbayes.results.convert`           a run -> Result, one function per group
 :mod:`tlsbayes.results.provenance`        root attributes (JSON-encoded), data fingerprint
-:mod:`tlsbayes.results.netcdf`            Result <-> NetCDF-4 file with h5netcdf alone
+:mod:`tlsbayes.results.netcdf`            Result <-> NetCDF-4 file (h5py out, h5netcdf in)
 :mod:`tlsbayes.results.store`             NetCDF-4 read/write (atomic, no pickle)
 :mod:`tlsbayes.results.stats`             HDI, tail ESS (ArviZ's definitions, on arrays)
 :mod:`tlsbayes.results.summary`           per-parameter table, text/Markdown, degeneracies

@@ -1,7 +1,7 @@
 """Result files: a :class:`~tlsbayes.results.groups.Result` written to and read from NetCDF-4.
 
 Files are the NetCDF-4 (HDF5) files ArviZ writes (``arviz.from_netcdf`` reads them), written
-and read here with ``h5netcdf`` alone (:mod:`tlsbayes.results.netcdf`: no ArviZ, xarray or
+here with h5py and read with ``h5netcdf`` (:mod:`tlsbayes.results.netcdf`: no ArviZ, xarray or
 pandas import), atomically (temporary file, fsync, rename); nothing read from disk is
 unpickled.  :func:`load` checks the ``format`` attribute (:mod:`tlsbayes.results.provenance`)
 and names the file in every error.
