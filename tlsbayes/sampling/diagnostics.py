@@ -54,6 +54,19 @@ def _centred_padded(series: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarr
     return padded, mean
 
 
+@numba.njit(cache=True)
+def _transpose_into(x, out):
+    """``out[w, d, t] = x[t, w, d]``: the emcee layout into an FFT buffer, in blocks of
+    steps (numpy's strided copy of a 2000 x 32 x 4 chain took 4x as long)."""
+    n, nwalkers, ndim = x.shape
+    for t0 in range(0, n, 64):
+        t1 = min(n, t0 + 64)
+        for w in range(nwalkers):
+            for k in range(ndim):
+                for t in range(t0, t1):
+                    out[w, k, t] = x[t, w, k]
+
+
 def _mean_autocov(padded: np.ndarray, n: int, weights: np.ndarray, lags: int) -> np.ndarray:
     """Σ_s weights[s] · (biased autocovariance of series s) per parameter, lags 0 .. lags - 1.
 
@@ -97,9 +110,11 @@ def integrated_time(x: np.ndarray, c: float = 5.0, max_lag: int | None = None) -
     n, nwalkers = x.shape[0], x.shape[1]
     attempts = [n] if max_lag is None or max_lag >= n else [max(int(max_lag), 1), n]
     # FFT along a contiguous last axis: 2-3x faster than along axis 0 of the emcee layout.
-    padded, _ = _centred_padded(np.moveaxis(np.asarray(x, dtype=float), 0, -1),
-                                _fft_size(n, attempts[0]))
+    x = np.ascontiguousarray(x, dtype=float)
+    padded = np.zeros((nwalkers, x.shape[2], _fft_size(n, attempts[0])))
+    _transpose_into(x, padded)
     centred = padded[..., :n]
+    centred -= centred.mean(axis=-1, keepdims=True)  # as _centred_padded: the same bits
     var = np.einsum("wdt,wdt->wd", centred, centred) / n  # lag-0 autocovariance per walker
     with np.errstate(divide="ignore"):
         weights = 1.0 / (nwalkers * var)  # inf for a walker that never moves: NaN below
