@@ -36,9 +36,10 @@ _N, _M = 624, 397
 
 
 @numba.njit(cache=True)
-def _next32(key, st):
-    """The next 32-bit output of MT19937 (``st[0]``: position in ``key``)."""
-    if st[0] >= _N:
+def _next32(key, pos):
+    """The next 32-bit output of MT19937 at position ``pos`` of ``key``; ``(word, pos)``.
+    (The position travels as a value, not in an array, so that it stays in a register.)"""
+    if pos >= _N:
         # the twist, in place: entries past i are still old, entries before i new, as in the
         # reference three-loop form
         for i in range(_N):
@@ -47,30 +48,30 @@ def _next32(key, st):
             if y & 1:
                 v ^= 0x9908B0DF
             key[i] = v
-        st[0] = 0
-    y = np.int64(key[st[0]])
-    st[0] += 1
+        pos = 0
+    y = np.int64(key[pos])
     y ^= y >> 11
     y ^= (y << 7) & 0x9D2C5680
     y ^= (y << 15) & 0xEFC60000
     y ^= y >> 18
-    return y
+    return y, pos + 1
 
 
 @numba.njit(cache=True)
-def _double(key, st):
-    """``RandomState.random_sample()``: 53 random bits from two words."""
-    a = _next32(key, st) >> 5
-    b = _next32(key, st) >> 6
-    return (a * 67108864.0 + b) / 9007199254740992.0
+def _double(key, pos):
+    """``RandomState.random_sample()``: 53 random bits from two words; ``(value, pos)``."""
+    a, pos = _next32(key, pos)
+    b, pos = _next32(key, pos)
+    return ((a >> 5) * 67108864.0 + (b >> 6)) / 9007199254740992.0, pos
 
 
 @numba.njit(cache=True)
-def _masked(key, st, rng):
+def _masked(key, pos, rng):
     """A uniform integer in 0 .. ``rng`` (``rng`` < 2**32) by masked rejection, as numpy's
-    ``random_interval`` (shuffle) and its bounded ``randint`` (masked, 32-bit) draw it."""
+    ``random_interval`` (shuffle) and its bounded ``randint`` (masked, 32-bit) draw it;
+    ``(value, pos)``."""
     if rng == 0:
-        return 0
+        return 0, pos
     mask = rng
     mask |= mask >> 1
     mask |= mask >> 2
@@ -78,38 +79,38 @@ def _masked(key, st, rng):
     mask |= mask >> 8
     mask |= mask >> 16
     while True:
-        v = _next32(key, st) & mask
+        v, pos = _next32(key, pos)
+        v &= mask
         if v <= rng:
-            return v
+            return v, pos
 
 
 @numba.njit(cache=True)
-def _gauss(key, st, cache):
-    """``RandomState.standard_normal()``: the polar method, its second value kept
-    (``st[1]``: has a kept value; ``cache[0]``: the value)."""
-    if st[1]:
-        st[1] = 0
-        v = cache[0]
-        cache[0] = 0.0
-        return v
+def _gauss(key, pos, has_gauss, gauss):
+    """``RandomState.standard_normal()``: the polar method, its second value kept;
+    ``(value, pos, has_gauss, gauss)``."""
+    if has_gauss:
+        return gauss, pos, False, 0.0
     while True:
-        x1 = 2.0 * _double(key, st) - 1.0
-        x2 = 2.0 * _double(key, st) - 1.0
+        x1, pos = _double(key, pos)
+        x2, pos = _double(key, pos)
+        x1 = 2.0 * x1 - 1.0
+        x2 = 2.0 * x2 - 1.0
         r2 = x1 * x1 + x2 * x2
         if r2 < 1.0 and r2 != 0.0:
             break
     f = math.sqrt(-2.0 * math.log(r2) / r2)
-    cache[0] = f * x1
-    st[1] = 1
-    return f * x2
+    return f * x2, pos, True, f * x1
 
 
 @numba.njit(cache=True)
 def _draw(key, st, cache, cdf, de, a, nsteps, nwalkers, move, labels, draws, rint):
     """Fill ``move``, ``labels``, ``draws`` (logs not yet taken) and ``rint`` for ``nsteps``
-    steps; see :func:`draw_chunk`."""
+    steps from the state (``key``, ``st`` = (position, has a kept Gaussian), ``cache`` = the
+    kept Gaussian), which is updated; see :func:`draw_chunk`."""
+    pos, has_gauss, gauss = st[0], st[1] != 0, cache[0]
     for k in range(nsteps):
-        u = _double(key, st)  # RandomState.choice(moves, p=weights): one uniform
+        u, pos = _double(key, pos)  # RandomState.choice(moves, p=weights): one uniform
         m = 0
         while m < cdf.size - 1 and cdf[m] <= u:  # searchsorted(side="right")
             m += 1
@@ -118,7 +119,7 @@ def _draw(key, st, cache, cdf, de, a, nsteps, nwalkers, move, labels, draws, rin
         for w in range(nwalkers):
             lab[w] = w % 2
         for i in range(nwalkers - 1, 0, -1):  # RandomState.shuffle (Fisher-Yates, reversed)
-            j = _masked(key, st, i)
+            j, pos = _masked(key, pos, i)
             lab[i], lab[j] = lab[j], lab[i]
         for split in range(2):
             n = (nwalkers + 1 - split) // 2  # walkers with label == split
@@ -126,19 +127,21 @@ def _draw(key, st, cache, cdf, de, a, nsteps, nwalkers, move, labels, draws, rin
             if de[m]:
                 for r in range(5):  # random_sample((5, n)), C order
                     for j in range(n):
-                        d[r if r < 4 else ROW_LOG_U, j] = _double(key, st)
+                        d[r if r < 4 else ROW_LOG_U, j], pos = _double(key, pos)
                 for j in range(n):  # standard_normal(n)
-                    d[4, j] = _gauss(key, st, cache)
+                    d[4, j], pos, has_gauss, gauss = _gauss(key, pos, has_gauss, gauss)
             else:
                 am = a[m]
                 for j in range(n):  # ((a - 1) * rand(n) + 1) ** 2 / a, as numpy rounds it
-                    z = (am - 1.0) * _double(key, st) + 1.0
+                    v, pos = _double(key, pos)
+                    z = (am - 1.0) * v + 1.0
                     d[0, j] = (z * z) / am
                     d[1, j] = d[0, j]
                 for j in range(n):  # randint(nwalkers - n, size=n)
-                    rint[k, split, j] = _masked(key, st, nwalkers - n - 1)
+                    rint[k, split, j], pos = _masked(key, pos, nwalkers - n - 1)
                 for j in range(n):  # the acceptance uniforms, rand(n)
-                    d[ROW_LOG_U, j] = _double(key, st)
+                    d[ROW_LOG_U, j], pos = _double(key, pos)
+    st[0], st[1], cache[0] = pos, has_gauss, gauss
 
 
 def draw_chunk(de, a, cdf, random: np.random.RandomState, nsteps: int, nwalkers: int,
