@@ -56,8 +56,9 @@ def _centred_padded(series: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarr
 
 @numba.njit(cache=True)
 def _transpose_into(x, out):
-    """``out[w, d, t] = x[t, w, d]``: the emcee layout into an FFT buffer, in blocks of
-    steps (numpy's strided copy of a 2000 x 32 x 4 chain took 4x as long)."""
+    """``out[w, d, t] = x[t, w, d]``, zeros for ``t >= nsteps``: the emcee layout into an FFT
+    buffer, in blocks of steps (numpy's strided copy of a 2000 x 32 x 4 chain took 4x as
+    long)."""
     n, nwalkers, ndim = x.shape
     for t0 in range(0, n, 64):
         t1 = min(n, t0 + 64)
@@ -65,6 +66,10 @@ def _transpose_into(x, out):
             for k in range(ndim):
                 for t in range(t0, t1):
                     out[w, k, t] = x[t, w, k]
+    for w in range(nwalkers):  # the zero padding (out comes from np.empty)
+        for k in range(ndim):
+            for t in range(n, out.shape[2]):
+                out[w, k, t] = 0.0
 
 
 def _mean_autocov(padded: np.ndarray, n: int, weights: np.ndarray, lags: int) -> np.ndarray:
@@ -111,7 +116,7 @@ def integrated_time(x: np.ndarray, c: float = 5.0, max_lag: int | None = None) -
     attempts = [n] if max_lag is None or max_lag >= n else [max(int(max_lag), 1), n]
     # FFT along a contiguous last axis: 2-3x faster than along axis 0 of the emcee layout.
     x = np.ascontiguousarray(x, dtype=float)
-    padded = np.zeros((nwalkers, x.shape[2], _fft_size(n, attempts[0])))
+    padded = np.empty((nwalkers, x.shape[2], _fft_size(n, attempts[0])))
     _transpose_into(x, padded)
     centred = padded[..., :n]
     centred -= centred.mean(axis=-1, keepdims=True)  # as _centred_padded: the same bits
@@ -334,8 +339,16 @@ def _ess_of_series(series: np.ndarray) -> np.ndarray:
     """Bulk ESS from split, rank-normalised chains laid out (..., ndim, ndraws): every index
     of the leading axes one chain, in C order (any strides: one copy is made)."""
     ndim, n = series.shape[-2:]
-    m = series.size // (ndim * n)
     padded, mean = _centred_padded(series, _fft_size(n, n))
+    flat = [np.ptp(series[..., d, :]) < np.finfo(float).resolution for d in range(ndim)]
+    return _ess_of_padded(padded, mean, n, flat)
+
+
+def _ess_of_padded(padded, mean, n, flat) -> np.ndarray:
+    """:func:`_ess_of_series` from its centred, padded chains (..., ndim, size), their means
+    (..., ndim, 1), the draws per chain ``n`` and, per parameter, whether it is constant."""
+    ndim = padded.shape[-2]
+    m = padded.size // (ndim * padded.shape[-1])
     acov_mean = _mean_autocov(padded.reshape(m, ndim, -1), n, np.full((m, ndim), 1.0 / m),
                               n)  # (ndim, n)
     mean_var = acov_mean[:, 0] * n / (n - 1.0)
@@ -344,11 +357,38 @@ def _ess_of_series(series: np.ndarray) -> np.ndarray:
         var_plus = var_plus + np.var(mean.reshape(m, ndim), axis=0, ddof=1)
     out = np.empty(ndim)
     for d in range(ndim):
-        if np.ptp(series[..., d, :]) < np.finfo(float).resolution:
+        if flat[d]:
             out[d] = m * n  # a constant column: ArviZ's convention
         else:
             out[d] = m * n / _geyer_tau(np.ascontiguousarray(acov_mean[d]), mean_var[d],
                                         var_plus[d], float(m * n))
+    return out
+
+
+@numba.njit(cache=True)
+def _halves_into(z, out, half, nwalkers):
+    """``out[s, w, d, t] = z[d, (s half + t) nwalkers + w]``, zeros for ``t >= half``: the
+    step-major scores of every parameter as the two halves of every walker's chain, in an
+    FFT buffer (blocks of steps; numpy's strided copy took 4x as long)."""
+    for d in range(z.shape[0]):
+        for s in range(2):
+            for t0 in range(0, half, 64):
+                t1 = min(half, t0 + 64)
+                for w in range(nwalkers):
+                    for t in range(t0, t1):
+                        out[s, w, d, t] = z[d, (s * half + t) * nwalkers + w]
+            for w in range(nwalkers):  # the zero padding (out comes from np.empty)
+                for t in range(half, out.shape[3]):
+                    out[s, w, d, t] = 0.0
+
+
+@numba.njit(cache=True)
+def _gather_rows(rows, order):
+    """``np.take_along_axis(rows, order, 1)`` of two 2-D arrays."""
+    out = np.empty(rows.shape)
+    for r in range(rows.shape[0]):
+        for k in range(rows.shape[1]):
+            out[r, k] = rows[r, order[r, k]]
     return out
 
 
@@ -412,12 +452,19 @@ def rank_diagnostics(x: np.ndarray, n_groups: int,
     rows = np.ascontiguousarray(x.reshape(total, ndim).T)  # every draw, step-major
     order = np.argsort(rows, axis=1)
     table = _score_table(total)
-    ascending = np.take_along_axis(rows, order, 1)
+    ascending = _gather_rows(rows, order)
     z = _scores_from_sorted(ascending, order, table)
     # Each statistic gets its split chains in one copy, in the C-ordered layout (so the same
-    # summation order, hence the same bits) that _split/walker_blocks/_ess_of_z would build.
+    # summation order, hence the same bits) that _split/walker_blocks/_ess_of_z would build;
+    # the ESS's (2, walkers, ndim, t) directly in its FFT buffer, centred as _centred_padded.
     half = n // 2
-    ess = _ess_of_series(z.reshape(ndim, 2, half, nwalkers).transpose(1, 3, 0, 2))  # (2,w,d,t)
+    padded = np.empty((2, nwalkers, ndim, _fft_size(half, half)))
+    _halves_into(z, padded, half, nwalkers)
+    body = padded[..., :half]
+    flat = [np.ptp(body[..., d, :]) < np.finfo(float).resolution for d in range(ndim)]
+    mean = body.mean(axis=-1, keepdims=True)
+    body -= mean
+    ess = _ess_of_padded(padded, mean, half, flat)
     if skip_rhat(ess):
         return ess, np.full(ndim, np.nan)
     # the median of np.median: the mean of the two middle draws (total is even here)
