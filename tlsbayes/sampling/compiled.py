@@ -5,13 +5,15 @@ red-blue split, proposals, acceptance, ``State`` bookkeeping, the blob conversio
 log-probability adapter) costs 400-530 µs of CPU for 32 walkers, 10-15 µs per walker
 evaluation, more than the 2-5 µs the likelihoods of the Ta and TLS cards cost
 (``tlsbayes bench``).  :class:`CompiledStepper` takes the same steps with the proposals and the
-acceptance compiled (numba) and the log-probability called once per half-ensemble as before.
+acceptance compiled (numba) and the log-probability called once per half-ensemble as before:
+a chunk's random numbers first, in one compiled call (:mod:`tlsbayes.sampling.stream`), then
+per half-ensemble one log-posterior call and one compiled call (:func:`advance`).
 
 Same chain, not only the same distribution: every random number is drawn from emcee's own
-stream (the legacy ``RandomState`` that emcee seeds and stores in the checkpoint), by the same
-numpy calls in the same order (a move choice, the split shuffle, then per half what the move
-draws), and every log of a random number is taken by numpy, as emcee does (numba's ``math.log``
-differs from numpy's in the last bit for ~0.3 % of arguments).  The proposals and acceptance
+stream (the legacy ``RandomState`` that emcee seeds and stores in the checkpoint), the very
+numbers numpy's calls would draw in emcee's order (a move choice, the split shuffle, then per
+half what the move draws), and every log of a random number is taken by numpy, as emcee does
+(numba's ``math.log`` differs from numpy's in the last bit for ~0.3 % of arguments).  The proposals and acceptance
 tests repeat emcee's arithmetic operation by operation (no fastmath), so a run on this path
 writes the chain, log-probabilities, blobs, acceptance counts and random state that emcee
 would have written (``tests/test_compiled_sampler.py`` compares them), and a checkpoint of
