@@ -262,42 +262,74 @@ def accept(coords, log_prob, blobs, accepted, inds, q, new_log_prob, new_blobs, 
 
 
 @numba.njit(cache=True)
-def advance(h, coords, log_prob, blobs, accepted, n_accepted, chain, log_probs, blob_chain,
-            move, de, g0, sigma, snooker, gamma_snooker, labels, draws, rint, inds, q,
-            new_log_prob, new_blobs, log_factor):
+def advance(h, nwalkers, fbuf, ibuf, mconst, draws, inds, q, new_log_prob, new_blobs,
+            log_factor):
     """One compiled call between two log-posterior evaluations of :meth:`CompiledStepper.run`.
 
     Half-ensemble ``h`` (``h = 2 k + split``) of the chunk: first the proposals of half
     ``h - 1`` (``inds``, ``q``, ``log_factor``, evaluated as ``new_log_prob``,
     ``new_blobs``) are accepted or not (:func:`accept`) and, when that half ends step ``k``,
-    the step's row is stored (``chain``, ``log_probs``, ``blob_chain``; ``accepted`` added to
-    ``n_accepted`` and cleared); then the proposals of half ``h`` are returned
-    (:func:`de_proposal` or :func:`stretch_proposal` with the move ``move[k]``; empty after
-    the last half).  Two calls a step instead of four, and no Python in between.
+    the step's row is stored and its acceptances counted; then the proposals of half ``h``
+    are returned (:func:`de_proposal` or :func:`stretch_proposal` with the move of step
+    ``k``; empty after the last half).  Two calls a step instead of four, no Python in
+    between.  The state lives in two flat buffers (:func:`_views`: a call's cost is mostly
+    its arguments' dispatch, ~0.1 µs each); ``mconst`` holds per move (DE or not, its
+    scale, sigma, snooker, snooker scale).
     """
+    (coords, log_prob, blobs, chain, log_probs, blob_chain, accepted, n_accepted, move,
+     labels, rint) = _views(nwalkers, q.shape[1], new_blobs.shape[1], draws.shape[0],
+                            draws.shape[3], fbuf, ibuf)
     if h > 0:
         k, split = (h - 1) // 2, (h - 1) % 2
         accept(coords, log_prob, blobs, accepted, inds, q, new_log_prob, new_blobs,
                log_factor, draws[k, split, ROW_LOG_U])
         if split == 1:
-            for w in range(coords.shape[0]):
+            for w in range(nwalkers):
                 for j in range(coords.shape[1]):
                     chain[k, w, j] = coords[w, j]
                 log_probs[k, w] = log_prob[w]
                 for j in range(blobs.shape[1]):
                     blob_chain[k, w, j] = blobs[w, j]
                 n_accepted[w] += accepted[w]
-                accepted[w] = False
-    if h >= 2 * labels.shape[0]:
+                accepted[w] = 0
+    if h >= 2 * draws.shape[0]:
         return np.empty(0, dtype=np.int64), np.empty((0, coords.shape[1])), np.empty(0)
     k, split = h // 2, h % 2
     m = move[k]
     d = draws[k, split]
-    if de[m]:
-        return de_proposal(coords, labels[k], split, d, d[4], g0[m], sigma[m], snooker[m],
-                           gamma_snooker[m])
+    if mconst[m, 0] != 0.0:
+        return de_proposal(coords, labels[k], split, d, d[4], mconst[m, 1], mconst[m, 2],
+                           mconst[m, 3], mconst[m, 4])
     out_inds, out_q = stretch_proposal(coords, labels[k], split, d[0], rint[k, split])
     return out_inds, out_q, d[1].copy()
+
+
+@numba.njit(cache=True)
+def _views(nwalkers, ndim, nblobs, nsteps, nmax, fbuf, ibuf):
+    """The arrays of :func:`advance` as views of its two buffers.
+
+    ``fbuf``: coords (nwalkers, ndim), log_prob (nwalkers,), blobs (nwalkers, nblobs), then
+    chain (nsteps, nwalkers, ndim), log_probs (nsteps, nwalkers), blob_chain (nsteps,
+    nwalkers, nblobs).  ``ibuf``: accepted and n_accepted (nwalkers,) each, move (nsteps,),
+    labels (nsteps, nwalkers), rint (nsteps, 2, nmax).
+    """
+    a = nwalkers * ndim
+    b = a + nwalkers
+    c = b + nwalkers * nblobs
+    d = c + nsteps * a
+    e = d + nsteps * nwalkers
+    f = e + nsteps * nwalkers * nblobs
+    i1 = nwalkers
+    i2 = i1 + nwalkers
+    i3 = i2 + nsteps
+    i4 = i3 + nsteps * nwalkers
+    i5 = i4 + nsteps * 2 * nmax
+    return (fbuf[:a].reshape((nwalkers, ndim)), fbuf[a:b],
+            fbuf[b:c].reshape((nwalkers, nblobs)), fbuf[c:d].reshape((nsteps, nwalkers, ndim)),
+            fbuf[d:e].reshape((nsteps, nwalkers)),
+            fbuf[e:f].reshape((nsteps, nwalkers, nblobs)), ibuf[:i1], ibuf[i1:i2],
+            ibuf[i2:i3], ibuf[i3:i4].reshape((nsteps, nwalkers)),
+            ibuf[i4:i5].reshape((nsteps, 2, nmax)))
 
 
 class CompiledStepper:
@@ -358,29 +390,28 @@ class CompiledStepper:
             for _ in range(nsteps if on_step is not None else 0):
                 on_step()
             return out
-        chain = np.empty((nsteps, nwalkers, ndim))
-        log_probs = np.empty((nsteps, nwalkers))
-        blob_chain = np.empty((nsteps,) + blobs.shape)
-        n_accepted = np.zeros(nwalkers, dtype=np.int64)
-        specs = self.specs
-        moves = (move, np.array([s.kind == MOVE_DE for s in specs]),
-                 np.array([de_scale(s.gamma0, ndim) for s in specs], dtype=np.float64),
-                 np.array([s.sigma for s in specs], dtype=np.float64),
-                 np.array([s.snooker for s in specs], dtype=np.float64),
-                 np.array([s.gamma_snooker for s in specs], dtype=np.float64),
-                 labels, draws, rint)
-        state = (coords, log_prob, blobs, np.zeros(nwalkers, dtype=np.bool_), n_accepted,
-                 chain, log_probs, blob_chain)
+        nblobs, nmax = blobs.shape[1], draws.shape[3]
+        # the state in two flat buffers, laid out as compiled._views reads them
+        fbuf = np.empty((nsteps + 1) * nwalkers * (ndim + 1 + nblobs))
+        ibuf = np.zeros(2 * nwalkers + nsteps * (1 + nwalkers + 2 * nmax), dtype=np.int64)
+        fbuf[:nwalkers * ndim] = coords.ravel()
+        fbuf[nwalkers * ndim:nwalkers * (ndim + 1)] = log_prob
+        fbuf[nwalkers * (ndim + 1):nwalkers * (ndim + 1 + nblobs)] = blobs.ravel()
+        ibuf[2 * nwalkers:] = np.concatenate([move, labels.ravel(), rint.ravel()])
+        mconst = np.array([[s.kind == MOVE_DE, de_scale(s.gamma0, ndim), s.sigma, s.snooker,
+                            s.gamma_snooker] for s in self.specs], dtype=np.float64)
         # DEMove.propose / RedBlueMove.propose with StretchMove.get_proposal, draw for draw:
         # propose half 0; then per half evaluate, accept, propose the next (compiled.advance)
-        inds, q, log_factor = advance(0, *state, *moves, np.empty(0, dtype=np.int64),
-                                      np.empty((0, ndim)), np.empty(0),
-                                      np.empty((0, blobs.shape[1])), np.empty(0))
+        inds, q, log_factor = advance(0, nwalkers, fbuf, ibuf, mconst, draws,
+                                      np.empty(0, dtype=np.int64), np.empty((0, ndim)),
+                                      np.empty(0), np.empty((0, nblobs)), np.empty(0))
         evaluate = self.evaluate
         for h in range(1, 2 * nsteps + 1):
             new_lp, new_blobs = evaluate(q)
-            inds, q, log_factor = advance(h, *state, *moves, inds, q, new_lp, new_blobs,
-                                          log_factor)
+            inds, q, log_factor = advance(h, nwalkers, fbuf, ibuf, mconst, draws, inds, q,
+                                          new_lp, new_blobs, log_factor)
             if on_step is not None and h % 2 == 0:
                 on_step()
+        (coords[...], log_prob[...], blobs[...], chain, log_probs, blob_chain, _,
+         n_accepted) = _views(nwalkers, ndim, nblobs, nsteps, nmax, fbuf, ibuf)[:8]
         return chain, log_probs, blob_chain, n_accepted
