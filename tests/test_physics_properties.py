@@ -106,7 +106,12 @@ def test_self_consistent_finite_and_consistent(P, f, Qc, d0, do, Ec, beta, T):
 @given(Qc=log_uniform(1e2, 1e7), a=log_uniform(1e-8, 1e-3), do=log_uniform(1e-9, 1e-4),
        beta=st.floats(0.1, 0.6), kc_lo=log_uniform(1e-24, 1e-4), decades=st.floats(0.0, 12.0))
 def test_batched_self_consistent_solver_is_the_fixed_point(Qc, a, do, beta, kc_lo, decades):
-    """The lockstep solver of the Qi(P) likelihood against brentq on the fixed-point equation."""
+    """The lockstep solver of the Qi(P) likelihood against brentq on the fixed-point equation.
+
+    Where strong saturation makes the equation bistable (e.g. Qc = 1e6, a = 5.6e-4, δ_other =
+    1e-7, β = 0.56, kc = 1.8e-7 has fixed points at Qi = 3124 and 284 724), the solver returns
+    the largest Qi (the upper branch, reached from the largest field): the reference is the
+    largest root, found by scanning down from Qi at loaded Q = Qc."""
     from scipy.optimize import brentq
 
     kc = kc_lo * np.geomspace(1.0, 10.0 ** decades, 9)
@@ -117,10 +122,13 @@ def test_batched_self_consistent_solver_is_the_fixed_point(Qc, a, do, beta, kc_l
             q = math.exp(lq)
             qr = 1.0 / (1.0 / q + 1.0 / Qc)
             return q - 1.0 / (do + a * (1.0 + k * qr * qr) ** -beta)
-        # the root lies between the unsaturated Qi and Qi at loaded Q = Qc (largest field)
-        lo = -math.log(do + a)
-        hi = -math.log(do + a * (1.0 + k * Qc * Qc) ** -beta)
-        ref = math.exp(brentq(h, lo - 1e-9, hi + 1e-9, xtol=1e-16, rtol=1e-15))
+        # every root lies between the unsaturated Qi and Qi at loaded Q = Qc (largest field),
+        # where h >= 0: the first sign change scanning down from there brackets the largest
+        lo = -math.log(do + a) - 1e-9
+        hi = -math.log(do + a * (1.0 + k * Qc * Qc) ** -beta) + 1e-9
+        grid = np.linspace(hi, lo, 4001)
+        top = next(j for j in range(1, grid.size) if h(grid[j]) <= 0.0)
+        ref = math.exp(brentq(h, grid[top], grid[top - 1], xtol=1e-16, rtol=1e-15))
         assert 1.0 / inv_q == pytest.approx(ref, rel=1e-11)
         q_scalar, _ = ph.self_consistent_core(k, Qc, a, do, beta, 1e-12, 60)
         assert 1.0 / inv_q == pytest.approx(q_scalar, rel=1e-12)

@@ -184,7 +184,11 @@ def self_consistent_core(kc, Qc, a, delta_other, beta, rtol, max_iter):
     g is increasing in q and bounded by g(∞) (loaded Q = Qc, the largest field, hence the
     largest Qi).  Newton's method runs on the loss ``r = 1/q``, solving ``r = D(r)`` with
     ``D = 1/g``, from ``r = 1/g(∞)``; D' is small (Qi enters the field only through Qr), so
-    the iteration is quadratic from the first step.  A step of relative size s leaves an
+    the iteration is quadratic from the first step.  Where strong saturation makes the
+    equation bistable (two stable fixed points, e.g. Qi = 3124 and 284 724 at Qc = 1e6,
+    a = 5.6e-4, δ_other = 1e-7, β = 0.56, kc = 1.8e-7), starting from the largest field
+    gives the largest Qi, the upper branch (a sweep from high power down); the tests hold
+    it to the largest root.  A step of relative size s leaves an
     error of order s², hence the stop at ``s <= sqrt(rtol)/10``: the result is within
     ``rtol`` of the fixed point one Newton step earlier than a test on the step itself would
     allow (two steps instead of three at the papers' parameters; the tests hold the result to
