@@ -48,6 +48,7 @@ LAYERS = {
     "tlsbayes.errors": BASE,
     "tlsbayes.atomic": BASE,
     "tlsbayes.lazy": BASE,
+    "tlsbayes.process": BASE,               # process set-up of a command (BLAS threads, gc)
     "tlsbayes.physics": PHYSICS,            # incl. physics/mb_table.py, physics/s21.py
     "tlsbayes.models": MODELS,
     "tlsbayes.inference": INFERENCE,

@@ -82,6 +82,23 @@ def _numba_cache_fallback() -> None:
 
 
 def main(argv=None):
+    """Run the ``tlsbayes`` command ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    Called without ``argv`` (the program itself), the process is also set up for a short
+    command and left quickly (:mod:`tlsbayes.process`); a call from Python changes nothing.
+    """
+    if argv is not None:
+        return _main(argv)
+    from . import process
+
+    process.setup()
+    try:
+        return _main(None)
+    finally:
+        process.finish()
+
+
+def _main(argv):
     _numba_cache_fallback()
     parser = build_parser()
     try:
