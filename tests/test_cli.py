@@ -103,15 +103,16 @@ def test_plots_flag_skips_figures_and_report_draws_them_later(tmp_path, capsys):
 HEAVY = ("arviz", "corner", "emcee", "matplotlib", "numba", "pandas", "scipy", "xarray")
 
 
-def _heavy_imports(*argvs) -> list:
-    """The heavy libraries a fresh process imported running ``tlsbayes`` with each argv."""
+def _heavy_imports(*argvs, modules=HEAVY) -> list:
+    """Which of ``modules`` (default the heavy libraries) a fresh process imported running
+    ``tlsbayes`` with each argv: [their sorted list as printed, stderr]."""
     import subprocess
     import sys
 
     code = ("import sys; from tlsbayes.cli import main\n"
             f"for argv in {[list(map(str, a)) for a in argvs]!r}:\n"
             "    main(argv)\n"
-            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+            f"print(sorted(m for m in {tuple(modules)!r} if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1])
     return proc.stdout.strip().splitlines()[-1:] + [proc.stderr]
@@ -137,3 +138,16 @@ def test_a_fit_with_its_svg_figures_never_imports_matplotlib(tmp_path):
                                     "--allow-unconverged"])
     assert sorted(p.name for p in out.glob("*.svg")) == ["corner.svg", "fit.svg", "trace.svg"]
     assert "'numba'" in imported and "matplotlib" not in imported, err
+
+
+def test_a_fit_without_figures_imports_neither_plotting_nor_the_html_report(tmp_path):
+    """``--plots none`` draws nothing, so the figure code is not imported (nor is the HTML
+    page, which only ``tlsbayes report --html`` makes); the report is still written."""
+    out = tmp_path / "run"
+    imported, err = _heavy_imports(["fit", MODELS / "defrance_B2_809MHz_fshift.toml", "--out",
+                                    out, "--max-steps", "300", "--no-progress",
+                                    "--allow-unconverged", "--plots", "none"],
+                                   modules=("tlsbayes.plotting", "tlsbayes.reporting.html",
+                                            "tlsbayes.reporting.markdown", "matplotlib"))
+    assert (out / "report.md").is_file() and not list(out.glob("*.svg")), err
+    assert imported == "['tlsbayes.reporting.markdown']", err

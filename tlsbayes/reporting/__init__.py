@@ -11,9 +11,22 @@ Layer: utilities (beside plotting): it reads the run directory's card copy and r
   (``tlsbayes report RUN_DIR --html``).
 """
 
+from tlsbayes.lazy import lazy_getattr
+
 from .context import Axis, RunContext, run_context
-from .html import markdown_to_html, write_html_report
 from .markdown import report_markdown
+
+# The HTML page is made by ``tlsbayes report --html`` alone: a fit does not import it.
+_LAZY = {"markdown_to_html": "html", "write_html_report": "html"}
+
+
+def _load(owner):
+    from . import html as module
+
+    return module
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals(), _load)
 
 __all__ = ["Axis", "RunContext", "run_context", "report_markdown", "markdown_to_html",
            "write_html_report"]
