@@ -32,6 +32,13 @@ def test_setup_keeps_the_users_thread_setting():
     assert _fresh(_SHOW, OPENBLAS_NUM_THREADS="3") == ["False", "3", "False"]
 
 
+def test_a_child_environment_gets_one_blas_thread_unless_it_names_a_count():
+    env = {"PATH": "/bin"}
+    assert process.single_blas_thread(env) and env["OPENBLAS_NUM_THREADS"] == "1"
+    env = {"GOTO_NUM_THREADS": "4"}
+    assert not process.single_blas_thread(env) and env == {"GOTO_NUM_THREADS": "4"}
+
+
 def test_setup_after_numpy_has_loaded_changes_no_variable():
     assert _fresh("import numpy\n" + _SHOW) == ["False", "None", "True"]
 

@@ -11,7 +11,8 @@
 
 each timed from process start to exit (the numba cache is warmed by a first fit, not timed).
 The tlsbayes child sets its process up as the ``tlsbayes`` command does (:mod:`tlsbayes.process`:
-one OpenBLAS thread, the garbage collector's exit work skipped); the reference is a plain script.
+one OpenBLAS thread, the garbage collector's exit work skipped); every child, the reference
+too, gets the command's BLAS thread setting, so that the ratio compares work, not threads.
 It prints the phase breakdown of the fit (imports, MAP, sampling, results, report, plots,
 from :attr:`tlsbayes.fit.FitResult.phases`) and the ratio of the two wall times (target:
 at most 3x).  The default card is the real Ta resonator of issue 13.
@@ -35,6 +36,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from . import process
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CARD = ROOT / "models" / "real" / "ta_LGS1_5p70GHz_qpower.toml"
@@ -100,8 +103,9 @@ LAST_CPU = [0.0]
 def _timed(argv: list, ok=(0, 3)) -> tuple[float, str]:
     """Run ``argv`` (a fresh interpreter); return (wall seconds, its stdout)."""
     start, cpu = time.perf_counter(), _children_cpu()
-    proc = subprocess.run(argv, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    process.single_blas_thread(env)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     LAST_CPU[0] = _children_cpu() - cpu
     if proc.returncode not in ok:

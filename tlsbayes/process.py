@@ -47,9 +47,19 @@ def setup(environ=None) -> bool:
     bool
         True if the BLAS thread count was set here (False: the user's, or numpy was loaded).
     """
-    environ = os.environ if environ is None else environ
     gc.set_threshold(GC_THRESHOLD0, *gc.get_threshold()[1:])
-    if "numpy" in sys.modules or any(k in environ for k in BLAS_THREAD_VARIABLES):
+    if "numpy" in sys.modules:
+        return False
+    return single_blas_thread(os.environ if environ is None else environ)
+
+
+def single_blas_thread(environ) -> bool:
+    """Set one OpenBLAS thread in ``environ`` unless it names a thread count; True if set.
+
+    Also the environment of a child process (``tlsbayes bench`` gives its children that of
+    a command).
+    """
+    if any(k in environ for k in BLAS_THREAD_VARIABLES):
         return False
     environ["OPENBLAS_NUM_THREADS"] = "1"
     return True
