@@ -12,8 +12,9 @@ command runs it; never on import, so a Python session that imports tlsbayes keep
   threads, and ``batch`` runs its fits in parallel processes.  Only set when the user set none
   of the thread variables and numpy is not loaded yet (after that it has no effect).
 * **The garbage collector.**  numba, scipy and emcee leave long-lived objects (123 400
-  tracked at the end of a fit of the real Ta card); the collections that run while they are created, and the interpreter's own at
-  exit, traverse all of them (0.1-0.15 s CPU of a fit: ``perf`` shows ``gc_collect_main``).
+  tracked at the end of a fit of the real Ta card); the collections that run while they are
+  created, and the interpreter's own at exit, traverse all of them (0.1-0.15 s CPU of a fit:
+  ``perf`` shows ``gc_collect_main``).
   :func:`setup` raises the first-generation threshold (700 -> 10 000 allocations) and
   :func:`finish` freezes what is alive (:func:`gc.freeze`), so the exit does not traverse it
   (every file of a run is written and closed before).  Neither touches a number: a run's
