@@ -22,3 +22,18 @@ def test_report_lines_show_the_ratio_the_phases_and_the_quick_commands():
     assert "fixed costs (imports + results + report + plots): 2.20 s wall, 1.10 s CPU" in text
     assert "--plots none: 3.00 s = 1.5x the reference; fixed costs 0.35 s CPU" in text
     assert "report (re-plot, all figures)           1.70    1.50" in text
+
+
+def test_children_cache_their_bytecode_in_the_temporary_folder_where_writing_is_off(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("GOTO_NUM_THREADS", raising=False)
+    env, cached = bench_startup.child_environment(tmp_path)
+    assert cached and "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "pycache")
+    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE")
+    env, cached = bench_startup.child_environment(tmp_path)
+    assert not cached and "PYTHONPYCACHEPREFIX" not in env

@@ -9,7 +9,8 @@
 * **tlsbayes**: a fresh process that imports ``tlsbayes.fit`` and runs
   :func:`tlsbayes.fit.fit_card` on the card (result, summary, report and figures),
 
-each timed from process start to exit (the numba cache is warmed by a first fit, not timed).
+each timed from process start to exit (the numba cache is warmed by a first fit, not timed; so is
+the bytecode cache where it is kept in a temporary folder: :func:`child_environment`).
 The tlsbayes child sets its process up as the ``tlsbayes`` command does (:mod:`tlsbayes.process`:
 one OpenBLAS thread, the garbage collector's exit work skipped); every child, the reference
 too, gets the command's BLAS thread setting, so that the ratio compares work, not threads.
@@ -100,11 +101,27 @@ def _children_cpu() -> float:
 LAST_CPU = [0.0]
 
 
-def _timed(argv: list, ok=(0, 3)) -> tuple[float, str]:
-    """Run ``argv`` (a fresh interpreter); return (wall seconds, its stdout)."""
-    start, cpu = time.perf_counter(), _children_cpu()
+def child_environment(tmp: Path) -> tuple[dict, bool]:
+    """The environment of the bench's children, and whether their bytecode is cached in ``tmp``.
+
+    The children get the BLAS thread setting of a ``tlsbayes`` command (the reference too).
+    Where ``PYTHONDONTWRITEBYTECODE`` is set (as in some sandboxes), every child would compile
+    tlsbayes' modules from source at each start (~0.1 s CPU of a fit, not paid by an installed
+    package, whose .pyc files pip writes): the children then cache their bytecode under ``tmp``
+    (``PYTHONPYCACHEPREFIX``), filled by the untimed warm-up runs, and nothing is written in
+    the source tree.
+    """
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     process.single_blas_thread(env)
+    cached = env.pop("PYTHONDONTWRITEBYTECODE", None) is not None
+    if cached:
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+    return env, cached
+
+
+def _timed(argv: list, ok=(0, 3), env=None) -> tuple[float, str]:
+    """Run ``argv`` (a fresh interpreter, environment ``env``); return (wall s, its stdout)."""
+    start, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     LAST_CPU[0] = _children_cpu() - cpu
@@ -114,13 +131,13 @@ def _timed(argv: list, ok=(0, 3)) -> tuple[float, str]:
     return wall, proc.stdout
 
 
-def _child(code: str, *args) -> tuple[float, dict]:
+def _child(code: str, *args, env=None) -> tuple[float, dict]:
     """Run ``code`` in a fresh interpreter; return (wall seconds, its JSON line)."""
-    wall, out = _timed([sys.executable, "-c", code, *map(str, args)])
+    wall, out = _timed([sys.executable, "-c", code, *map(str, args)], env=env)
     return wall, json.loads(out.strip().splitlines()[-1])
 
 
-def _quick_commands(card, run_dir: Path, tmp: Path) -> dict:
+def _quick_commands(card, run_dir: Path, tmp: Path, env=None) -> dict:
     """``(wall, cpu)`` seconds of the commands that do little, each a fresh process."""
     cli = [sys.executable, "-m", "tlsbayes.cli"]
     typo = tmp / "typo.toml"
@@ -137,7 +154,7 @@ def _quick_commands(card, run_dir: Path, tmp: Path) -> dict:
     out = {}
     for name, (argv, ok) in commands.items():
         try:
-            wall = _timed(argv, ok=ok)[0]
+            wall = _timed(argv, ok=ok, env=env)[0]
             out[name] = (wall, LAST_CPU[0])
         except RuntimeError as err:  # one broken command must not lose the other figures
             print(f"tlsbayes: warning: bench --startup: {err}", file=sys.stderr)
@@ -162,19 +179,25 @@ def measure(card=DEFAULT_CARD, *, plots="all", warm=True) -> dict:
         tmp = Path(tmp)
         pts = tmp / "points.npy"
         np.save(pts, np.vstack(_points(card)))
-        if warm:  # numba cache and the OS file cache, not timed
-            _child(_TLSBAYES, card, tmp / "warm", "none")
-        ref_wall, ref = _child(_REFERENCE, pts)
+        env, cached = child_environment(tmp)
+        if warm:  # numba cache, the OS file cache and the bytecode cache, not timed
+            _child(_TLSBAYES, card, tmp / "warm", "all", env=env)
+            if cached:  # every child's modules compiled once
+                _child(_REFERENCE, pts, env=env)
+                _child(_MATPLOTLIB, env=env)
+                _quick_commands(card, tmp / "warm", tmp, env=env)
+        ref_wall, ref = _child(_REFERENCE, pts, env=env)
         ref_cpu = LAST_CPU[0]
-        fit_wall, phases = _child(_TLSBAYES, card, tmp / "run", plots)
+        fit_wall, phases = _child(_TLSBAYES, card, tmp / "run", plots, env=env)
         fit_cpu = LAST_CPU[0]
-        bare_wall, bare = _child(_TLSBAYES, card, tmp / "bare", "none")
-        mpl_wall, _ = _child(_MATPLOTLIB)
-        quick = _quick_commands(card, tmp / "run", tmp)
+        bare_wall, bare = _child(_TLSBAYES, card, tmp / "bare", "none", env=env)
+        mpl_wall, _ = _child(_MATPLOTLIB, env=env)
+        quick = _quick_commands(card, tmp / "run", tmp, env=env)
     return {"reference_s": ref_wall, "tlsbayes_s": fit_wall, "ratio": fit_wall / ref_wall,
             "reference_cpu_s": ref_cpu, "tlsbayes_cpu_s": fit_cpu,
             "phases": phases, "reference": ref, "no_plots_s": bare_wall,
-            "no_plots_phases": bare, "matplotlib_s": mpl_wall, "quick": quick}
+            "no_plots_phases": bare, "matplotlib_s": mpl_wall, "quick": quick,
+            "bytecode_cached": cached}
 
 
 def report_lines(m: dict, card=DEFAULT_CARD) -> list:
@@ -182,6 +205,9 @@ def report_lines(m: dict, card=DEFAULT_CARD) -> list:
     ph = m["phases"]
     known = sum(ph.get(k, 0.0) for k in PHASES)
     lines = [f"fixed costs, side by side: {Path(card).name} (process start to exit)",
+             *(["  (PYTHONDONTWRITEBYTECODE is set here: the children cache their bytecode "
+                "in a temporary folder, as an installed package has its .pyc files)"]
+               if m.get("bytecode_cached") else []),
              f"  reference (import numpy, scipy.optimize, numba, emcee; one curve_fit): "
              f"{m['reference_s']:.2f} s (imports {m['reference']['imports']:.2f} s, "
              f"curve_fit {m['reference']['curve_fit'] * 1e3:.1f} ms)",
