@@ -126,7 +126,7 @@ def test_step_cap_gives_explicit_not_converged_verdict(capsys):
     assert res.verdict.startswith("NOT converged after 300 steps")
     assert "chain too short" in res.verdict and "ESS < 1000" in res.verdict
     assert any(f"'{n}'" in res.verdict for n in NAMES)
-    # checks every 50 steps early on (convergence.next_check), never more than a chunk apart
+    # checks every 50 steps early on, then 1.25x apart (convergence.next_check), and at the cap
     np.testing.assert_array_equal(res.tau_history_steps, [50, 100, 150, 200, 250, 300])
     assert res.tau_history.shape == (6, 3)
     err = capsys.readouterr().err
@@ -450,17 +450,52 @@ def test_checkpoints_wait_checkpoint_seconds_and_resume_bit_for_bit(tmp_path, mo
     assert np.array_equal(resumed.tau_history, ref.tau_history)
 
 
-def test_checks_grow_geometrically_and_meet_every_chunk():
-    from tlsbayes.sampling.convergence import next_check
+def test_checks_grow_geometrically():
+    """The checks read the whole chain: geometric spacing keeps their total cost a few times
+    the last one's (a check at every chunk as well made it quadratic in a long run)."""
+    from tlsbayes.sampling.convergence import is_scheduled, next_check
 
     steps, seen = 0, []
-    while steps < 5000:
-        nxt = next_check(steps, 500, 5000)
+    while steps < 150_000:
+        nxt = next_check(steps, 150_000)
         # within 1.5x of any step s >= 100 at which the rule first holds: the check that
         # follows s comes at most max(1.25 s, s + 50) steps
         assert nxt <= max(1.25 * steps + 1, steps + 50)
         steps = nxt
         seen.append(steps)
     assert seen[:4] == [50, 100, 150, 200]
-    assert set(range(500, 5001, 500)) <= set(seen)  # a check (and checkpoint) at every chunk
-    assert seen[-1] == 5000 and len(seen) < 30
+    assert seen[-1] == 150_000 and len(seen) < 40
+    assert sum(seen) < 5.5 * seen[-1]  # steps read by all the checks: ~5x the last check
+    # a check at a step cap (here 150 000, 400) is off the schedule a resumed run follows
+    assert all(is_scheduled(s) for s in seen[:-1]) and not is_scheduled(150_000)
+    assert [s for s in range(1, 500) if is_scheduled(s)] == [50, 100, 150, 200, 250, 313, 392, 490]
+
+
+def test_resume_from_a_checkpoint_between_two_checks_continues_the_same_chain(tmp_path):
+    """Checks come 1.25x apart, checkpoints at multiples of ``chunk``: a checkpoint at step
+    300 lies between the checks at 250 and 313.  Resumed from it, the run checks at the
+    uninterrupted run's steps and ends with its chain, log-probabilities and tau history."""
+    s = SamplerSettings(chunk=100, max_steps=700, seed=12, progress=False,
+                        checkpoint_seconds=0)
+    ref = run(Gaussian(), _start(s), s, names=NAMES)
+    partial = tmp_path / "partial.h5"
+
+    class Stop(Gaussian):
+        calls = 0
+
+        def __call__(self, theta):
+            Stop.calls += 1
+            if Stop.calls > 1 + 2 * 305:  # the first call, then two per step: in step 306
+                raise KeyboardInterrupt
+            return super().__call__(theta)
+
+    with pytest.raises(KeyboardInterrupt):
+        run(Stop(), _start(s), s, names=NAMES, checkpoint=partial)
+    ck = read_checkpoint(partial)
+    assert ck.steps == 300 and list(ck.tau_history_steps)[-1] == 250
+    resumed = run(Gaussian(), _start(s), s, names=NAMES, checkpoint=partial, resume=True)
+    np.testing.assert_array_equal(resumed.tau_history_steps, ref.tau_history_steps)
+    assert np.array_equal(resumed.chain, ref.chain)
+    assert np.array_equal(resumed.log_prob, ref.log_prob)
+    assert np.array_equal(resumed.tau_history, ref.tau_history)
+    assert resumed.steps == ref.steps

@@ -17,7 +17,7 @@ moves         the emcee move sets a setting may name
 logprob       the vectorised log-probability convention and its emcee adapter
 start         :func:`find_map`, :func:`initial_ball`, :func:`support_bounds`
 diagnostics   tau, rank-normalised split R-hat, bulk ESS on plain arrays
-convergence   the gate checked after every chunk (the rule is written there)
+convergence   the gate, checked 1.25x apart (the rule is written there)
 checkpoint    :class:`AtomicHDFBackend` (an emcee backend writing HDF5 atomically)
 checkpoint_file  :func:`read_checkpoint` (h5py only)
 emcee_import  emcee, imported without scipy.stats (its unused KDE move's import)

@@ -1,7 +1,7 @@
 """Checkpoints: an emcee backend that rewrites its HDF5 file atomically, and its reader.
 
-Checkpoint file (HDF5, written atomically at the end of every chunk)
----------------------------------------------------------------------
+Checkpoint file (HDF5, written atomically at a multiple of ``chunk`` steps when due)
+-----------------------------------------------------------------------------------
 * group ``mcmc``: exactly the layout of :class:`emcee.backends.HDFBackend` (datasets
   ``chain``, ``log_prob``, ``accepted``, ``blobs`` (compound, one field per blob name);
   attributes ``version``, ``nwalkers``, ``ndim``, ``has_blobs``, ``iteration``,

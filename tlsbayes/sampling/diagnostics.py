@@ -11,7 +11,7 @@
 
 These are the statistics ArviZ reports (``az.rhat(method="rank")``, ``az.ess(method="bulk")``)
 and the tests hold them to ArviZ's values to 1e-10.  They exist here because the sampler
-evaluates them on the whole chain after every chunk: ArviZ's xarray layer and
+evaluates them on the whole chain at every check: ArviZ's xarray layer and
 ``scipy.stats.rankdata`` cost more than the sampling itself on long runs, while the arrays
 below need one argsort per parameter and one batched forward FFT (the walker average is
 taken on the power spectra, so only one inverse transform per parameter remains).

@@ -294,27 +294,37 @@ class _Session:
         self.tau_hist = list(ck.tau_history)
         self.tau_steps = [int(s) for s in ck.tau_history_steps]
         self.wall_before = ck.wall_time
-        # Repeat the check made when this checkpoint was written: a run that had already
-        # converged must stop here, exactly where the uninterrupted run stopped.
-        self.diag = convergence.diagnose(
-            self.backend.get_chain(), self.tau_hist[-2] if len(self.tau_hist) > 1 else None,
-            settings, self.names, full=self.steps >= settings.max_steps)
+        if self.tau_steps and self.tau_steps[-1] == self.steps or self.steps >= settings.max_steps:
+            # Written at a check: repeat it, so that a run that had already converged stops
+            # here, exactly where the uninterrupted run stopped.  (A checkpoint written
+            # between two checks is of a run that had not stopped: sampling goes on to the
+            # next check of the uninterrupted run.)
+            self.diag = convergence.diagnose(
+                self.backend.get_chain(),
+                self.tau_hist[-2] if len(self.tau_hist) > 1 else None,
+                settings, self.names, full=self.steps >= settings.max_steps)
+            if (self.diag.failures and self.steps < settings.max_steps
+                    and not convergence.is_scheduled(self.steps)):
+                # A check made only because an earlier step cap was reached here: not one
+                # of the uninterrupted run's, whose checks (and tau_prev) the run now follows.
+                self.tau_hist.pop()
+                self.tau_steps.pop()
+                self.diag = None
         return state
 
     def _chunk(self, state, bar):
-        """Sample to the next check (:func:`tlsbayes.sampling.convergence.next_check`), check
-        convergence, write the checkpoint at every ``chunk`` boundary and when the run stops;
-        the last state."""
+        """Sample to the next check (:func:`tlsbayes.sampling.convergence.next_check` of the
+        last one), in pieces that end at multiples of ``chunk``, where a checkpoint is written
+        once ``checkpoint_seconds`` have passed; check convergence, write the checkpoint if due
+        or if the run stops; the last state."""
         settings = self.settings
-        n = convergence.next_check(self.steps, settings.chunk, settings.max_steps) - self.steps
-        if self.stepper is not None:
-            state = self._compiled_steps(state, n, bar)
-        else:
-            for state in self.sampler.sample(state, iterations=n,
-                                             skip_initial_state_check=True):
-                self.adapter.raise_pending()
-                bar.update(1)
-        self.steps += n
+        last = self.tau_steps[-1] if self.tau_steps else 0
+        target = convergence.next_check(last, settings.max_steps)
+        while self.steps < target:
+            n = min(target, (self.steps // settings.chunk + 1) * settings.chunk) - self.steps
+            state = self._steps(state, n, bar)
+            if self.steps < target and self._checkpoint_due():
+                self._save()
         diag = convergence.diagnose(self.backend.get_chain(),
                                     self.tau_hist[-1] if self.tau_hist else None,
                                     settings, self.names, full=self.steps >= settings.max_steps)
@@ -325,18 +335,36 @@ class _Session:
         bar.set_postfix(tau=f"{np.max(diag.tau):.3g}", ess=f"{np.min(diag.ess):.0f}",
                         rhat="-" if np.isnan(rh) else f"{rh:.3f}", refresh=False)
         stops = not diag.failures or self.steps >= settings.max_steps
-        # at a chunk boundary once checkpoint_seconds have passed: any check step would do
-        # for resuming (next_check depends on the step count only), chunk boundaries keep
-        # the checkpoints where they always were
-        due = (self.steps % settings.chunk == 0
-               and time.perf_counter() - self.t_saved >= settings.checkpoint_seconds)
-        if self.checkpoint is not None and (stops or due):
-            self.backend.save(names=self.names, blob_names=self.blob_names, settings=settings,
-                              tau_history=self.tau_hist, tau_history_steps=self.tau_steps,
-                              wall_time=self.wall_before + time.perf_counter() - self.t0)
-            self.saved = self.steps
-            self.t_saved = time.perf_counter()
+        if stops or self._checkpoint_due():
+            self._save()
         return state
+
+    def _steps(self, state, n, bar):
+        """``n`` steps by the compiled stepper or emcee's own loop; the last state."""
+        if self.stepper is not None:
+            state = self._compiled_steps(state, n, bar)
+        else:
+            for state in self.sampler.sample(state, iterations=n,
+                                             skip_initial_state_check=True):
+                self.adapter.raise_pending()
+                bar.update(1)
+        self.steps += n
+        return state
+
+    def _checkpoint_due(self) -> bool:
+        """At a multiple of ``chunk`` once ``checkpoint_seconds`` have passed since the last
+        write: any step is a resume point (the checks made so far are recorded with it)."""
+        return (self.checkpoint is not None and self.steps % self.settings.chunk == 0
+                and time.perf_counter() - self.t_saved >= self.settings.checkpoint_seconds)
+
+    def _save(self) -> None:
+        if self.checkpoint is None:
+            return
+        self.backend.save(names=self.names, blob_names=self.blob_names, settings=self.settings,
+                          tau_history=self.tau_hist, tau_history_steps=self.tau_steps,
+                          wall_time=self.wall_before + time.perf_counter() - self.t0)
+        self.saved = self.steps
+        self.t_saved = time.perf_counter()
 
     def _compiled_steps(self, state, n, bar):
         """``n`` steps on the compiled path, stored in the backend as emcee stores them; the

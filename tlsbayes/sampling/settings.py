@@ -32,9 +32,9 @@ class SamplerSettings:
     nwalkers : int or None
         Ensemble size.  ``None``: ``max(32, 4 * ndim)`` rounded up to an even number.
     chunk : int
-        The longest gap between two convergence checks (which come more often early on, see
-        :func:`tlsbayes.sampling.convergence.next_check`), and the steps between the moments
-        a checkpoint may be written (see ``checkpoint_seconds``).
+        The steps between the moments a checkpoint may be written (see
+        ``checkpoint_seconds``); the convergence checks come 1.25x apart whatever it is
+        (:func:`tlsbayes.sampling.convergence.next_check`).
     checkpoint_seconds : float
         A checkpoint is written at a multiple of ``chunk`` steps only once at least this many
         seconds (wall clock) have passed since the previous one (or the start of the session),
