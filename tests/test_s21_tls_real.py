@@ -54,9 +54,21 @@ def _laplace(card_path):
     th = best.theta
     n = th.size
     f = lambda t: float(post.log_prob(t)[0])  # noqa: E731
-    # a step of 1e-6 of the value first (f0 ~ 7.7 GHz has an sd of ~1 kHz), then a fifth of
-    # the sd found by the previous pass
+    # first, per parameter, a step over which the log-probability falls by 1e-3 to 0.1 nats
+    # on both sides (1e-6 of f0 ~ 7.7 GHz is some 40 sd of it, where the curve is far from
+    # quadratic), then a fifth of the sd found by the previous pass
+    f_max = f(th)
     step = 1e-6 * np.maximum(np.abs(th), 1e-2)
+    for i in range(n):
+        for _ in range(200):
+            e = np.eye(n)[i] * step[i]
+            drop = f_max - min(f(th + e), f(th - e))
+            if not drop <= 0.1:  # also a step off the support (-inf)
+                step[i] *= 0.5
+            elif drop < 1e-3:
+                step[i] *= 2.0
+            else:
+                break
     for _ in range(3):
         H = np.empty((n, n))
         for i in range(n):
