@@ -450,32 +450,38 @@ def test_checkpoints_wait_checkpoint_seconds_and_resume_bit_for_bit(tmp_path, mo
     assert np.array_equal(resumed.tau_history, ref.tau_history)
 
 
-def test_checks_grow_geometrically():
-    """The checks read the whole chain: geometric spacing keeps their total cost a few times
-    the last one's (a check at every chunk as well made it quadratic in a long run)."""
-    from tlsbayes.sampling.convergence import is_scheduled, next_check
+def test_checks_grow_geometrically_and_meet_every_chunk_of_a_short_run():
+    """The checks read the whole chain: at every chunk while it is short (a check costs
+    little next to the steps it may save), then 1.25x apart, so that their total cost stays a
+    few times the last one's (a check at every chunk all the way made it quadratic)."""
+    from tlsbayes.sampling.convergence import CHUNK_CHECKS, is_scheduled, next_check
 
     steps, seen = 0, []
     while steps < 150_000:
-        nxt = next_check(steps, 150_000)
+        nxt = next_check(steps, 500, 150_000)
         # within 1.5x of any step s >= 100 at which the rule first holds: the check that
         # follows s comes at most max(1.25 s, s + 50) steps
         assert nxt <= max(1.25 * steps + 1, steps + 50)
         steps = nxt
         seen.append(steps)
     assert seen[:4] == [50, 100, 150, 200]
-    assert seen[-1] == 150_000 and len(seen) < 40
-    assert sum(seen) < 5.5 * seen[-1]  # steps read by all the checks: ~5x the last check
+    assert set(range(500, 500 * CHUNK_CHECKS + 1, 500)) <= set(seen)  # every chunk while short
+    long = [s for s in seen if s > 500 * CHUNK_CHECKS]
+    assert all(b >= 1.25 * a for a, b in zip(long, long[1:-1]))  # then geometric only
+    assert seen[-1] == 150_000 and len(seen) < 45
+    assert sum(long) < 6 * seen[-1]  # steps read by the long run's checks: ~5x the last
     # a check at a step cap (here 150 000, 400) is off the schedule a resumed run follows
-    assert all(is_scheduled(s) for s in seen[:-1]) and not is_scheduled(150_000)
-    assert [s for s in range(1, 500) if is_scheduled(s)] == [50, 100, 150, 200, 250, 313, 392, 490]
+    assert all(is_scheduled(s, 500) for s in seen[:-1]) and not is_scheduled(150_000, 500)
+    assert [s for s in range(1, 520) if is_scheduled(s, 500)] == [50, 100, 150, 200, 250, 313,
+                                                                  392, 490, 500]
 
 
 def test_resume_from_a_checkpoint_between_two_checks_continues_the_same_chain(tmp_path):
-    """Checks come 1.25x apart, checkpoints at multiples of ``chunk``: a checkpoint at step
-    300 lies between the checks at 250 and 313.  Resumed from it, the run checks at the
-    uninterrupted run's steps and ends with its chain, log-probabilities and tau history."""
-    s = SamplerSettings(chunk=100, max_steps=700, seed=12, progress=False,
+    """Past 10 chunks the checks come 1.25x apart, checkpoints at multiples of ``chunk``: with
+    chunk 20 a checkpoint at step 300 lies between the checks at 250 and 313.  Resumed from
+    it, the run checks at the uninterrupted run's steps and ends with its chain,
+    log-probabilities and tau history."""
+    s = SamplerSettings(chunk=20, max_steps=700, seed=12, progress=False,
                         checkpoint_seconds=0)
     ref = run(Gaussian(), _start(s), s, names=NAMES)
     partial = tmp_path / "partial.h5"

@@ -3,13 +3,14 @@
 Convergence rule (all conditions for every parameter)
 -----------------------------------------------------
 Checked at the steps of :func:`next_check`: every ``CHECK_GROWTH = 1.25`` times the previous
-check (at least ``CHECK_MIN_GAP = 50`` steps later).  A run therefore stops at the first check
+check (at least ``CHECK_MIN_GAP = 50`` steps later), and at every multiple of ``chunk`` while
+the chain is shorter than ``CHUNK_CHECKS = 10`` chunks.  A run therefore stops at the first check
 at or after the first step ``s`` at which the rule holds, at most ``max(1.25 s, s + 50)``
 steps: within 1.5x of ``s`` whenever ``s >= 100`` (the length criterion alone needs ``50 tau``
 post-burn-in steps).  A check reads the whole chain, so the checks of a run cost about 5x the
-last one (a geometric series); checking at every checkpoint as well (every ``chunk`` steps,
-until 2026-12-03) made that quadratic in the length of a long run: on a Ta curve of 100 000
-steps (tau ~ 1800) 213 checks took 75 % of the sampling CPU.  Checkpoints are written between
+last one (a geometric series) beyond 10 chunks; checking at every chunk all the way (until
+2026-12-03) made that quadratic in the length of a long run: on a Ta curve of 100 000 steps
+(tau ~ 1800) 213 checks took 75 % of the sampling CPU.  Checkpoints are written between
 checks (:mod:`tlsbayes.sampling.runner`).  The cheap tau criteria are evaluated first, the
 bulk ESS only when those pass and the split R-hat only when the bulk ESS passes too (see
 :func:`diagnose`).
@@ -62,32 +63,38 @@ import numpy as np
 from .settings import SamplerSettings
 
 __all__ = ["Diagnosis", "diagnose", "verdict", "next_check", "is_scheduled", "CHECK_GROWTH",
-           "CHECK_MIN_GAP"]
+           "CHECK_MIN_GAP", "CHUNK_CHECKS"]
 
 #: A check follows the previous one at this factor of its step count (see :func:`next_check`).
 CHECK_GROWTH = 1.25
 #: ... but at least this many steps later.
 CHECK_MIN_GAP = 50
+#: Below this many chunks of steps, a check also comes at every multiple of ``chunk``.
+CHUNK_CHECKS = 10
 
 
-def next_check(steps: int, max_steps: int) -> int:
+def next_check(steps: int, chunk: int, max_steps: int) -> int:
     """Step count of the convergence check that follows one at ``steps``.
 
-    ``min(max(ceil(1.25 steps), steps + 50), max_steps)``: a function of the step count of
-    the previous check only, so a run resumed from a checkpoint (which records the steps of
-    every check made) checks at exactly the steps of the uninterrupted run and stops where
-    it did.
+    ``min(max(ceil(1.25 steps), steps + 50), max_steps)``, and no later than the next
+    multiple of ``chunk`` while the chain is shorter than ``CHUNK_CHECKS * chunk`` steps:
+    there a check costs little next to the chunk of steps it may save; beyond, checking at
+    every chunk would make the checks quadratic in the run's length.  A function of the step
+    count of the previous check only, so a run resumed from a checkpoint (which records the
+    steps of every check made) checks at exactly the steps of the uninterrupted run.
     """
     grow = max(math.ceil(CHECK_GROWTH * steps), steps + CHECK_MIN_GAP)
+    if steps < CHUNK_CHECKS * chunk:
+        grow = min(grow, (steps // chunk + 1) * chunk)
     return int(min(grow, max_steps))
 
 
-def is_scheduled(step: int) -> bool:
-    """Whether ``step`` is on the check schedule of a run without a step cap (50, 100, 150,
-    200, 250, 313, ...); a check elsewhere was made because the cap was reached."""
+def is_scheduled(step: int, chunk: int) -> bool:
+    """Whether ``step`` is on the check schedule of a run without a step cap; a check
+    elsewhere was made because the cap was reached."""
     s = 0
     while s < step:
-        s = next_check(s, step + CHECK_MIN_GAP)
+        s = next_check(s, chunk, step + CHECK_MIN_GAP)
     return s == step > 0
 
 

@@ -304,7 +304,7 @@ class _Session:
                 self.tau_hist[-2] if len(self.tau_hist) > 1 else None,
                 settings, self.names, full=self.steps >= settings.max_steps)
             if (self.diag.failures and self.steps < settings.max_steps
-                    and not convergence.is_scheduled(self.steps)):
+                    and not convergence.is_scheduled(self.steps, settings.chunk)):
                 # A check made only because an earlier step cap was reached here: not one
                 # of the uninterrupted run's, whose checks (and tau_prev) the run now follows.
                 self.tau_hist.pop()
@@ -319,7 +319,7 @@ class _Session:
         or if the run stops; the last state."""
         settings = self.settings
         last = self.tau_steps[-1] if self.tau_steps else 0
-        target = convergence.next_check(last, settings.max_steps)
+        target = convergence.next_check(last, settings.chunk, settings.max_steps)
         while self.steps < target:
             n = min(target, (self.steps // settings.chunk + 1) * settings.chunk) - self.steps
             state = self._steps(state, n, bar)
