@@ -277,12 +277,13 @@ def fit_card(card_path, *, out=None, data=None, seed=None, walkers=None, max_ste
         rundir.write_card_copy(out, card.text)
         rundir.write_run_info(out, info)
         return _fit_into(out, card, posterior, loaded, settings, info, fresh, created,
-                         (plots, figures), print_fn)
+                         plots=plots, figures=figures, print_fn=print_fn)
 
 
-def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, figs, print_fn):
+def _fit_into(out, card, posterior, loaded, settings, info, fresh, created, *, plots, figures,
+              print_fn):
     """The rest of :func:`fit_card`, with ``out`` locked, claimed and run.json written."""
-    (plots, figures), (first, *rest) = figs, describe_fit(card, posterior, loaded, settings)
+    first, *rest = describe_fit(card, posterior, loaded, settings)
     for line in [f"tlsbayes fit: {first}", *rest, f"  -> {out}"]:
         print_fn(line)
     try:
@@ -323,10 +324,11 @@ def resume_run(run_dir, *, max_steps=None, plots="all", allow_outside_data=False
     run_dir = Path(run_dir)
     rundir.read_run_info(run_dir)  # a run directory, before the lock file is created in it
     with rundir.lock(run_dir, remove=True):
-        return _resume_locked(run_dir, max_steps, (plots, figures), print_fn, allow_outside_data)
+        return _resume_locked(run_dir, max_steps, plots=plots, figures=figures,
+                              print_fn=print_fn, allow_outside_data=allow_outside_data)
 
 
-def _resume_locked(run_dir, max_steps, figs, print_fn, allow_outside_data):
+def _resume_locked(run_dir, max_steps, *, plots, figures, print_fn, allow_outside_data):
     card, posterior, settings = rundir.load_run(run_dir, allow_outside_data=allow_outside_data)
     rundir.remove_temporaries(run_dir)  # left by a kill in mid-write
     note = rundir.resume_note(run_dir, posterior)
@@ -339,7 +341,7 @@ def _resume_locked(run_dir, max_steps, figs, print_fn, allow_outside_data):
     if isinstance(info.get("group"), dict):  # a run of 'tlsbayes batch', as batch records it
         extra["group"] = info["group"]
     return run_fit(posterior, settings, run_dir, card_text=card.text, resume=True,
-                   print_fn=print_fn, plots=figs[0], figures=figs[1], extra_attrs=extra)
+                   print_fn=print_fn, plots=plots, figures=figures, extra_attrs=extra)
 
 
 def report_run(run_dir, *, plots="all", html=False, allow_outside_data=False,
