@@ -174,3 +174,41 @@ def test_integrated_time_with_a_lag_guess_equals_the_full_computation():
     stuck[:, 3, 1] = 0.5  # a walker that never moves: NaN, not an error
     assert np.isnan(integrated_time(stuck, max_lag=60)[1])
     assert np.isnan(integrated_time(stuck)[1])
+
+
+def test_thinned_draws_end_at_the_last_step_evenly():
+    from tlsbayes.sampling.convergence import thinned
+
+    post = np.arange(101)[:, None, None] * np.ones((1, 2, 1))
+    for k in (1, 2, 3, 7, 50, 101, 200):
+        steps = thinned(post, k)[:, 0, 0]
+        assert steps[-1] == 100
+        if k > 1:
+            assert np.all(np.diff(steps) == k)
+            assert steps.size == 1 or steps.size % 2 == 0
+            # no more than one step further apart than k (the first, dropped for an even count)
+            assert steps[0] <= k + k
+
+
+@pytest.mark.parametrize("phi", [0.99, 0.995])
+def test_a_thinned_check_estimates_the_same_tau_and_a_conservative_ess(phi):
+    # AR(1) truth tau = (1 + phi) / (1 - phi) = 199 and 399: the check thins by tau_prev / 10
+    # (19 and 39), yet estimates tau as the whole chain does and an ESS no larger.
+    from tlsbayes.sampling.convergence import check_thinning, diagnose
+    from tlsbayes.sampling.settings import SamplerSettings
+
+    rng = np.random.default_rng(11)
+    truth = (1 + phi) / (1 - phi)
+    x = ar1(rng, 32, 60000, [phi, 0.9]).transpose(1, 0, 2).copy()
+    settings = SamplerSettings(target_ess=1000.0, tau_factor=50.0)
+    tau_prev = np.array([truth, 19.0])
+    assert check_thinning(truth) == int(truth // 10) > 1
+    check = diagnose(x, tau_prev, settings, ("a", "b"), full=True)
+    burn = check.burn_in
+    whole = integrated_time(x[burn:])
+    np.testing.assert_allclose(check.tau[0], whole[0], rtol=0.05)
+    np.testing.assert_allclose(check.tau[0], truth, rtol=0.15)
+    ess_whole = ess_bulk(x[burn:].transpose(1, 0, 2))
+    assert check.ess[0] <= 1.05 * ess_whole[0]
+    assert check.ess[0] >= 0.8 * ess_whole[0]
+    assert check.rhat[0] < 1.01 and not check.failures

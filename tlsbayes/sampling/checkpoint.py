@@ -86,6 +86,34 @@ class AtomicHDFBackend(emcee.backends.Backend):
         self.random_state = ck.random_state
         self.iteration = ck.steps
 
+    def grow(self, ngrow, blobs) -> None:
+        """Room for ``ngrow`` more steps, as emcee's ``Backend.grow``, but at least doubling.
+
+        emcee's own ``grow`` concatenates exactly the rows asked for, copying the whole chain
+        every time: quadratic in the run's length when a run appends chunk after chunk (a Ta
+        curve of 113 719 steps: 254 appends, 7.0 of 21 s of sampling CPU).  Rows beyond
+        ``iteration`` are spare capacity, as in emcee (its getters slice ``[:iteration]``).
+        """
+        self._check_blobs(blobs)
+        need = self.iteration + ngrow
+        blob_room = blobs is None or (self.blobs is not None and len(self.blobs) >= need)
+        if len(self.chain) >= need and blob_room:
+            return
+        size = max(need, 2 * len(self.chain))
+        it = self.iteration
+
+        def resized(old, shape, dtype):
+            new = np.empty((size,) + shape, dtype=dtype)
+            if old is not None:
+                new[:it] = old[:it]
+            return new
+
+        self.chain = resized(self.chain, (self.nwalkers, self.ndim), self.dtype)
+        self.log_prob = resized(self.log_prob, (self.nwalkers,), self.dtype)
+        if blobs is not None:
+            dt = np.dtype((blobs.dtype, blobs.shape[1:]))
+            self.blobs = resized(self.blobs, (self.nwalkers,), dt)
+
     def append_steps(self, chain, log_prob, blobs, accepted, random_state) -> None:
         """Store ``n`` steps at once, as ``n`` calls of emcee's ``save_step`` would.
 
