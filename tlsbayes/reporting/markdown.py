@@ -42,8 +42,11 @@ def _corner_and_trace(figures) -> tuple:
     return FIGURE_FILES["svg"][1:]
 
 ESS_NOTE = ("ESS: the effective sample size the convergence gate used, the smaller of the "
-            "rank-normalised bulk ESS and walkers x steps / tau (summary.csv also lists "
-            "ArviZ's `ess_bulk` and `ess_tail`; the gate needs ESS >= 1000). R-hat: split "
+            "rank-normalised bulk ESS and walkers x steps / tau, both on every k-th step "
+            "after burn-in (k = max tau / 10 of the previous check, at least 1; so a fast "
+            "parameter's ESS is at most the number of those draws); summary.csv also lists "
+            "ArviZ's `ess_bulk` and `ess_tail` of the stored draws; the gate needs "
+            "ESS >= 1000. R-hat: split "
             "R-hat over 4 blocks of walkers (the gate needs < 1.01). 95 % HDI: the narrowest "
             "interval holding 95 % of the draws.")
 
