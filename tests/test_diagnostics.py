@@ -202,7 +202,7 @@ def test_a_thinned_check_estimates_the_same_tau_and_a_conservative_ess(phi):
     x = ar1(rng, 32, 60000, [phi, 0.9]).transpose(1, 0, 2).copy()
     settings = SamplerSettings(target_ess=1000.0, tau_factor=50.0)
     tau_prev = np.array([truth, 19.0])
-    assert check_thinning(truth) == int(truth // 10) > 1
+    assert check_thinning(truth, 50000) == int(truth // 10) > 1
     check = diagnose(x, tau_prev, settings, ("a", "b"), full=True)
     burn = check.burn_in
     whole = integrated_time(x[burn:])
@@ -212,3 +212,19 @@ def test_a_thinned_check_estimates_the_same_tau_and_a_conservative_ess(phi):
     assert check.ess[0] <= 1.05 * ess_whole[0]
     assert check.ess[0] >= 0.8 * ess_whole[0]
     assert check.rhat[0] < 1.01 and not check.failures
+
+
+def test_a_previous_tau_long_next_to_the_chain_still_leaves_draws_to_estimate_tau():
+    # tau_prev 1e5 on a chain of 2000 steps (a stuck walker at the previous check): thinning by
+    # tau_prev / 10 would leave one draw and an undefined tau; the cap keeps 200 per walker,
+    # so the check fails for what it is, a chain too short.
+    from tlsbayes.sampling.convergence import MIN_THINNED, check_thinning, diagnose
+    from tlsbayes.sampling.settings import SamplerSettings
+
+    rng = np.random.default_rng(2)
+    x = ar1(rng, 32, 2000, [0.97, 0.5]).transpose(1, 0, 2).copy()
+    check = diagnose(x, np.array([1e5, 1.0]), SamplerSettings(), ("a", "b"), full=True)
+    assert check_thinning(1e5, 2000 - check.burn_in) == (2000 - check.burn_in) // MIN_THINNED
+    assert np.all(np.isfinite(check.tau))
+    assert any("chain too short" in f for f in check.failures)
+    assert not any("not finite" in f for f in check.failures)

@@ -43,12 +43,12 @@ def _corner_and_trace(figures) -> tuple:
 
 ESS_NOTE = ("ESS: the effective sample size the convergence gate used, the smaller of the "
             "rank-normalised bulk ESS and walkers x steps / tau, both on every k-th step "
-            "after burn-in (k = max tau / 10 of the previous check, at least 1; so a fast "
-            "parameter's ESS is at most the number of those draws); summary.csv also lists "
-            "ArviZ's `ess_bulk` and `ess_tail` of the stored draws; the gate needs "
-            "ESS >= 1000. R-hat: split "
-            "R-hat over 4 blocks of walkers (the gate needs < 1.01). 95 % HDI: the narrowest "
-            "interval holding 95 % of the draws.")
+            "after burn-in (k = max tau / 10 of the previous check, at least 1 and at most a "
+            "200th of those steps; so a fast parameter's ESS is at most the number of those "
+            "draws); summary.csv also lists ArviZ's `ess_bulk` and `ess_tail` of the stored "
+            "draws; the gate needs ESS >= 1000. R-hat: split R-hat over 4 blocks of walkers "
+            "(the gate needs < 1.01). 95 % HDI: the narrowest interval holding 95 % of the "
+            "draws.")
 
 
 def _g(v, digits: int = 4) -> str:

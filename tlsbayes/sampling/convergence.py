@@ -15,10 +15,10 @@ checks (:mod:`tlsbayes.sampling.runner`).  The cheap tau criteria are evaluated 
 bulk ESS only when those pass and the split R-hat only when the bulk ESS passes too (see
 :func:`diagnose`).
 Every criterion reads every ``k``-th step of the post-burn-in chain (ending at its last step),
-``k = floor(tau_prev / THIN_PER_TAU)`` with ``THIN_PER_TAU = 10`` (:func:`check_thinning`; 1
-without a previous estimate or below 10): tau is ``k`` times the thinned chain's, the bulk ESS
-that of the thinned draws (a few per cent below the whole chain's), the length criterion counts
-every step.
+``k = floor(tau_prev / THIN_PER_TAU)`` with ``THIN_PER_TAU = 10``, at most a
+``MIN_THINNED = 200``-th of the post-burn-in steps (:func:`check_thinning`; 1 without a previous
+estimate or below 10): tau is ``k`` times the thinned chain's, the bulk ESS that of the thinned
+draws (a few per cent below the whole chain's), the length criterion counts every step.
 Let ``n`` be the number of steps so far and ``tau`` the integrated autocorrelation time.
 
 * **Burn-in.**  ``min(n // 2, ceil(burn_factor * max(tau_prev)))`` steps, where ``tau_prev``
@@ -68,7 +68,7 @@ import numpy as np
 from .settings import SamplerSettings
 
 __all__ = ["Diagnosis", "diagnose", "verdict", "next_check", "is_scheduled", "check_thinning",
-           "thinned", "THIN_PER_TAU", "CHECK_GROWTH",
+           "thinned", "THIN_PER_TAU", "MIN_THINNED", "CHECK_GROWTH",
            "CHECK_MIN_GAP", "CHUNK_CHECKS"]
 
 #: A check follows the previous one at this factor of its step count (see :func:`next_check`).
@@ -79,6 +79,8 @@ CHECK_MIN_GAP = 50
 CHUNK_CHECKS = 10
 #: A check reads every ``floor(tau_prev / THIN_PER_TAU)``-th step (see :func:`check_thinning`).
 THIN_PER_TAU = 10
+#: ... keeping at least this many draws per walker.
+MIN_THINNED = 200
 
 
 def next_check(steps: int, chunk: int, max_steps: int) -> int:
@@ -97,19 +99,22 @@ def next_check(steps: int, chunk: int, max_steps: int) -> int:
     return int(min(grow, max_steps))
 
 
-def check_thinning(tau_prev_max: float) -> int:
-    """Every how many steps a check reads the chain: ``max(1, floor(tau_prev / THIN_PER_TAU))``
-    with ``tau_prev`` the previous check's largest tau (1 without one).
+def check_thinning(tau_prev_max: float, n_post: int) -> int:
+    """Every how many steps a check reads the chain of ``n_post`` post-burn-in steps:
+    ``floor(tau_prev / THIN_PER_TAU)`` with ``tau_prev`` the previous check's largest tau, but
+    at most ``n_post // MIN_THINNED`` and at least 1 (1 without a finite ``tau_prev``).
 
     Draws closer than a tenth of tau carry almost no information the others lack: for an
     AR(1) chain thinned by ``k = tau / 10`` the thinned tau times ``k`` equals tau to
     ``1 + (2k / tau)^2 / 12`` (0.3 %), and the bulk ESS of the thinned draws is a few per cent
     below the whole chain's (a conservative check).  The checks' FFTs and sorts then cost ``k``
     times less: on a Ta curve of 142 000 steps with tau ~ 2000 they were 7 of 17 s of sampling.
+    The cap keeps ``MIN_THINNED`` draws per walker where the previous tau is long next to the
+    chain (a stuck walker), so that tau is still estimated rather than undefined.
     """
-    if not math.isfinite(tau_prev_max) or tau_prev_max < THIN_PER_TAU:
+    if not math.isfinite(tau_prev_max):
         return 1
-    return int(tau_prev_max // THIN_PER_TAU)
+    return max(1, min(int(tau_prev_max // THIN_PER_TAU), n_post // MIN_THINNED))
 
 
 def thinned(post: np.ndarray, k: int) -> np.ndarray:
@@ -178,7 +183,7 @@ def diagnose(chain: np.ndarray, tau_prev, settings: SamplerSettings, names,
             burn += 1 if burn < n // 2 else -1
         post = chain[burn:]
         n_post = post.shape[0]
-        k = check_thinning(tau_prev_max)
+        k = check_thinning(tau_prev_max, n_post)
         draws = thinned(post, k)
         # the window reaches ~c tau (c = 5): lags up to twice that of the previous tau first
         tau = k * integrated_time(draws, max_lag=(int(10 * tau_prev_max / k) + 16
