@@ -243,3 +243,30 @@ def test_compiled_loop_gives_the_same_chain_on_a_card(moves):
                             progress=False)
         out.append(run(posterior.log_prob, p0, s))
     _assert_same(*out)
+
+
+def test_a_long_run_switches_to_the_loop_and_keeps_the_chain(monkeypatch):
+    # engine "compiled": past runner.LOOP_AFTER steps whole chunks go through the compiled
+    # loop; the chain stays emcee's, bit for bit, across the switch
+    from tlsbayes.sampling import initial_ball, runner as runner_module
+
+    posterior, settings = _posterior(CARDS[0])
+    theta0 = posterior.priors.sample(64, np.random.default_rng(4))
+    best = theta0[np.argmax(posterior.log_prob(theta0)[0])]
+    p0 = initial_ball(best, 32, np.random.default_rng(3), posterior.log_prob, 1e-3)
+    taken = []
+    original = runner_module.CompiledStepper.take_loop
+
+    def spy(self):
+        original(self)
+        taken.append(self.chunk_runner is not None)
+
+    monkeypatch.setattr(runner_module, "LOOP_AFTER", 150)
+    monkeypatch.setattr(runner_module.CompiledStepper, "take_loop", spy)
+    out = []
+    for engine in ("emcee", "compiled"):
+        s = SamplerSettings(moves="de", engine=engine, seed=5, chunk=100, max_steps=400,
+                            progress=False)
+        out.append(run(posterior.log_prob, p0, s))
+    assert taken and all(taken)
+    _assert_same(*out)

@@ -376,6 +376,8 @@ class _Session:
         fields = self.adapter.blob_names if state.blobs is not None else ()
         blobs = (np.stack([state.blobs[k] for k in fields], axis=1) if fields
                  else np.empty((coords.shape[0], 0)))
+        if self.steps >= LOOP_AFTER:
+            self.stepper.take_loop()
         chain, log_probs, blob_chain, accepted = self.stepper.run(
             coords, log_prob, blobs, random, n, on_step=lambda: bar.update(1))
         structured = last = None
@@ -425,6 +427,13 @@ class _Session:
         )
 
 
+#: On the ``"compiled"`` engine, a run longer than this many steps takes its further chunks
+#: in one compiled call each (:mod:`tlsbayes.sampling.compiled_loop`, the same chain bit for bit):
+#: the loop costs ~4 s of compiling once per install, which only a long run pays back (the Ta
+#: curve SGS1_5.68GHz of cooldown 4, 113 719 steps: sampling 6.3 -> 4.0 s CPU).
+LOOP_AFTER = 10_000
+
+
 def _compiled_stepper(settings: SamplerSettings, moves, adapter) -> CompiledStepper | None:
     """The compiled stepper of ``moves`` when ``settings.engine`` asks for it and it knows
     every move (else ``None``: emcee takes the steps)."""
@@ -442,12 +451,14 @@ def _compiled_stepper(settings: SamplerSettings, moves, adapter) -> CompiledStep
 
     if isinstance(adapter.fn, FastLogProb) and adapter.blob_names == FastLogProb.BLOB_NAMES:
         # already validated (never NaN, blobs in a matrix); one data set: whole chunks compiled
-        runner = None
-        if settings.engine == "compiled_loop":
-            from .compiled_loop import chunk_runner  # its loop: ~11 s to compile, once
+        def loop():
+            from .compiled_loop import chunk_runner  # its loop: ~4 s to compile, once
 
-            runner = chunk_runner(adapter.fn)
-        return CompiledStepper(*spec, adapter.fn.matrix, chunk_runner=runner)
+            return chunk_runner(adapter.fn)
+
+        if settings.engine == "compiled_loop":
+            return CompiledStepper(*spec, adapter.fn.matrix, chunk_runner=loop())
+        return CompiledStepper(*spec, adapter.fn.matrix, loop_later=loop)
     return CompiledStepper(*spec, evaluate)
 
 

@@ -16,10 +16,11 @@ __all__ = ["SamplerSettings", "ensemble_problem", "resolve_names", "ENGINES"]
 
 #: What takes the steps: ``"emcee"`` (its ``EnsembleSampler``), ``"compiled"``
 #: (:mod:`tlsbayes.sampling.compiled`: the same steps, draws and chain with compiled moves,
-#: for the stretch and DE move sets; other move sets stay on emcee) or ``"compiled_loop"``
-#: (the same, and for a one-data-set posterior with a numba kernel whole chunks in one
-#: compiled call, :mod:`tlsbayes.sampling.compiled_loop`: ~2x faster steps on the Ta card,
-#: but ~11 s of CPU to compile once per install, so not the default).
+#: for the stretch and DE move sets; other move sets stay on emcee; past
+#: ``runner.LOOP_AFTER`` = 10 000 steps as ``"compiled_loop"``) or ``"compiled_loop"`` (the
+#: same, and for a one-data-set posterior with a numba kernel whole chunks in one compiled
+#: call, :mod:`tlsbayes.sampling.compiled_loop`: ~2x faster steps, but ~4 s of CPU to compile
+#: once per install, which a short fit would not pay back).
 ENGINES = ("emcee", "compiled", "compiled_loop")
 
 
