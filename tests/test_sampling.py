@@ -505,3 +505,28 @@ def test_resume_from_a_checkpoint_between_two_checks_continues_the_same_chain(tm
     assert np.array_equal(resumed.log_prob, ref.log_prob)
     assert np.array_equal(resumed.tau_history, ref.tau_history)
     assert resumed.steps == ref.steps
+
+
+def test_the_checkpoint_storage_grows_by_doubling_up_to_the_step_cap():
+    # emcee's grow copies the whole chain at every append; ours at least doubles the room,
+    # never past max_steps, and keeps every stored step
+    from tlsbayes.sampling.checkpoint import AtomicHDFBackend
+
+    b = AtomicHDFBackend(None, max_steps=1000)
+    b.reset(4, 2)
+    dtype = np.dtype([("log_prior", float), ("log_likelihood", float)])
+    sizes, chains = [], []
+    rng = np.random.default_rng(0)
+    for _ in range(9):
+        chain = rng.standard_normal((100, 4, 2))
+        blobs = np.zeros((100, 4), dtype=dtype)
+        blobs["log_prior"] = chain[..., 0]
+        b.append_steps(chain, chain[..., 1], blobs, np.ones(4), None)
+        sizes.append(len(b.chain))
+        chains.append(chain)
+    assert sizes == [100, 200, 400, 400, 800, 800, 800, 800, 1000]
+    whole = np.concatenate(chains)
+    np.testing.assert_array_equal(b.get_chain(), whole)
+    np.testing.assert_array_equal(b.get_log_prob(), whole[..., 1])
+    np.testing.assert_array_equal(b.get_blobs()["log_prior"], whole[..., 0])
+    assert b.iteration == 900 and np.all(b.accepted == 9)

@@ -70,11 +70,14 @@ class AtomicHDFBackend(emcee.backends.Backend):
     ----------
     path : path-like or None
         Checkpoint file; ``None`` keeps the chain in memory only (:meth:`save` does nothing).
+    max_steps : int, optional
+        The run's step cap: :meth:`grow` never reserves room beyond it.
     """
 
-    def __init__(self, path=None, *, dtype=None):
+    def __init__(self, path=None, *, dtype=None, max_steps=None):
         super().__init__(dtype=dtype)
         self.path = None if path is None else Path(path)
+        self.max_steps = max_steps
 
     def restore(self, ck: Checkpoint) -> None:
         """Prime the storage with a saved chain, acceptance counts and random state."""
@@ -92,14 +95,18 @@ class AtomicHDFBackend(emcee.backends.Backend):
         emcee's own ``grow`` concatenates exactly the rows asked for, copying the whole chain
         every time: quadratic in the run's length when a run appends chunk after chunk (a Ta
         curve of 113 719 steps: 254 appends, 7.0 of 21 s of sampling CPU).  Rows beyond
-        ``iteration`` are spare capacity, as in emcee (its getters slice ``[:iteration]``).
+        ``iteration`` are spare capacity, as in emcee (its getters slice ``[:iteration]``),
+        never more than up to ``max_steps``.
         """
         self._check_blobs(blobs)
         need = self.iteration + ngrow
         blob_room = blobs is None or (self.blobs is not None and len(self.blobs) >= need)
         if len(self.chain) >= need and blob_room:
             return
-        size = max(need, 2 * len(self.chain))
+        double = 2 * len(self.chain)
+        if self.max_steps is not None:  # a run of 142 000 steps capped at 150 000: not 262 144
+            double = min(double, self.max_steps)
+        size = max(need, double)
         it = self.iteration
 
         def resized(old, shape, dtype):

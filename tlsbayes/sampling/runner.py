@@ -251,7 +251,7 @@ class _Session:
             # the same values, the glue compiled (tlsbayes.sampling.compiled_target)
             log_prob_vec = fast_log_prob(log_prob_vec) or log_prob_vec
         self.adapter = LogProbAdapter(log_prob_vec, blob_names, names)
-        self.backend = AtomicHDFBackend(checkpoint)
+        self.backend = AtomicHDFBackend(checkpoint, max_steps=settings.max_steps)
         if ck is not None:
             self.backend.restore(ck)
         moves = build_moves(settings.moves, proposal)
