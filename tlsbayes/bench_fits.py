@@ -201,7 +201,7 @@ def warm_up(cards, quick: bool, engine, print_fn) -> None:
         except TLSBayesError:
             continue
         print_fn(f"warm-up: {Path(path).stem} fitted once first, untimed "
-                 f"({time.perf_counter() - t0:.2f} s: the numba cache loads)")
+                 f"({time.perf_counter() - t0:.2f} s, the loading of compiled code included)")
         return
 
 
