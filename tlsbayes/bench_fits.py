@@ -95,17 +95,13 @@ def _time_call(fn, min_time: float, clock=time.perf_counter) -> float:
     return statistics.median(runs)
 
 
-def measure_card(path, *, quick: bool = False, imports: float = 0.0,
-                 engine: str | None = None) -> dict:
-    """Fit one card as ``tlsbayes fit`` would and time it; see the module docstring.
-
-    ``engine`` overrides the card's sampler engine (``"emcee"`` or ``"compiled"``)."""
+def _fit(path, quick: bool, engine):
+    """``(posterior, settings, fit result, load seconds)`` of one fit of the card at ``path``
+    as ``tlsbayes fit`` runs it, into a temporary directory (``engine``: override, or None)."""
     from .fit import prepare_fit, run_fit
-    from .sampling import sampler_floor
-    from .sampling.compiled_target import fast_log_prob
 
     t0 = time.perf_counter()
-    card, posterior, _, settings = prepare_fit(path, progress=False)
+    _, posterior, _, settings = prepare_fit(path, progress=False)
     if engine is not None:
         settings = dataclasses.replace(settings, engine=engine)
     nw = settings.resolve_nwalkers(posterior.ndim)
@@ -114,6 +110,19 @@ def measure_card(path, *, quick: bool = False, imports: float = 0.0,
     with tempfile.TemporaryDirectory(prefix="tlsbayes-bench-") as tmp:
         res = run_fit(posterior, settings, Path(tmp) / "run", plots="fit" if quick else "all",
                       print_fn=lambda *a, **k: None)
+    return posterior, settings, res, load
+
+
+def measure_card(path, *, quick: bool = False, imports: float = 0.0,
+                 engine: str | None = None) -> dict:
+    """Fit one card as ``tlsbayes fit`` would and time it; see the module docstring.
+
+    ``engine`` overrides the card's sampler engine (``"emcee"`` or ``"compiled"``)."""
+    from .sampling import sampler_floor
+    from .sampling.compiled_target import fast_log_prob
+
+    posterior, settings, res, load = _fit(path, quick, engine)
+    nw = settings.resolve_nwalkers(posterior.ndim)
     run = res.run
     half = np.ascontiguousarray(run.chain[-1, : nw // 2])
     log_prob = fast_log_prob(posterior.log_prob) or posterior.log_prob
@@ -197,7 +206,7 @@ def warm_up(cards, quick: bool, engine, print_fn) -> None:
             continue
         t0 = time.perf_counter()
         try:
-            measure_card(path, quick=quick, engine=engine)
+            _fit(path, quick, engine)  # the fit only: its timings and floor are not needed
         except TLSBayesError:
             continue
         print_fn(f"warm-up: {Path(path).stem} fitted once first, untimed "
