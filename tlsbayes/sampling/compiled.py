@@ -342,28 +342,26 @@ class CompiledStepper:
     evaluate : callable
         ``evaluate(q) -> (log_prob (n,), blobs (n, nblobs))`` for proposals ``q`` of shape
         ``(n, ndim)``; raises on NaN (as the emcee adapter does).
-    chunk_runner : callable, optional
-        Takes whole chunks in one compiled call
-        (:func:`tlsbayes.sampling.compiled_loop.chunk_runner`).
-    loop_later : callable, optional
-        Returns such a runner when :meth:`take_loop` is called (compiling it then if need be).
+    loop : callable, optional
+        Returns a runner taking whole chunks in one compiled call
+        (:func:`tlsbayes.sampling.compiled_loop.chunk_runner`, compiling it if need be; None
+        where it cannot), called by :meth:`take_loop`.
     """
 
-    def __init__(self, specs, weights, evaluate, chunk_runner=None, loop_later=None):
+    def __init__(self, specs, weights, evaluate, loop=None):
         self.specs, self.evaluate = list(specs), evaluate
         self.cdf = np.cumsum(weights)
         self.cdf /= self.cdf[-1]
-        # one move on a one-data-set posterior: whole chunks in one compiled call
-        # (tlsbayes.sampling.compiled_loop.chunk_runner), now or from take_loop() on
-        self.chunk_runner = chunk_runner if len(self.specs) == 1 else None
-        self._loop_later = loop_later if len(self.specs) == 1 else None
+        # one move on a one-data-set posterior: whole chunks in one compiled call, from
+        # take_loop() on
+        self.chunk_runner = None
+        self._loop = loop if len(self.specs) == 1 else None
 
     def take_loop(self) -> None:
-        """From now on take whole chunks in one compiled call, if ``loop_later`` (a callable
-        returning a chunk runner, or None where it cannot) was given; the chain is the same."""
-        if self._loop_later is not None and self.chunk_runner is None:
-            self.chunk_runner = self._loop_later()
-            self._loop_later = None
+        """From now on take whole chunks in one compiled call, if ``loop`` was given and
+        returns a runner; the chain is the same."""
+        if self._loop is not None:
+            self.chunk_runner, self._loop = self._loop(), None
 
     def run(self, coords, log_prob, blobs, random: np.random.RandomState, nsteps: int,
             on_step=None):

@@ -7,13 +7,13 @@ check (at least ``CHECK_MIN_GAP = 50`` steps later), and at every multiple of ``
 the chain is shorter than ``CHUNK_CHECKS = 10`` chunks.  A run therefore stops at the first check
 at or after the first step ``s`` at which the rule holds, at most ``max(1.25 s, s + 50)``
 steps: within 1.5x of ``s`` whenever ``s >= 100`` (the length criterion alone needs ``50 tau``
-post-burn-in steps).  A check reads the whole chain, so the checks of a run cost about 5x the
-last one (a geometric series) beyond 10 chunks; checking at every chunk all the way (until
-2026-12-03) made that quadratic in the length of a long run: on a Ta curve of 100 000 steps
-(tau ~ 1800) 213 checks took 75 % of the sampling CPU.  Checkpoints are written between
-checks (:mod:`tlsbayes.sampling.runner`).  The cheap tau criteria are evaluated first, the
-bulk ESS only when those pass and the split R-hat only when the bulk ESS passes too (see
-:func:`diagnose`).
+post-burn-in steps).  A check reads the whole chain after burn-in (thinned, below), so the
+checks of a run cost about 5x the last one (a geometric series) beyond 10 chunks; checking at
+every chunk all the way (until 2026-12-03) made that quadratic in the length of a long run:
+on a Ta curve of 100 000 steps (tau ~ 1800) 213 checks took 75 % of the sampling CPU.
+Checkpoints are written between checks (:mod:`tlsbayes.sampling.runner`).  The cheap tau
+criteria are evaluated first, the bulk ESS only when those pass and the split R-hat only when
+the bulk ESS passes too (see :func:`diagnose`).
 Every criterion reads every ``k``-th step of the post-burn-in chain (ending at its last step),
 ``k = floor(tau_prev / THIN_PER_TAU)`` with ``THIN_PER_TAU = 10``, at most a
 ``MIN_THINNED = 200``-th of the post-burn-in steps (:func:`check_thinning`; 1 without a previous

@@ -376,7 +376,7 @@ class _Session:
         fields = self.adapter.blob_names if state.blobs is not None else ()
         blobs = (np.stack([state.blobs[k] for k in fields], axis=1) if fields
                  else np.empty((coords.shape[0], 0)))
-        if self.steps >= LOOP_AFTER:
+        if self.settings.engine == "compiled_loop" or self.steps >= LOOP_AFTER:
             self.stepper.take_loop()
         chain, log_probs, blob_chain, accepted = self.stepper.run(
             coords, log_prob, blobs, random, n, on_step=lambda: bar.update(1))
@@ -428,9 +428,10 @@ class _Session:
 
 
 #: On the ``"compiled"`` engine, a run longer than this many steps takes its further chunks
-#: in one compiled call each (:mod:`tlsbayes.sampling.compiled_loop`, the same chain bit for bit):
-#: the loop costs ~4 s of compiling once per install, which only a long run pays back (the Ta
-#: curve SGS1_5.68GHz of cooldown 4, 113 719 steps: sampling 6.3 -> 4.0 s CPU).
+#: in one compiled call each (on ``"compiled_loop"``, every chunk;
+#: :mod:`tlsbayes.sampling.compiled_loop`, the same chain bit for bit): the loop costs ~4 s of
+#: compiling once per install, which only a long run pays back (the Ta curve SGS1_5.68GHz of
+#: cooldown 4, 113 719 steps: sampling 6.3 -> 4.0 s CPU).
 LOOP_AFTER = 10_000
 
 
@@ -456,9 +457,7 @@ def _compiled_stepper(settings: SamplerSettings, moves, adapter) -> CompiledStep
 
             return chunk_runner(adapter.fn)
 
-        if settings.engine == "compiled_loop":
-            return CompiledStepper(*spec, adapter.fn.matrix, chunk_runner=loop())
-        return CompiledStepper(*spec, adapter.fn.matrix, loop_later=loop)
+        return CompiledStepper(*spec, adapter.fn.matrix, loop=loop)
     return CompiledStepper(*spec, evaluate)
 
 
