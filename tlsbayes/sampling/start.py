@@ -133,7 +133,10 @@ def find_map(
     decrement below ``NEWTON_TOL`` = 1e-8 nats (``NOISE_TOL`` = 1e-6 where the
     log-probability's own evaluation noise stops every further gain), with every coordinate
     on a bound pushed against it.  Where Newton cannot certify (a stencil point off the
-    support), BFGS runs to ``ftol`` 1e-12 and Newton tries again from there.  Newton converges
+    support), BFGS runs to ``ftol`` 1e-12 and Newton tries again from there.  A continued
+    start more than ``BEHIND`` = 10 nats below a maximum already certified that climbs too
+    slowly to close the gap within its iteration budget is given up (see
+    :func:`~tlsbayes.sampling.optimise.trust_newton`).  Newton converges
     quadratically along the curved ridges where BFGS crawls (one start of
     ``nyu_al_inp_qi_tls_qp`` took 1000 BFGS iterations, 3/4 of the search), and its stopping
     rule, unlike a relative-decrease one, proves the point is a maximum.  The best end point
@@ -201,13 +204,17 @@ def find_map(
         )
     # Screened starts far below the best rarely overtake it: continue only the best few.
     top = max(outcomes[i].log_prob for i in finite)
+    certified = None  # the best certified maximum so far: slow starts far below give up
     for i in sorted(finite, key=lambda i: -outcomes[i].log_prob)[:_CONTINUED]:
         o = outcomes[i]
         if o.log_prob < top - _CONTINUE_WITHIN:
             break
-        x, lp, nfev, message, decrement = _converge(cost, o.theta / scale, lo, hi, maxiter)
+        x, lp, nfev, message, decrement = _converge(cost, o.theta / scale, lo, hi, maxiter,
+                                                    certified)
         outcomes[i] = MapStart(o.start, x * scale, lp, o.nfev + nfev,
                                f"{o.message}; then {message}", decrement)
+        if not math.isnan(decrement) and (certified is None or lp > certified):
+            certified = lp
     i_best = max(finite, key=lambda i: outcomes[i].log_prob)
     best = outcomes[i_best]
     if math.isnan(best.decrement):  # not certified: polish, as far as BFGS gets
@@ -220,15 +227,15 @@ def find_map(
     return MapResult(best.theta.copy(), best.log_prob, tuple(outcomes), names, best.decrement)
 
 
-def _converge(cost: StencilCost, x, lo, hi, maxiter: int):
+def _converge(cost: StencilCost, x, lo, hi, maxiter: int, behind=None):
     """Run a screened start to a certified maximum: :func:`trust_newton`; where it cannot
     certify one (a stencil point off the support, a coordinate leaving a bound, no gain), the
     projected BFGS to ``ftol`` 1e-12 from where it got, and Newton again from there.
 
     Returns ``(z, log_prob, evaluations, message, decrement)``, ``decrement`` NaN if neither
     Newton run certified the point."""
-    x, lp, nfev, message, decrement = trust_newton(cost, x, lo, hi)
-    if math.isnan(decrement):
+    x, lp, nfev, message, decrement = trust_newton(cost, x, lo, hi, behind=behind)
+    if math.isnan(decrement) and "given up" not in message:
         x, lp_b, nfev_b, message_b = quasi_newton(cost, x, lo, hi, maxiter, ftol=1e-12)
         x_n, lp_n, nfev_n, message_n, decrement = trust_newton(cost, x, lo, hi)
         nfev += nfev_b + nfev_n
