@@ -379,3 +379,41 @@ def test_the_groups_of_a_batch_are_those_its_filter_keeps(card_path):
     plans = batch.plan_groups(card, "resonator")
     assert {p.group: p.n_rows for p in plans} == expected
     assert all(p.error == "" and p.n_points >= 2 for p in plans), [p.error for p in plans]
+
+
+
+_STARTED = []
+
+
+def _record_start(task):
+    """Batch task: note which group started, with how many points, without fitting."""
+    _STARTED.append((task.group, task.size))
+    return {"group": task.group, "run_dir": task.run_dir, "status": "converged", "steps": 1,
+            "max_rhat": 1.0, "min_ess": 1000.0}
+
+
+def test_the_queue_starts_the_groups_with_the_fewest_points_first(tmp_path):
+    """The least constrained fits run longest (the shipped Ta batches), so they go first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tlsbayes.card import load_card
+    from tlsbayes.sampling import SamplerSettings
+
+    table = BD.write_csv(tmp_path / "full.csv", bad=False).read_text().splitlines()
+    keep = {"R0": 15, "R1": 6, "R2": 10}  # points per group; the table has R0, R1, R2
+    seen = dict.fromkeys(keep, 0)
+    lines = table[:2]
+    for r in table[2:]:
+        g = r.split(",")[0]
+        seen[g] += 1
+        if seen[g] <= keep[g]:
+            lines.append(r)
+    (tmp_path / "groups.csv").write_text("\n".join(lines) + "\n")
+    card = load_card(BD.write_card(tmp_path / "card.toml"))
+    _STARTED.clear()
+    with ThreadPoolExecutor(1) as pool:  # one worker: tasks start in the queue's order
+        res = batch.run_batch(card, "resonator", tmp_path / "b",
+                              settings=SamplerSettings(seed=1), executor=pool,
+                              task_fn=_record_start, print_fn=lambda s: None)
+    assert [r["status"] for r in res.rows] == ["converged"] * 3
+    assert _STARTED == [("R1", 6), ("R2", 10), ("R0", 15)]

@@ -245,28 +245,50 @@ def test_compiled_loop_gives_the_same_chain_on_a_card(moves):
     _assert_same(*out)
 
 
-def test_a_long_run_switches_to_the_loop_and_keeps_the_chain(monkeypatch):
-    # engine "compiled": past runner.LOOP_AFTER steps whole chunks go through the compiled
-    # loop; the chain stays emcee's, bit for bit, across the switch
+def _loop_chunks(monkeypatch, max_steps):
+    """Run CARDS[0] on emcee and on the "compiled" engine; assert the same chain; return
+    ``(first step, loop taken)`` of each compiled chunk."""
     from tlsbayes.sampling import initial_ball, runner as runner_module
 
     posterior, settings = _posterior(CARDS[0])
     theta0 = posterior.priors.sample(64, np.random.default_rng(4))
     best = theta0[np.argmax(posterior.log_prob(theta0)[0])]
     p0 = initial_ball(best, 32, np.random.default_rng(3), posterior.log_prob, 1e-3)
-    taken = []
-    original = runner_module.CompiledStepper.take_loop
+    chunks = []
+    original = runner_module._Session._compiled_steps
 
-    def spy(self):
-        original(self)
-        taken.append(self.chunk_runner is not None)
+    def spy(self, state, n, bar):
+        first = self.steps
+        out = original(self, state, n, bar)
+        chunks.append((first, self.stepper.chunk_runner is not None))
+        return out
 
-    monkeypatch.setattr(runner_module, "LOOP_AFTER", 150)
-    monkeypatch.setattr(runner_module.CompiledStepper, "take_loop", spy)
+    monkeypatch.setattr(runner_module._Session, "_compiled_steps", spy)
     out = []
     for engine in ("emcee", "compiled"):
-        s = SamplerSettings(moves="de", engine=engine, seed=5, chunk=100, max_steps=400,
+        s = SamplerSettings(moves="de", engine=engine, seed=5, chunk=100, max_steps=max_steps,
                             progress=False)
         out.append(run(posterior.log_prob, p0, s))
-    assert taken and all(taken)
     _assert_same(*out)
+    return chunks
+
+
+def test_a_long_run_switches_to_the_loop_and_keeps_the_chain(monkeypatch):
+    # engine "compiled": past runner.LOOP_AFTER steps whole chunks go through the compiled
+    # loop; the chain stays emcee's, bit for bit, across the switch
+    from tlsbayes.sampling import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "LOOP_AFTER", 150)
+    monkeypatch.setattr(runner_module, "_loop_loaded", lambda: False)
+    chunks = _loop_chunks(monkeypatch, 400)
+    assert chunks[0] == (0, False) and chunks[-1][1]
+    assert all(taken == (first >= 150) for first, taken in chunks)
+
+
+def test_a_process_that_has_loaded_the_loop_takes_it_at_once(monkeypatch):
+    # a batch worker after its first long fit: every later run takes the loop from its first
+    # chunk; the chain stays emcee's, bit for bit
+    from tlsbayes.sampling import compiled_loop  # noqa: F401  (what a long run loads)
+
+    chunks = _loop_chunks(monkeypatch, 300)
+    assert chunks[0] == (0, True) and all(taken for _, taken in chunks)

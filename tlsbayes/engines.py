@@ -104,7 +104,8 @@ def run_tasks(tasks, task_fn, on_result, on_error, *, executor=None, workers=Non
     ----------
     tasks : list
         Picklable task objects, submitted in this order (the local engine starts them in
-        order, so put the longest first).
+        order, so put the longest first: :func:`tlsbayes.batch.run.run_batches` puts the
+        groups with the fewest points first).
     task_fn : callable
         Picklable; its exceptions are reported through ``on_error``.
     on_result, on_error : callable

@@ -8,7 +8,7 @@ priors, likelihood, filter, window and sampler settings (the card's own ``group`
 by this one), in its own run directory ``DIR/runs/<group>/``, which is a normal run directory
 (``tlsbayes resume`` and ``tlsbayes report`` work on it).  ``DIR/index.csv`` holds one row per
 group, see :data:`INDEX_COLUMNS`.  Several cards make one batch: their groups share one queue
-of workers (longest first) and each card has its batch directory ``DIR/<card name>``.
+of workers (fewest points first) and each card has its batch directory ``DIR/<card name>``.
 
 Engines
 -------

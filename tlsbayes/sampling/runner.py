@@ -376,7 +376,8 @@ class _Session:
         fields = self.adapter.blob_names if state.blobs is not None else ()
         blobs = (np.stack([state.blobs[k] for k in fields], axis=1) if fields
                  else np.empty((coords.shape[0], 0)))
-        if self.settings.engine == "compiled_loop" or self.steps >= LOOP_AFTER:
+        if (self.settings.engine == "compiled_loop" or self.steps >= LOOP_AFTER
+                or _loop_loaded()):
             self.stepper.take_loop()
         chain, log_probs, blob_chain, accepted = self.stepper.run(
             coords, log_prob, blobs, random, n, on_step=lambda: bar.update(1))
@@ -430,9 +431,17 @@ class _Session:
 #: On the ``"compiled"`` engine, a run longer than this many steps takes its further chunks
 #: in one compiled call each (on ``"compiled_loop"``, every chunk;
 #: :mod:`tlsbayes.sampling.compiled_loop`, the same chain bit for bit): the loop costs ~4 s of
-#: compiling once per install, which only a long run pays back (the Ta curve SGS1_5.68GHz of
-#: cooldown 4, 113 719 steps: sampling 6.3 -> 4.0 s CPU).
+#: compiling once per install and 0.26 s of loading once per process, which only a long run
+#: pays back (the Ta curve SGS1_5.68GHz of cooldown 4, 113 719 steps: sampling 6.3 -> 4.0 s
+#: CPU).  Once a process has loaded it, every run takes it at once (:func:`_loop_loaded`).
 LOOP_AFTER = 10_000
+
+
+def _loop_loaded() -> bool:
+    """Whether this process has loaded the compiled loop (a batch worker after its first long
+    fit, a notebook): then a run takes it from its first chunk, at no cost (a step in the loop
+    costs a fifth of one of the stepper's on the Ta curves)."""
+    return f"{__package__}.compiled_loop" in sys.modules
 
 
 def _compiled_stepper(settings: SamplerSettings, moves, adapter) -> CompiledStepper | None:
