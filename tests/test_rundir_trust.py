@@ -114,6 +114,23 @@ def test_fit_refuses_run_files_without_run_json(ws):
     _one_line(err, "without a readable run.json")
 
 
+def test_a_fit_killed_before_run_json_is_started_again_by_the_same_card_only(ws, runs):
+    """A kill between the card copy and run.json leaves card.toml alone (seen in
+    tests/test_kill.py): the same card fits into it again; another card's is refused."""
+    run = ws / "fresh"
+    run.mkdir()
+    (run / "card.toml").write_text((runs[4] / "card.toml").read_text())
+    code, _, err = invoke(["fit", ws / "card.toml", "--out", run, "--no-progress"])
+    assert code == 2
+    _one_line(err, "without a readable run.json")
+    (run / "card.toml").write_text((ws / "card.toml").read_text())
+    code, _, err = invoke(["fit", ws / "card.toml", "--out", run, "--no-progress"])
+    assert code == 0, err
+    new = R.load(run / "posterior.nc").posterior
+    ref = R.load(ws / "run" / "posterior.nc").posterior
+    assert all((new[k].values == ref[k].values).all() for k in ref.data_vars)  # the same run
+
+
 def test_report_refuses_a_posterior_copied_from_another_card(ws, runs):
     shutil.copy(runs[4] / "run" / "posterior.nc", ws / "run" / "posterior.nc")
     code, _, err = invoke(["report", ws / "run"])

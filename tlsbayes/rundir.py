@@ -302,6 +302,14 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _card_copy_sha256(run_dir: Path) -> str | None:
+    """SHA-256 of the card copy in ``run_dir``, or None if it cannot be read."""
+    try:
+        return text_sha256((run_dir / CARD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def _identity(info: dict, card_text: str | None = None) -> dict:
     """What makes a run the same run: card text, data files, group, seed."""
     data = info.get("data") if isinstance(info.get("data"), list) else []
@@ -314,9 +322,11 @@ def _identity(info: dict, card_text: str | None = None) -> dict:
 def claim(out, info: dict, *, overwrite: bool = False) -> None:
     """Before ``fit`` writes the run ``info`` into ``out`` (with its :func:`lock` held).
 
-    A directory holding the same run (same card text, data, group and seed) is written over;
-    one holding another run, or run files without a readable ``run.json``, is refused unless
-    ``overwrite``, which deletes the old run's files first.
+    A directory holding the same run (same card text, data, group and seed) is written over,
+    and so is one holding nothing but a copy of the same card text (a fit killed between
+    writing its card copy and ``run.json``); one holding another run, or run files without a
+    readable ``run.json``, is refused unless ``overwrite``, which deletes the old run's files
+    first.
 
     Raises
     ------
@@ -330,6 +340,8 @@ def claim(out, info: dict, *, overwrite: bool = False) -> None:
     if overwrite:
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
+        return
+    if present == [CARD_FILE] and _card_copy_sha256(out) == info.get("card_sha256"):
         return
     hint = "choose another --out, or pass --overwrite to replace it"
     try:
