@@ -507,11 +507,16 @@ def test_resume_from_a_checkpoint_between_two_checks_continues_the_same_chain(tm
     assert resumed.steps == ref.steps
 
 
-def test_the_checkpoint_storage_grows_by_doubling_up_to_the_step_cap():
-    # emcee's grow copies the whole chain at every append; ours at least doubles the room,
-    # never past max_steps, and keeps every stored step
+@pytest.mark.parametrize("reserve", ["whole", "doubling"])
+def test_the_checkpoint_storage_grows_by_doubling_up_to_the_step_cap(reserve, monkeypatch):
+    # emcee's grow copies the whole chain at every append; ours reserves max_steps at once
+    # when that is small enough, else at least doubles the room, never past max_steps; both
+    # keep every stored step
+    from tlsbayes.sampling import checkpoint
     from tlsbayes.sampling.checkpoint import AtomicHDFBackend
 
+    # a row: 4 walkers x (2 coordinates + log_prob + 2 blobs) x 8 bytes = 160 bytes
+    monkeypatch.setattr(checkpoint, "RESERVE_BYTES", 160_000 if reserve == "whole" else 159_999)
     b = AtomicHDFBackend(None, max_steps=1000)
     b.reset(4, 2)
     dtype = np.dtype([("log_prior", float), ("log_likelihood", float)])
@@ -524,7 +529,8 @@ def test_the_checkpoint_storage_grows_by_doubling_up_to_the_step_cap():
         b.append_steps(chain, chain[..., 1], blobs, np.ones(4), None)
         sizes.append(len(b.chain))
         chains.append(chain)
-    assert sizes == [100, 200, 400, 400, 800, 800, 800, 800, 1000]
+    assert sizes == ([1000] * 9 if reserve == "whole" else
+                     [100, 200, 400, 400, 800, 800, 800, 800, 1000])
     whole = np.concatenate(chains)
     np.testing.assert_array_equal(b.get_chain(), whole)
     np.testing.assert_array_equal(b.get_log_prob(), whole[..., 1])
