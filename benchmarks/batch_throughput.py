@@ -6,7 +6,7 @@
 0. ``--ta`` (real data; TLSBAYES_REAL_DATA): the three shipped Ta batch cards
    (``models/real/ta_*_batch.toml``, ``--group-by resonator``: the 11 groups their cooldown
    filters keep) as one batch, as ``tlsbayes batch models/real/ta_*_batch.toml --group-by
-   resonator --workers N`` runs them (one queue of the 11 groups, longest first), or with
+   resonator --workers N`` runs them (one queue of the 11 groups, fewest points first), or with
    ``--separate`` as three batch commands one after the other (a fresh pool each), for each
    worker count of ``--workers`` (default 1 then 2), side by side: wall time, fits per minute
    and their ratio to the first worker count, CPU seconds (this process and its workers; the
