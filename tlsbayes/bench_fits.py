@@ -101,7 +101,9 @@ def _fit(path, quick: bool, engine):
     from .fit import prepare_fit, run_fit
 
     t0 = time.perf_counter()
-    _, posterior, _, settings = prepare_fit(path, progress=False)
+    # shipped cards; nyu_al_inp_fshift_from_s21_output reads the README's `tlsbayes s21` output
+    # outside its folder: timed when that exists, else "not timed: ... not found"
+    _, posterior, _, settings = prepare_fit(path, progress=False, allow_outside_data=True)
     if engine is not None:
         settings = dataclasses.replace(settings, engine=engine)
     nw = settings.resolve_nwalkers(posterior.ndim)
@@ -189,7 +191,7 @@ def run_fits(print_fn=print, cards=None, quick: bool = False,
             r = measure_card(path, quick=quick, imports=imports, engine=engine)
         except TLSBayesError as exc:
             # e.g. a card that reads the output of an earlier `tlsbayes s21` run not made here
-            print_fn(f"{Path(path).stem[:38]:38s} not timed: {str(exc).splitlines()[0][:160]}")
+            print_fn(f"{Path(path).stem[:38]:38s} not timed: {str(exc).splitlines()[0][:240]}")
             continue
         rows.append(r)
         print_fn(format_row(r))
