@@ -292,3 +292,33 @@ def test_a_process_that_has_loaded_the_loop_takes_it_at_once(monkeypatch):
 
     chunks = _loop_chunks(monkeypatch, 300)
     assert chunks[0] == (0, True) and all(taken for _, taken in chunks)
+
+
+def test_the_ridge_jump_set_gives_emcees_chain_on_every_engine():
+    # moves "de_jump" on the Ta card of the shelf: the jump's proposals and the DE ones,
+    # per-half stepper and whole-chunk loop, bit for bit with emcee's own run of the move
+    from tlsbayes.sampling import initial_ball
+    from tlsbayes.sampling.compiled import move_spec
+    from tlsbayes.sampling.moves import build_moves
+
+    posterior, _ = _posterior("models/real/ta_SGS1_5p68GHz_qpower.toml")
+    ridge = posterior.saturation_ridge()
+    assert move_spec(build_moves("de_jump", ridge)) is not None  # the guard passes
+    theta0 = posterior.priors.sample(64, np.random.default_rng(4))
+    best = theta0[np.argmax(posterior.log_prob(theta0)[0])]
+    p0 = initial_ball(best, 32, np.random.default_rng(3), posterior.log_prob, 1e-3)
+    out = []
+    for engine in ("emcee", "compiled", "compiled_loop"):
+        s = SamplerSettings(moves="de_jump", engine=engine, seed=5, chunk=100, max_steps=300,
+                            progress=False)
+        out.append(run(posterior.log_prob, p0, s, proposal=ridge))
+    _assert_same(out[0], out[1])
+    _assert_same(out[0], out[2])
+
+
+def test_the_ridge_jump_set_needs_a_saturation_ridge():
+    from tlsbayes.errors import TLSBayesError
+
+    posterior, _ = _posterior("models/maillet_SiN_damping_SN_joint.toml")
+    with pytest.raises(TLSBayesError, match="de_jump"):
+        posterior.saturation_ridge()

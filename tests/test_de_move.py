@@ -145,3 +145,50 @@ def test_too_few_walkers_is_an_error():
 def test_bad_snooker_probability():
     with pytest.raises(SamplingError, match="snooker"):
         DEMove(snooker=1.5)
+
+
+# A saturation ridge in 3-D (the shape of a q_power posterior whose critical scale runs out
+# to its prior edge): s = ln x_c uniform on [LO, HI), b = beta ~ N(0.3, 0.05^2), and
+# a = ln delta0 with a + P b s ~ N(0, 0.2^2) (P: the saturation power).  The map
+# (a, s, b) -> (a + P b s, s, b) has Jacobian 1, so these are exact draws.
+LO, HI, P_SAT = -12.0, 4.0, 1.0
+RIDGE_AXES = (0.0, 1.0, 2.0, P_SAT, LO, HI)
+
+
+def ridge(x):
+    a, s, b = x.T
+    inside = (s >= LO) & (s < HI)
+    lp = -0.5 * (((a + P_SAT * b * s) / 0.2) ** 2 + ((b - 0.3) / 0.05) ** 2)
+    return np.where(inside, lp, -np.inf)
+
+
+def ridge_draws(rng, n):
+    s = rng.uniform(LO, HI, n)
+    b = rng.normal(0.3, 0.05, n)
+    return np.column_stack([0.2 * rng.normal(size=n) - P_SAT * b * s, s, b])
+
+
+def test_the_ridge_jump_leaves_a_ridge_target_invariant_and_crosses_it():
+    rng = np.random.default_rng(4)
+    x0 = ridge_draws(rng, NW)
+    for jump, expect_far in ((0.0, False), (0.5, True)):
+        sampler = emcee.EnsembleSampler(NW, 3, ridge, vectorize=True,
+                                        moves=DEMove(jump=jump, jump_axes=RIDGE_AXES))
+        sampler._random.seed(1)
+        sampler.run_mcmc(x0.copy(), STEPS, progress=False)
+        x = sampler.get_chain()[-1]
+        a, s, b = x.T
+        p = [stats.kstest(s, stats.uniform(LO, HI - LO).cdf).pvalue,
+             stats.kstest((b - 0.3) / 0.05, "norm").pvalue,
+             stats.kstest((a + P_SAT * b * s) / 0.2, "norm").pvalue]
+        assert min(p) > 0.01, (jump, p)
+        # the jump carries walkers across the ridge's length; DE alone, in 20 steps, not
+        far = np.mean(np.abs(s - x0[:, 1]) > 0.5 * (HI - LO))
+        assert (far > 0.2) == expect_far, (jump, far)
+
+
+def test_the_ridge_jump_needs_its_axes():
+    with pytest.raises(SamplingError, match="jump"):
+        DEMove(jump=0.2)
+    with pytest.raises(SamplingError, match="jump"):
+        DEMove(snooker=0.9, jump=0.2, jump_axes=RIDGE_AXES)

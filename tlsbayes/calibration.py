@@ -24,7 +24,8 @@ class SBCCase:
     """What to calibrate: a model on a fixed design, a prior, and the noise level.
 
     ``rel_noise`` sets the known σ of each point as a fraction of the true prediction
-    (``abs_noise`` adds a constant floor in the unit of y).
+    (``abs_noise`` adds a constant floor in the unit of y).  ``moves``: the move set the case
+    is about, whatever :func:`run_sbc` is asked for (None: the one asked for).
     """
 
     name: str
@@ -33,6 +34,7 @@ class SBCCase:
     priors: PriorSet
     rel_noise: float = 0.01
     abs_noise: float = 0.0
+    moves: str | None = None
 
 
 @dataclass
@@ -54,6 +56,7 @@ class SBCResult:
 
 def _one(args):
     case, i, seed, steps, n_draws, nwalkers, moves = args
+    moves = case.moves or moves
     rng = np.random.default_rng([seed, i])
     pri = case.priors
     theta_true = pri.sample(1, rng)[0]
@@ -135,6 +138,17 @@ def default_cases():
                     "E_c": {"dist": "loguniform", "low": 1.0, "high": 20.0},
                     "beta": {"dist": "uniform", "low": 0.1, "high": 0.6}}),
                 rel_noise=0.01),
+        # Qi(P) of a Ta CPW resonator (models/real/ta_*_batch.toml) with P_c reaching far
+        # below the lowest power: where it does, the posterior has the shelf the "de_jump"
+        # set's saturation-ridge jumps are for; this case calibrates those jumps
+        SBCCase("q_power_shelf", QPower(T=0.009, f=5.8e9, saturation="power"),
+                sim.dbm_to_watt(np.linspace(-90, -30, 16)),
+                PriorSet.from_dict({
+                    "delta0": {"dist": "loguniform", "low": 3e-7, "high": 3e-6},
+                    "delta_other": {"dist": "loguniform", "low": 1e-6, "high": 1e-5},
+                    "P_c": {"dist": "loguniform", "low": 1e-17, "high": 1e-10},
+                    "beta": {"dist": "uniform", "low": 0.1, "high": 0.6}}),
+                rel_noise=0.01, moves="de_jump"),
         SBCCase("frequency_shift", FrequencyShift(), np.linspace(0.24, 0.45, 22),
                 PriorSet.from_dict({
                     "f0": {"dist": "uniform", "low": 808.9e6, "high": 809.1e6},

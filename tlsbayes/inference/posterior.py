@@ -13,6 +13,7 @@ prior is ``-inf``.  Posteriors are stateless and picklable.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -254,6 +255,33 @@ class Posterior:
         for d in self.datasets:
             info.update(d.parameter_info())
         return info
+
+    def saturation_ridge(self):
+        """Axes of the saturation-ridge jump (move set ``"de_jump"``):
+        ``(i_amp, i_scale, i_slope, power, lo, hi)`` in sampling coordinates, from the one data
+        set whose model declares a ``saturation_ridge``.
+
+        Raises
+        ------
+        TLSBayesError
+            No such data set, or several; the amplitude or the scale not free on a log
+            scale, the scale's prior unbounded, or the slope not free on a linear scale.
+        """
+        ridges = {r for d in self.datasets
+                  if (r := getattr(d.model, "saturation_ridge", lambda: None)()) is not None}
+        if len(ridges) != 1:
+            raise TLSBayesError("moves 'de_jump' need one data set with a saturation ridge "
+                                f"(a q_power model), found {len(ridges)}")
+        amp, scale, slope, power = ridges.pop()
+        free, pri = self.free_names, self.priors
+        ok = (all(n in free for n in (amp, scale, slope)) and pri[amp].transform == "log"
+              and pri[scale].transform == "log" and pri[slope].transform != "log")
+        lo, hi = pri[scale].support if ok else (0.0, math.inf)
+        if not (ok and 0.0 < lo and math.isfinite(hi)):
+            raise TLSBayesError(f"moves 'de_jump' need {amp} and {scale} free with log-scale "
+                                f"priors, {scale}'s bounded, and {slope} free on a linear scale")
+        return (float(free.index(amp)), float(free.index(scale)), float(free.index(slope)),
+                float(power), math.log(lo), math.log(hi))
 
     def _prior_and_params(self, theta2):
         return prior_and_params(np.ascontiguousarray(theta2), self._compiled)

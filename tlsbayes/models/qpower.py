@@ -98,6 +98,17 @@ class QPower(Model):
                 c.pop(k, None)
         return c
 
+    def saturation_ridge(self):
+        """``(amplitude, scale, slope, power)`` names and exponent of the high-drive limit:
+        far above saturation ``[1 + (x/x_c)^p]^-beta -> (x_c/x)^(p beta)`` (Eq. 4), so the
+        data fix only ``delta0 x_c^(p beta)`` there (p = 2 for a field, 1 for a photon number
+        or a power).  None for the self-consistent field, whose saturation is not of this form.
+        Used by the ``"de_jump"`` move set (:func:`tlsbayes.sampling.moves.ridge_jump`)."""
+        if self.saturation == "power_self_consistent":
+            return None
+        return ("delta0", CRITICAL_NAME[self.saturation], "beta",
+                2.0 if self.saturation == "field" else 1.0)
+
     def slot_names(self):
         crit = CRITICAL_NAME[self.saturation]
         return tuple(crit if s == "x_c" else s for s in PARAMS)

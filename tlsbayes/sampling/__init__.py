@@ -159,6 +159,20 @@ def sample(target, settings: SamplerSettings, *, rng: np.random.Generator, start
         on_map(best)
     p0 = initial_ball(best.theta, settings.resolve_nwalkers(len(names)), rng, log_prob,
                       settings.ball_scale, names=names, support=support)
+    # the "de_jump" set's ridge axes, declared by the model (SamplingError if it has none)
+    proposal = _ridge(target) if settings.moves == "de_jump" else None
     t0 = time.perf_counter()
-    chain = run(log_prob, p0, settings, checkpoint=checkpoint, names=names, resume=resume)
+    chain = run(log_prob, p0, settings, checkpoint=checkpoint, names=names, resume=resume,
+                proposal=proposal)
     return Sampled(best, p0, chain, map_seconds, time.perf_counter() - t0)
+
+
+def _ridge(target):
+    """``target.saturation_ridge()`` as a sampling error when it has none."""
+    from ..errors import SamplingError, TLSBayesError
+
+    try:
+        return target.saturation_ridge()
+    except (AttributeError, TLSBayesError) as exc:
+        raise SamplingError(str(exc) if isinstance(exc, TLSBayesError) else
+                            "moves 'de_jump' need a posterior with a saturation ridge") from None

@@ -28,7 +28,7 @@ or mixed with weights; any other move set returns ``None`` and the run stays on 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -62,6 +62,11 @@ class MoveSpec:
         Snooker probability (DE only).
     gamma_snooker : float
         Snooker scale (DE only).
+    jump : float
+        Saturation-ridge jump probability (DE only).
+    jump_axes : tuple of float
+        ``(i_amp, i_scale, i_slope, power, lo, hi)`` of the jump (see
+        :func:`tlsbayes.sampling.moves.ridge_jump`), or ``()``.
     """
 
     kind: int
@@ -70,6 +75,12 @@ class MoveSpec:
     sigma: float = 1e-5
     snooker: float = 0.0
     gamma_snooker: float = 1.7
+    jump: float = 0.0
+    jump_axes: tuple = ()
+
+    def jump_row(self) -> np.ndarray:
+        """``[jump, i_amp, i_scale, i_slope, power, lo, hi]`` for the compiled proposal."""
+        return np.array([self.jump, *(self.jump_axes or (0.0,) * 6)], dtype=np.float64)
 
 
 def move_spec(moves) -> tuple[list[MoveSpec], np.ndarray] | None:
@@ -86,7 +97,8 @@ def move_spec(moves) -> tuple[list[MoveSpec], np.ndarray] | None:
     for move, weight in moves:
         if type(move) is DEMove:
             specs.append(MoveSpec(MOVE_DE, gamma0=move.gamma0, sigma=move.sigma,
-                                  snooker=move.snooker, gamma_snooker=move.gamma_snooker))
+                                  snooker=move.snooker, gamma_snooker=move.gamma_snooker,
+                                  jump=move.jump, jump_axes=move.jump_axes or ()))
         elif (type(move).__name__ == "StretchMove" and type(move).__module__.startswith("emcee")
               and move.nsplits == 2 and move.randomize_split and not move.live_dangerously):
             specs.append(MoveSpec(MOVE_STRETCH, a=float(move.a)))
@@ -112,6 +124,12 @@ def _reproduces(move, spec: MoveSpec) -> bool:
     arithmetic) without its compiled twin following, the run goes back to emcee instead of
     silently sampling with the old rule.
     """
+    if spec.jump > 0:  # the probe is 3-D: the jump on its axes 0-2, the card's exponent
+        from .moves import DEMove
+
+        axes = (0.0, 1.0, 2.0, spec.jump_axes[3], -3.0, 3.0)
+        spec = replace(spec, jump_axes=axes)
+        move = DEMove(move.snooker, move.gamma0, move.sigma, move.gamma_snooker, move.jump, axes)
     key = (type(move), spec)
     if key not in _VERIFIED:
         from types import SimpleNamespace
@@ -168,7 +186,7 @@ def _halves(labels, split):
 
 
 @numba.njit(cache=True)
-def de_proposal(coords, labels, split, u, g, g0, sigma, snooker, gamma_snooker):
+def de_proposal(coords, labels, split, u, g, g0, sigma, snooker, gamma_snooker, jmp):
     """:meth:`DEMove.get_proposal` for half ``split``: walkers, proposals, log MH factors.
 
     Parameters
@@ -183,6 +201,8 @@ def de_proposal(coords, labels, split, u, g, g0, sigma, snooker, gamma_snooker):
         Standard normals (the DE scale noise).
     g0, sigma, snooker, gamma_snooker : float
         As in :class:`~tlsbayes.sampling.moves.DEMove` (``g0`` resolved).
+    jmp : ndarray, shape (7,)
+        :meth:`MoveSpec.jump_row`: the jump probability, then its axes.
 
     Returns
     -------
@@ -216,6 +236,14 @@ def de_proposal(coords, labels, split, u, g, g0, sigma, snooker, gamma_snooker):
             for k in range(ndim):
                 q[j, k] = coords[x, k] + t * (coords[x, k] - coords[z, k])
             log_factor[j] = (ndim - 1) * math.log(abs(1.0 + t))
+        elif jmp[0] > 0 and u[3, j] < snooker + jmp[0]:  # moves.ridge_jump, element-wise
+            ia, isc, isl = int(jmp[1]), int(jmp[2]), int(jmp[3])
+            for k in range(ndim):
+                q[j, k] = coords[x, k]
+            new = jmp[5] + (jmp[6] - jmp[5]) * u[0, j]
+            dd = new - coords[x, isc]
+            q[j, isc] = new
+            q[j, ia] = coords[x, ia] - jmp[4] * coords[x, isl] * dd
         else:
             for k in range(ndim):
                 q[j, k] = coords[x, k] + s * (coords[z1, k] - coords[z2, k])
@@ -274,7 +302,7 @@ def advance(h, nwalkers, fbuf, ibuf, mconst, draws, inds, q, new_log_prob, new_b
     ``k``; empty after the last half).  Two calls a step instead of four, no Python in
     between.  The state lives in two flat buffers (:func:`_views`: a call's cost is mostly
     its arguments' dispatch, ~0.1 µs each); ``mconst`` holds per move (DE or not, its
-    scale, sigma, snooker, snooker scale).
+    scale, sigma, snooker, snooker scale, then :meth:`MoveSpec.jump_row`).
     """
     (coords, log_prob, blobs, chain, log_probs, blob_chain, accepted, n_accepted, move,
      labels, rint) = _views(nwalkers, q.shape[1], new_blobs.shape[1], draws.shape[0],
@@ -299,7 +327,7 @@ def advance(h, nwalkers, fbuf, ibuf, mconst, draws, inds, q, new_log_prob, new_b
     d = draws[k, split]
     if mconst[m, 0] != 0.0:
         return de_proposal(coords, labels[k], split, d, d[4], mconst[m, 1], mconst[m, 2],
-                           mconst[m, 3], mconst[m, 4])
+                           mconst[m, 3], mconst[m, 4], mconst[m, 5:])
     out_inds, out_q = stretch_proposal(coords, labels[k], split, d[0], rint[k, split])
     return out_inds, out_q, d[1].copy()
 
@@ -410,7 +438,8 @@ class CompiledStepper:
         fbuf[nwalkers * (ndim + 1):nwalkers * (ndim + 1 + nblobs)] = blobs.ravel()
         ibuf[2 * nwalkers:] = np.concatenate([move, labels.ravel(), rint.ravel()])
         mconst = np.array([[s.kind == MOVE_DE, de_scale(s.gamma0, ndim), s.sigma, s.snooker,
-                            s.gamma_snooker] for s in self.specs], dtype=np.float64)
+                            s.gamma_snooker, *s.jump_row()] for s in self.specs],
+                          dtype=np.float64)
         # DEMove.propose / RedBlueMove.propose with StretchMove.get_proposal, draw for draw:
         # propose half 0; then per half evaluate, accept, propose the next (compiled.advance)
         inds, q, log_factor = advance(0, nwalkers, fbuf, ibuf, mconst, draws,

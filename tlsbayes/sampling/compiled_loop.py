@@ -45,11 +45,11 @@ KERNEL_SIG = F2(F2, R1, F1)
 
 
 @numba.njit(types.void(types.FunctionType(KERNEL_SIG), types.int64, F2, F1, F2, I2, F4, I3,
-                       types.float64, types.float64, types.float64, types.float64,
+                       types.float64, types.float64, types.float64, types.float64, F1,
                        I1, F2, F1, I1, I1, I1, types.int64, R1, F1, types.int64, R1, R1,
                        F3, F2, F3, I1), cache=True)
 def _loop(kernel, kind, coords, log_prob, blobs, labels, draws, rint, g0, sigma, snooker,
-          gamma_snooker, codes, table, fixed, free_pos, mcols, lcols, n_extra, x, consts,
+          gamma_snooker, jmp, codes, table, fixed, free_pos, mcols, lcols, n_extra, x, consts,
           code, y, sigma_y, chain, log_probs, blob_chain, n_accepted):
     nsteps, nwalkers = labels.shape
     accepted = np.zeros(nwalkers, dtype=np.bool_)
@@ -59,7 +59,7 @@ def _loop(kernel, kind, coords, log_prob, blobs, labels, draws, rint, g0, sigma,
             d = draws[k, split]
             if kind == MOVE_DE:
                 inds, q, log_factor = de_proposal(coords, labels[k], split, d[:4], d[4], g0,
-                                                  sigma, snooker, gamma_snooker)
+                                                  sigma, snooker, gamma_snooker, jmp)
             else:
                 inds, q = stretch_proposal(coords, labels[k], split, d[0], rint[k, split])
                 log_factor = d[1].copy()
@@ -92,7 +92,8 @@ def run_steps(spec, t, coords, log_prob, blobs, labels, draws, rint):
     blob_chain = np.empty((nsteps,) + blobs.shape)
     n_accepted = np.zeros(nwalkers, dtype=np.int64)
     _loop(t["kernel"], spec.kind, coords, log_prob, blobs, labels, draws, rint, g0,
-          float(spec.sigma), float(spec.snooker), float(spec.gamma_snooker), t["codes"],
+          float(spec.sigma), float(spec.snooker), float(spec.gamma_snooker), spec.jump_row(),
+          t["codes"],
           t["table"], t["fixed"], t["free_pos"], t["mcols"], t["lcols"], t["n_extra"], t["x"],
           t["consts"], t["code"], t["y"], t["sigma"], chain, log_probs, blob_chain, n_accepted)
     return chain, log_probs, blob_chain, n_accepted

@@ -140,11 +140,16 @@ class DEMove(_HalfEnsembleMove):
     """
 
     def __init__(self, snooker: float = 0.0, gamma0: float | None = None, sigma: float = 1e-5,
-                 gamma_snooker: float = 1.7):
+                 gamma_snooker: float = 1.7, jump: float = 0.0, jump_axes=None):
         if not 0.0 <= snooker <= 1.0:
             raise SamplingError(f"DE move: snooker = {snooker} must be within [0, 1]")
+        if not (0.0 <= jump <= 1.0 - snooker and (jump == 0.0 or jump_axes is not None)):
+            raise SamplingError(f"DE move: jump = {jump} must be within [0, 1 - snooker] "
+                                "and come with its axes")
         self.snooker, self.gamma0, self.sigma = float(snooker), gamma0, float(sigma)
         self.gamma_snooker = float(gamma_snooker)
+        self.jump = float(jump)
+        self.jump_axes = None if jump_axes is None else tuple(float(v) for v in jump_axes)
 
     def half_proposal(self, x, comp, random):
         """DE (and snooker) proposals of one half; see :meth:`get_proposal`."""
@@ -178,20 +183,24 @@ class DEMove(_HalfEnsembleMove):
         d12 = z1 - z2
         g0 = de_scale(self.gamma0, ndim)
         q = x + (g0 * (1.0 + self.sigma * g))[:, None] * d12
-        if self.snooker == 0:
+        if self.snooker == 0 and self.jump == 0:
             return q, np.zeros(n)
         # Snooker along delta = x - z: x' = x + gamma_s (e . d12) e with e = delta / |delta|,
         # i.e. x' - z = (1 + t) delta with t = gamma_s (delta . d12) / |delta|^2, so the
         # Jacobian |x' - z|^(d-1) / |x - z|^(d-1) is |1 + t|^(d-1).  Computed for every walker
         # and selected: fewer array calls than masking for ~16 walkers.
         delta = x - z
-        t = self.gamma_snooker * (np.einsum("ij,ij->i", delta, d12)
-                                  / np.einsum("ij,ij->i", delta, delta))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = self.gamma_snooker * (np.einsum("ij,ij->i", delta, d12)
+                                      / np.einsum("ij,ij->i", delta, delta))
         snook = u[3] < self.snooker
         q = np.where(snook[:, None], x + t[:, None] * delta, q)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             # t = -1 puts x' on z (measure zero): log 0 = -inf, rejected
             log_factor = np.where(snook, (ndim - 1) * np.log(np.abs(1.0 + t)), 0.0)
+        if self.jump > 0:
+            jumps = ~snook & (u[3] < self.snooker + self.jump)
+            q[jumps] = ridge_jump(x[jumps], u[0, jumps], self.jump_axes)
         return q, log_factor
 
 
@@ -228,6 +237,25 @@ class KDEMove(_HalfEnsembleMove):
         q = comp[(u[0] * m).astype(np.intp)] + g @ chol.T
         white = np.linalg.inv(chol)
         return q, _log_kde(x, comp, white) - _log_kde(q, comp, white), np.log(u[1])
+
+
+def ridge_jump(x, u, axes):
+    """The saturation-ridge jump of :class:`DEMove` for walkers ``x`` (n, ndim).
+
+    ``axes = (i_amp, i_scale, i_slope, power, lo, hi)``: the scale coordinate (ln x_c) is
+    drawn uniformly on ``[lo, hi)`` from ``u`` (n,), and the amplitude coordinate (ln delta0)
+    shifted by ``-power * slope`` times the same amount, so that ``delta0 x_c^(power beta)``,
+    all the data fix far above saturation, stays.  Symmetric (the draw does not depend on
+    ``x``) with Jacobian 1 (a shear): accepted with the plain Metropolis ratio.
+    """
+    ia, isc, isl = int(axes[0]), int(axes[1]), int(axes[2])
+    power, lo, hi = axes[3], axes[4], axes[5]
+    q = x.copy()
+    new = lo + (hi - lo) * u
+    d = new - x[:, isc]
+    q[:, isc] = new
+    q[:, ia] = x[:, ia] - power * x[:, isl] * d
+    return q
 
 
 def require_walkers(label: str, nwalkers: int, ndim: int) -> None:
@@ -299,14 +327,19 @@ DE_SNOOKER = 0.0
 
 #: ``name -> factory`` of an emcee move list ``[(move, weight), ...]``.
 #: The factories take no argument except ``"independence"``, which takes ``(mean, cov)``.
+#: Share of the walkers' DE proposals that are saturation-ridge jumps in the ``"de_jump"`` set.
+DE_JUMP = 0.2
+
 MOVES: dict[str, Callable[..., list]] = {
     "stretch": lambda: [(_moves().StretchMove(), 1.0)],
     "de": lambda: [(DEMove(snooker=DE_SNOOKER), 1.0)],
+    "de_jump": lambda axes: [(DEMove(snooker=DE_SNOOKER, jump=DE_JUMP, jump_axes=axes), 1.0)],
     "independence": _independence_moves,
 }
 
-#: Move sets that need a proposal ``(mean, cov)``.
-NEEDS_PROPOSAL = frozenset({"independence"})
+#: Move sets that need a proposal: ``(mean, cov)`` for ``"independence"``, the ridge axes
+#: (:meth:`tlsbayes.inference.posterior.Posterior.saturation_ridge`) for ``"de_jump"``.
+NEEDS_PROPOSAL = frozenset({"independence", "de_jump"})
 
 
 def build_moves(name: str, proposal=None) -> list:
@@ -324,7 +357,7 @@ def build_moves(name: str, proposal=None) -> list:
     """
     if name in NEEDS_PROPOSAL:
         if proposal is None:
-            raise SamplingError(f"moves '{name}' need a proposal (mean, cov); none was given")
-        mean, cov = proposal
-        return MOVES[name](mean, cov)
+            what = "(mean, cov)" if name == "independence" else "(the saturation ridge's axes)"
+            raise SamplingError(f"moves '{name}' need a proposal {what}; none was given")
+        return MOVES[name](*proposal) if name == "independence" else MOVES[name](proposal)
     return MOVES[name]()

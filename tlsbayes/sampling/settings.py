@@ -60,10 +60,12 @@ class SamplerSettings:
     burn_factor : float
         Burn-in in units of tau (capped at half of the chain), see
         :mod:`tlsbayes.sampling.convergence`.
-    moves : {"stretch", "de", "independence"}
+    moves : {"stretch", "de", "de_jump", "independence"}
         ``"stretch"``: affine-invariant stretch move; ``"de"``: differential evolution
         (:class:`tlsbayes.sampling.moves.DEMove`, vectorised, no snooker: measured not to pay),
-        better for strongly curved or multi-modal posteriors;
+        better for strongly curved or multi-modal posteriors; ``"de_jump"``: DE with a fifth
+        of the proposals saturation-ridge jumps (:func:`tlsbayes.sampling.moves.ridge_jump`:
+        a q_power posterior whose critical scale runs out to its prior edge);
         ``"independence"``: 0.9 independence Metropolis from a Student-t at a given optimum
         and covariance + 0.1 DE (near-Gaussian posteriors such as one S21 trace; the caller
         passes the proposal to :func:`tlsbayes.sampling.runner.run`).
