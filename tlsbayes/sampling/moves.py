@@ -29,6 +29,15 @@ grid of P_c), DE + KDE passed the gate in 2 500-7 000 steps with 0-0.6 % of the 
 shelf: a false convergence (the walkers had not found the shelf).  DE alone does not pass the
 gate there in 60 000 steps (tau(P_c) ~ 2000), which is the honest answer
 (``benchmarks/move_sets.py``).
+
+The ``"de_jump"`` set is for such shelves: the same DE move, but a fifth of the walkers'
+proposals (chosen by the uniform that picks snooker) are saturation-ridge jumps
+(:func:`ridge_jump`): ln P_c drawn uniformly over its prior range, ln delta0 shifted so that
+delta0 P_c^beta, all the data fix above saturation, stays.  On the Ta curve SGS1_5.68GHz of
+cooldown 4 the gate stopped after 37 263 steps instead of 142 149, with the same quantiles
+(the three Ta batch cards use it); on well-constrained curves the jumps are mostly rejected
+and cost up to ~2.4x in steps (SGS1_4.49GHz: 15 262 -> 37 263), so ``"de"`` stays the default.
+The draws are DE's, so the compiled engines reproduce it bit for bit.
 """
 
 from __future__ import annotations
