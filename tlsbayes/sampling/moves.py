@@ -35,8 +35,10 @@ proposals (chosen by the uniform that picks snooker) are saturation-ridge jumps
 (:func:`ridge_jump`): ln P_c drawn uniformly over its prior range, ln delta0 shifted so that
 delta0 P_c^beta, all the data fix above saturation, stays.  On the Ta curve SGS1_5.68GHz of
 cooldown 4 the gate stopped after 37 263 steps instead of 142 149, with the same quantiles
-(the three Ta batch cards use it); on well-constrained curves the jumps are mostly rejected
-and cost up to ~2.4x in steps (SGS1_4.49GHz: 15 262 -> 37 263), so ``"de"`` stays the default.
+(the three Ta batch cards use it).  Where there is no shelf the jumps are mostly rejected and
+some runs get longer: SGS1_4.49GHz of that batch 5000 -> 37 263 steps (DE's τ there still grew
+with the chain, 149 / 190 / 452 at 10 000 / 20 000 / 40 000 steps), so ``"de"`` stays the
+default.
 The draws are DE's, so the compiled engines reproduce it bit for bit.
 """
 
