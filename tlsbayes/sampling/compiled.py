@@ -42,6 +42,12 @@ __all__ = ["MOVE_STRETCH", "MOVE_DE", "MoveSpec", "move_spec", "CompiledStepper"
 MOVE_KINDS = ("stretch", "de")
 MOVE_STRETCH = MOVE_KINDS.index("stretch")
 MOVE_DE = MOVE_KINDS.index("de")
+#: Entries of :meth:`MoveSpec.jump_row`: the jump probability, then the axes of
+#: :func:`tlsbayes.sampling.moves.ridge_jump` (three coordinate indices, the saturation power,
+#: the scale coordinate's prior range).
+JUMP_ROW = ("p", "i_amp", "i_scale", "i_slope", "power", "lo", "hi")
+(JUMP_P, JUMP_AMP, JUMP_SCALE, JUMP_SLOPE, JUMP_POWER, JUMP_LO,
+ JUMP_HI) = range(len(JUMP_ROW))
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,8 @@ class MoveSpec:
     jump_axes: tuple = ()
 
     def jump_row(self) -> np.ndarray:
-        """``[jump, i_amp, i_scale, i_slope, power, lo, hi]`` for the compiled proposal."""
+        """The jump for the compiled proposal, as :data:`JUMP_ROW` lays it out (the indices
+        as floats: one row of the stepper's move constants)."""
         return np.array([self.jump, *(self.jump_axes or (0.0,) * 6)], dtype=np.float64)
 
 
@@ -202,7 +209,7 @@ def de_proposal(coords, labels, split, u, g, g0, sigma, snooker, gamma_snooker, 
     g0, sigma, snooker, gamma_snooker : float
         As in :class:`~tlsbayes.sampling.moves.DEMove` (``g0`` resolved).
     jmp : ndarray, shape (7,)
-        :meth:`MoveSpec.jump_row`: the jump probability, then its axes.
+        :meth:`MoveSpec.jump_row` (entries :data:`JUMP_ROW`).
 
     Returns
     -------
@@ -236,14 +243,15 @@ def de_proposal(coords, labels, split, u, g, g0, sigma, snooker, gamma_snooker, 
             for k in range(ndim):
                 q[j, k] = coords[x, k] + t * (coords[x, k] - coords[z, k])
             log_factor[j] = (ndim - 1) * math.log(abs(1.0 + t))
-        elif jmp[0] > 0 and u[3, j] < snooker + jmp[0]:  # moves.ridge_jump, element-wise
-            ia, isc, isl = int(jmp[1]), int(jmp[2]), int(jmp[3])
+        elif jmp[JUMP_P] > 0 and u[3, j] < snooker + jmp[JUMP_P]:  # moves.ridge_jump
+            ia, isc = int(jmp[JUMP_AMP]), int(jmp[JUMP_SCALE])
+            isl = int(jmp[JUMP_SLOPE])
             for k in range(ndim):
                 q[j, k] = coords[x, k]
-            new = jmp[5] + (jmp[6] - jmp[5]) * u[0, j]
+            new = jmp[JUMP_LO] + (jmp[JUMP_HI] - jmp[JUMP_LO]) * u[0, j]
             dd = new - coords[x, isc]
             q[j, isc] = new
-            q[j, ia] = coords[x, ia] - jmp[4] * coords[x, isl] * dd
+            q[j, ia] = coords[x, ia] - jmp[JUMP_POWER] * coords[x, isl] * dd
         else:
             for k in range(ndim):
                 q[j, k] = coords[x, k] + s * (coords[z1, k] - coords[z2, k])

@@ -259,8 +259,8 @@ def ridge_jump(x, u, axes):
     all the data fix far above saturation, stays.  Symmetric (the draw does not depend on
     ``x``) with Jacobian 1 (a shear): accepted with the plain Metropolis ratio.
     """
-    ia, isc, isl = int(axes[0]), int(axes[1]), int(axes[2])
-    power, lo, hi = axes[3], axes[4], axes[5]
+    i_amp, i_scale, i_slope, power, lo, hi = axes
+    ia, isc, isl = int(i_amp), int(i_scale), int(i_slope)
     q = x.copy()
     new = lo + (hi - lo) * u
     d = new - x[:, isc]
