@@ -512,6 +512,8 @@ def sampler_floor(nwalkers: int, ndim: int, steps: int, *, seed: int = 0,
         lp = -0.5 * np.einsum("ij,ij->i", theta, theta)
         return [(v, 0.0, v) for v in lp]
 
+    # "de_jump" is the DE move with some proposals of another shape: DE's draws, DE's cost
+    moves = "de" if moves == "de_jump" else moves
     sampler = emcee.EnsembleSampler(nwalkers, ndim, trivial, vectorize=True,
                                     moves=build_moves(moves), blobs_dtype=dtype)
     p0 = np.random.default_rng(seed).normal(size=(nwalkers, ndim))
