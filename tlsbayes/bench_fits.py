@@ -120,7 +120,7 @@ def measure_card(path, *, quick: bool = False, imports: float = 0.0,
     """Fit one card as ``tlsbayes fit`` would and time it; see the module docstring.
 
     ``engine`` overrides the card's sampler engine (``"emcee"`` or ``"compiled"``)."""
-    from .sampling import sampler_floor
+    from .sampling import move_proposal, sampler_floor
     from .sampling.compiled_target import fast_log_prob
 
     posterior, settings, res, load = _fit(path, quick, engine)
@@ -131,7 +131,8 @@ def measure_card(path, *, quick: bool = False, imports: float = 0.0,
     c_w = _time_call(lambda: log_prob(half), 0.15 if quick else 0.3,
                      clock=time.process_time) / half.shape[0]
     floor = sampler_floor(nw, posterior.ndim, run.steps, seed=settings.seed or 0,
-                          moves=settings.moves)
+                          moves=settings.moves,
+                          proposal=move_proposal(posterior, settings.moves))
     tau_max = float(np.max(run.tau))
     limit = c_w * settings.target_ess * tau_max
     ph = {"load": load, **res.phases}

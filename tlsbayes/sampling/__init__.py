@@ -76,6 +76,7 @@ __all__ = [
     "run",
     "read_checkpoint",
     "sampler_floor",
+    "move_proposal",
     "ensemble_problem",
     "MOVES",
 ]
@@ -147,6 +148,7 @@ def sample(target, settings: SamplerSettings, *, rng: np.random.Generator, start
 
     names = tuple(target.free_names)
     log_prob = target.log_prob
+    proposal = move_proposal(target, settings.moves)  # before the search: a refusal is quick
     if starts is None:
         starts = target.priors.sample(settings.map_starts, rng)
     if support is None and hasattr(target, "priors"):
@@ -159,18 +161,26 @@ def sample(target, settings: SamplerSettings, *, rng: np.random.Generator, start
         on_map(best)
     p0 = initial_ball(best.theta, settings.resolve_nwalkers(len(names)), rng, log_prob,
                       settings.ball_scale, names=names, support=support)
-    # the "de_jump" set's ridge axes, declared by the model (SamplingError if it has none)
-    proposal = _ridge(target) if settings.moves == "de_jump" else None
     t0 = time.perf_counter()
     chain = run(log_prob, p0, settings, checkpoint=checkpoint, names=names, resume=resume,
                 proposal=proposal)
     return Sampled(best, p0, chain, map_seconds, time.perf_counter() - t0)
 
 
-def _ridge(target):
-    """``target.saturation_ridge()`` as a sampling error when it has none."""
+def move_proposal(target, moves: str):
+    """What the move set ``moves`` needs from the posterior ``target``, for :func:`run` and
+    :func:`sampler_floor`: the saturation ridge's axes for ``"de_jump"``
+    (``target.saturation_ridge()``, declared by the model), else None.
+
+    Raises
+    ------
+    SamplingError
+        ``"de_jump"`` for a posterior without a saturation ridge.
+    """
     from ..errors import SamplingError, TLSBayesError
 
+    if moves != "de_jump":
+        return None
     try:
         return target.saturation_ridge()
     except (AttributeError, TLSBayesError) as exc:

@@ -136,7 +136,8 @@ def _reproduces(move, spec: MoveSpec) -> bool:
 
         axes = (0.0, 1.0, 2.0, spec.jump_axes[3], -3.0, 3.0)
         spec = replace(spec, jump_axes=axes)
-        move = DEMove(move.snooker, move.gamma0, move.sigma, move.gamma_snooker, move.jump, axes)
+        move = DEMove(snooker=move.snooker, gamma0=move.gamma0, sigma=move.sigma,
+                      gamma_snooker=move.gamma_snooker, jump=move.jump, jump_axes=axes)
     key = (type(move), spec)
     if key not in _VERIFIED:
         from types import SimpleNamespace

@@ -336,16 +336,16 @@ def _independence_moves(*args, **kwargs):
 #: the set has none; it stays available as ``DEMove(snooker=p)`` (tested).
 DE_SNOOKER = 0.0
 
-#: ``name -> factory`` of an emcee move list ``[(move, weight), ...]``.
-#: The factories take no argument except ``"independence"``, which takes ``(mean, cov)``.
 #: Share of the walkers' DE proposals that are saturation-ridge jumps in the ``"de_jump"`` set.
 DE_JUMP = 0.2
 
+#: ``name -> factory`` of an emcee move list ``[(move, weight), ...]``.  The factories take no
+#: argument, except those of :data:`NEEDS_PROPOSAL`, which take their proposal.
 MOVES: dict[str, Callable[..., list]] = {
     "stretch": lambda: [(_moves().StretchMove(), 1.0)],
     "de": lambda: [(DEMove(snooker=DE_SNOOKER), 1.0)],
     "de_jump": lambda axes: [(DEMove(snooker=DE_SNOOKER, jump=DE_JUMP, jump_axes=axes), 1.0)],
-    "independence": _independence_moves,
+    "independence": lambda proposal: _independence_moves(*proposal),
 }
 
 #: Move sets that need a proposal: ``(mean, cov)`` for ``"independence"``, the ridge axes
@@ -370,5 +370,5 @@ def build_moves(name: str, proposal=None) -> list:
         if proposal is None:
             what = "(mean, cov)" if name == "independence" else "(the saturation ridge's axes)"
             raise SamplingError(f"moves '{name}' need a proposal {what}; none was given")
-        return MOVES[name](*proposal) if name == "independence" else MOVES[name](proposal)
+        return MOVES[name](proposal)
     return MOVES[name]()

@@ -24,7 +24,8 @@ import numpy as np
 
 from .logprob import log_prob_only
 
-__all__ = ["BAD_COST", "StencilCost", "quasi_newton", "trust_newton", "NEWTON_TOL", "NOISE_TOL"]
+__all__ = ["BAD_COST", "StencilCost", "quasi_newton", "trust_newton", "NEWTON_TOL", "NOISE_TOL",
+           "BEHIND", "GIVEN_UP"]
 
 # Cost given to the optimiser where the log-probability is -inf/NaN.  Finite (not inf) so that
 # a line search never computes inf - inf.
@@ -47,6 +48,8 @@ BEHIND = 10.0
 # ... is given up when its mean gain over its last _PACE_ITERS iterations, kept up for the rest
 # of its iteration budget, would not close the gap.
 _PACE_ITERS = 3
+#: What the message of a Newton run given up that way says (its caller runs no fallback).
+GIVEN_UP = "given up"
 
 
 class StencilCost:
@@ -290,7 +293,7 @@ def trust_newton(cost: StencilCost, x0, lo, hi, maxiter: int = 100, tol: float =
     ``behind`` is the log-probability of a maximum another start has certified.  A run more
     than :data:`BEHIND` nats below it whose mean gain over its last ``_PACE_ITERS``
     iterations, kept up for the rest of its ``maxiter``, would not close the gap is given up
-    ("given up" in the message): it is climbing a flat valley to, at best, a mode e^-10 as
+    (:data:`GIVEN_UP` in the message): it is climbing a flat valley to, at best, a mode e^-10 as
     probable (one of the continued starts of ``ta_SGS1_5p68GHz_qpower``, 76 nats below,
     gained 0.002-0.03 nats per iteration for 50 iterations, 40 % of the search, and then
     reached the same maximum).  The certified maximum itself never depends on this.
@@ -313,7 +316,7 @@ def trust_newton(cost: StencilCost, x0, lo, hi, maxiter: int = 100, tol: float =
     history = [f]
     for it in range(maxiter):
         if _hopeless(history, behind, maxiter - it):
-            message = (f"given up: {-history[-1] - behind:.1f} nats below a certified maximum, "
+            message = (f"{GIVEN_UP}: {-history[-1] - behind:.1f} nats below a certified maximum, "
                        f"gaining {(history[-1 - _PACE_ITERS] - history[-1]) / _PACE_ITERS:.2g} "
                        "nats per iteration")
             break

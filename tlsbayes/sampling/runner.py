@@ -499,12 +499,13 @@ def _check_same_posterior(adapter, state, checkpoint) -> None:
 
 
 def sampler_floor(nwalkers: int, ndim: int, steps: int, *, seed: int = 0,
-                  moves: str = "stretch") -> float:
+                  moves: str = "stretch", proposal=None) -> float:
     """Seconds emcee itself needs for ``steps`` steps with a trivial log-probability.
 
-    The same ensemble size, dimension, move set, vectorisation and blob layout as :func:`run`,
-    but a log-probability that costs nothing: the sampler's own floor, against which the cost
-    of a real likelihood is measured (``tlsbayes bench``).
+    The same ensemble size, dimension, move set (its ``proposal`` as for :func:`run`),
+    vectorisation and blob layout as :func:`run`, but a log-probability that costs nothing:
+    the sampler's own floor, against which the cost of a real likelihood is measured
+    (``tlsbayes bench``).
     """
     dtype = [("log_prior", np.float64), ("log_likelihood", np.float64)]
 
@@ -512,10 +513,8 @@ def sampler_floor(nwalkers: int, ndim: int, steps: int, *, seed: int = 0,
         lp = -0.5 * np.einsum("ij,ij->i", theta, theta)
         return [(v, 0.0, v) for v in lp]
 
-    # "de_jump" is the DE move with some proposals of another shape: DE's draws, DE's cost
-    moves = "de" if moves == "de_jump" else moves
     sampler = emcee.EnsembleSampler(nwalkers, ndim, trivial, vectorize=True,
-                                    moves=build_moves(moves), blobs_dtype=dtype)
+                                    moves=build_moves(moves, proposal), blobs_dtype=dtype)
     p0 = np.random.default_rng(seed).normal(size=(nwalkers, ndim))
     t0 = time.perf_counter()
     sampler.run_mcmc(p0, steps, progress=False)

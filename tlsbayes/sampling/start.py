@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import SamplingError
 from .logprob import log_prob_only
-from .optimise import StencilCost, quasi_newton, trust_newton
+from .optimise import GIVEN_UP, StencilCost, quasi_newton, trust_newton
 from .settings import resolve_names
 
 __all__ = ["MapStart", "MapResult", "find_map", "initial_ball", "support_bounds"]
@@ -235,7 +235,7 @@ def _converge(cost: StencilCost, x, lo, hi, maxiter: int, behind=None):
     Returns ``(z, log_prob, evaluations, message, decrement)``, ``decrement`` NaN if neither
     Newton run certified the point."""
     x, lp, nfev, message, decrement = trust_newton(cost, x, lo, hi, behind=behind)
-    if math.isnan(decrement) and "given up" not in message:
+    if math.isnan(decrement) and GIVEN_UP not in message:
         x, lp_b, nfev_b, message_b = quasi_newton(cost, x, lo, hi, maxiter, ftol=1e-12)
         x_n, lp_n, nfev_n, message_n, decrement = trust_newton(cost, x, lo, hi)
         nfev += nfev_b + nfev_n
