@@ -1,6 +1,7 @@
 """Throughput of ``tlsbayes batch`` against the worker count, and the per-task cost of the engines.
 
-    python benchmarks/batch_throughput.py --ta [--workers 1 2] [--separate] [--plots none|fit|all]
+    python benchmarks/batch_throughput.py --ta [--workers 1 2] [--repeat N] [--separate]
+                                          [--plots none|fit|all]
     python benchmarks/batch_throughput.py [--groups 6] [--plots]          # simulated groups
 
 0. ``--ta`` (real data; TLSBAYES_REAL_DATA): the three shipped Ta batch cards
@@ -14,8 +15,11 @@
    index writing), and the posteriors compared bit for bit.  Then one table row per group
    (points, steps, wall and CPU of its fit, CPU by phase), and one typical group fitted in a
    fresh process, twice (``--no-profile``: skipped): what a worker pays once (imports, numba
-   cache loading, first calls) against each fit.  The 1-vs-2 worker ratio only means
-   something on an idle machine; the CPU seconds are meaningful under load.
+   cache loading, first calls) against each fit, and the ratio that fixed cost allows (the
+   1-worker wall is fixed + W, an n-worker wall at least fixed + W / n).  ``--repeat N``:
+   every card N times in the one queue (seeds card seed + 0 .. N - 1; N x 11 groups), a
+   larger batch of the same curves.  The 1-vs-2 worker ratio only means something on an idle
+   machine; the CPU seconds are meaningful under load.
 
 1. Fits per minute: one simulated table of ``--groups`` resonators (frequency_shift model,
    15 points each, simulated by tlsbayes.simulate), fitted by ``tlsbayes.batch.run_batch`` with
@@ -117,9 +121,12 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def _ta_batches(out: Path, workers: int, plots: str, separate: bool) -> dict:
+def _ta_batches(out: Path, workers: int, plots: str, separate: bool, repeat: int = 1) -> dict:
     """The three Ta cards as one batch (one queue), or as three batch commands one after the
-    other (``separate``); wall, CPU of this process and its workers, per-group rows."""
+    other (``separate``); each card ``repeat`` times, with the seeds card seed + 0, 1, ...;
+    wall, CPU of this process and its workers, per-group rows."""
+    import dataclasses
+
     from tlsbayes import batch
     from tlsbayes.card import load_card
     from tlsbayes.fit import card_settings
@@ -129,9 +136,16 @@ def _ta_batches(out: Path, workers: int, plots: str, separate: bool) -> dict:
         card = load_card(MODELS / f"{name}.toml")
         plans = [p for p in batch.plan_groups(card, "resonator") if not p.error]
         settings = card_settings(card, len(plans[0].free_names), progress=False)
-        jobs.append(batch.CardBatch(card, out / name, settings, plans))
+        for k in range(repeat):
+            jobs.append(batch.CardBatch(
+                card, out / (name if k == 0 else f"{name}-seed+{k}"),
+                dataclasses.replace(settings, seed=settings.seed + k), plans))
     rows, t0, c0 = [], time.perf_counter(), _cpu()
-    for group in ([[j] for j in jobs] if separate else [jobs]):
+    if separate:  # one batch command per card (its repeats in its queue)
+        groups = [[j for j in jobs if j.card is c] for c in dict.fromkeys(j.card for j in jobs)]
+    else:
+        groups = [jobs]
+    for group in groups:
         results = batch.run_batches(group, "resonator", workers=workers, plots=plots,
                                     print_fn=lambda line: None)
         rows += [dict(r, card=j.card.name) for j, res in zip(group, results) for r in res.rows]
@@ -195,10 +209,11 @@ def _ta(a) -> None:
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        runs = {w: _ta_batches(d / f"w{w}", w, a.plots, a.separate) for w in a.workers}
+        runs = {w: _ta_batches(d / f"w{w}", w, a.plots, a.separate, a.repeat)
+                for w in a.workers}
         first = a.workers[0]
-        same = all(_same(d / f"w{first}" / n, d / f"w{w}" / n)
-                   for w in a.workers[1:] for n in TA_CARDS)
+        same = all(_same(d / f"w{first}" / n.name, d / f"w{w}" / n.name)
+                   for w in a.workers[1:] for n in sorted((d / f"w{first}").iterdir()))
         rows = runs[first]["rows"]
         profile = None
         if a.profile:
@@ -212,7 +227,8 @@ def _ta(a) -> None:
            else "one batch of the three cards (one queue)")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in load0)}, after: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} ({os.cpu_count()} CPUs)")
-    print(f"\nThree Ta batch cards, {n} groups, {how}, figures: {a.plots}")
+    times = f", each {a.repeat} times (seeds + 0 .. {a.repeat - 1})" if a.repeat > 1 else ""
+    print(f"\nThree Ta batch cards{times}, {n} groups, {how}, figures: {a.plots}")
     print(f"{'workers':>7s} {'wall [s]':>9s} {'fits/min':>9s} {'ratio':>6s} {'CPU [s]':>8s} "
           f"{'fits CPU':>9s} {'other CPU':>10s} {'not converged':>14s}")
     for w, r in runs.items():
@@ -238,6 +254,17 @@ def _ta(a) -> None:
         extra = profile["fits"][0]["cpu"] - profile["fits"][1]["cpu"]
         print(f"  first fit minus second: {extra:.2f} s CPU (first calls: numba cache loading, "
               "lazy imports)")
+        # What every worker pays once, and the best ratio a perfect split of the rest allows:
+        # the 1-worker wall is fixed + W, an n-worker wall at least fixed + W / n.
+        fixed = profile["import_total"] + profile["fits"][0]["seconds"] \
+            - profile["fits"][1]["seconds"]
+        w1 = runs[first]["wall"]
+        print(f"  a worker's fixed cost (imports + first fit minus second, wall): {fixed:.2f} s; "
+              f"the rest of the {first}-worker wall: {w1 - fixed:.2f} s")
+        for w in list(runs)[1:]:
+            bound = w1 / (fixed + (w1 - fixed) * first / w)
+            print(f"  {w} workers: measured ratio {w1 / runs[w]['wall']:.2f}, at most "
+                  f"{bound:.2f} with that fixed cost and a perfect split of the rest")
     if a.json:
         Path(a.json).write_text(json.dumps({"runs": runs, "groups": n, "profile": profile,
                                             "identical": same, "load_before": load0,
@@ -257,6 +284,9 @@ def main():
     ap.add_argument("--separate", action="store_true",
                     help="--ta: three batch commands one after the other, as before "
                          "'tlsbayes batch' took several cards")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="--ta: every card this many times (seeds card seed + 0, 1, ...) in the "
+                         "one queue: a larger batch of the same curves")
     ap.add_argument("--no-profile", dest="profile", action="store_false",
                     help="--ta: skip the fresh-process profile of one group")
     ap.add_argument("--profile-one", nargs=3, metavar=("CARD", "GROUP", "OUT"),

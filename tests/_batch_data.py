@@ -89,3 +89,13 @@ def die_on_r1(task):
     if task.group == "R1":
         os._exit(1)
     return fit_group(task)
+
+
+def leave_traces(path):
+    """Task for a local pool: print without a newline, register an exit handler that writes
+    ``path``; returns the worker's pid (the pool's quick exit must keep both)."""
+    import atexit
+
+    print(f"partial line of {os.getpid()}", end="")
+    atexit.register(Path(path).write_text, "exit handler ran")
+    return os.getpid()

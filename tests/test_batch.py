@@ -187,6 +187,54 @@ def test_resume_and_report_read_a_group_run_directory_as_that_group(local_run):
     assert info["finished"]["status"] == "converged"
 
 
+def test_a_batch_worker_takes_the_compiled_loop_from_the_first_chunk_with_the_same_chain(
+        local_run, tmp_path, monkeypatch):
+    # A worker loads the compiled loop before its first fit (load_loop), so every fit takes
+    # it from its first chunk; a lone fit of these short chains never loads it (per-half
+    # stepper only).  Same draws, and the same as the module's 2-worker batch.
+    from tlsbayes.card import load_card
+    from tlsbayes.fit import card_settings, run_fit
+    from tlsbayes.sampling import runner
+
+    taken = []
+    real = runner.CompiledStepper.take_loop
+    monkeypatch.setattr(runner.CompiledStepper, "take_loop",
+                        lambda self: taken.append(1) or real(self))
+    with monkeypatch.context() as m:
+        m.setattr(runner, "_loop_loaded", lambda: False)
+        _, posterior, settings = load_run(local_run["out"] / "runs" / "R2")
+        assert settings.engine == "compiled" and settings.max_steps < runner.LOOP_AFTER
+        run_fit(posterior, settings, tmp_path / "lone", plots="none", print_fn=lambda *a: None)
+    assert not taken
+    card, data = load_card(local_run["card"]), local_run["dir"] / "groups.csv"
+    plan = next(p for p in batch.plan_groups(card, "resonator", data=data) if p.group == "R2")
+    settings = card_settings(card, len(plan.free_names), progress=False)
+    out = tmp_path / "worker"
+    info = batch.group.group_run_info(card, plan, "resonator", out, settings, str(data))
+    row = batch.fit_group(batch.group.Task("R2", "resonator", str(card.path), card.text,
+                                           str(data), str(out), plan.run_dir, info, False,
+                                           "none"))
+    assert row["status"] == "converged" and taken
+    lone, worker = _draws(tmp_path / "lone"), _draws(out / plan.run_dir)
+    module = _draws(local_run["out"] / "runs" / "R2")
+    assert all(np.array_equal(lone[k], worker[k]) and np.array_equal(lone[k], module[k])
+               for k in lone)
+
+
+def test_local_workers_exit_quickly_but_keep_their_output_and_exit_handlers(tmp_path, capfd):
+    from tlsbayes.engines import run_tasks
+
+    paths = [tmp_path / f"t{i}" for i in range(2)]
+    pids, errors = {}, []
+    run_tasks(paths, BD.leave_traces, lambda t, pid: pids.__setitem__(t, pid),
+              lambda t, why: errors.append(why), workers=2)
+    assert not errors and len(pids) == 2
+    # a handler registered after the pool's own runs first; the unfinished line is flushed
+    assert all(p.read_text() == "exit handler ran" for p in paths)
+    out = capfd.readouterr().out
+    assert all(f"partial line of {pid}" in out for pid in pids.values())
+
+
 def test_one_batch_at_a_time_per_directory(local_run, tmp_path):
     import fcntl
 

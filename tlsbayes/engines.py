@@ -13,6 +13,7 @@ with the command that installs or starts it.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import os
 import sys
 
@@ -23,11 +24,17 @@ __all__ = ["dask_executor", "local_executor", "mpi_executor", "run_tasks"]
 
 def _worker_init(parent_pid: int) -> None:
     """Local worker start-up: die with the batch process; non-interactive matplotlib; no
-    library warnings on the batch's stderr."""
+    library warnings on the batch's stderr; a quick exit."""
+    import atexit
+
     from .errors import silence_foreign_output
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     silence_foreign_output()
+    # Registered first, so it runs last of the exit handlers: a worker exits after the pool
+    # has its every result, and tearing down an interpreter holding numba's compiled code
+    # cost 0.15-0.17 s of every batch's end (the pool's shutdown waits for it).
+    atexit.register(_quick_exit)
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -39,6 +46,15 @@ def _worker_init(parent_pid: int) -> None:
             return
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)
+
+
+def _quick_exit() -> None:
+    """End a pool worker without the interpreter's teardown (its files are closed and its
+    results sent: the pool exits it only when every task is done)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def local_executor(workers: int) -> cf.ProcessPoolExecutor:

@@ -62,7 +62,9 @@ def fit_group(task: Task) -> dict:
 def _fit_group(task: Task) -> dict:
     from .. import card as tcard
     from ..fit import run_fit
-    from ..sampling import SamplerSettings
+    from ..sampling import SamplerSettings, load_loop
+
+    load_loop()  # a worker fits many groups: the compiled loop from every fit's first chunk
 
     access = tcard.DataAccess(Path(task.card_path).parent, task.allow_outside_data)
     card = card_for_group(tcard.parse_card(task.card_text, Path(task.card_path), access=access),

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 # seconds to import, and ``tlsbayes check`` or ``models`` need only the settings.
 _LAZY = {
     "Checkpoint": "checkpoint_file", "read_checkpoint": "checkpoint_file",
-    "SamplerRun": "runner", "run": "runner", "sampler_floor": "runner",
+    "SamplerRun": "runner", "run": "runner", "sampler_floor": "runner", "load_loop": "runner",
     "MapResult": "start", "MapStart": "start", "find_map": "start",
     "initial_ball": "start", "support_bounds": "start",
 }
@@ -76,6 +76,7 @@ __all__ = [
     "run",
     "read_checkpoint",
     "sampler_floor",
+    "load_loop",
     "move_proposal",
     "ensemble_problem",
     "MOVES",

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 from ..errors import SamplingError
 from . import convergence
@@ -34,7 +33,7 @@ from .logprob import LogProbAdapter, split_output
 from .moves import build_moves
 from .settings import SamplerSettings, ensemble_problem, resolve_names
 
-__all__ = ["SamplerRun", "run", "sampler_floor"]
+__all__ = ["SamplerRun", "load_loop", "run", "sampler_floor"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -269,9 +268,7 @@ class _Session:
         bar = None
         try:
             state = self._initial_state(p0)
-            bar = tqdm(total=self.settings.max_steps, initial=self.steps,
-                       disable=not self.settings.progress, unit="step", desc="sampling",
-                       dynamic_ncols=True)
+            bar = _progress_bar(self.settings, self.steps)
             while self.steps < self.settings.max_steps and (self.diag is None
                                                             or self.diag.failures):
                 state = self._chunk(state, bar)
@@ -435,6 +432,41 @@ class _Session:
 #: pays back (the Ta curve SGS1_5.68GHz of cooldown 4, 113 719 steps: sampling 6.3 -> 4.0 s
 #: CPU).  Once a process has loaded it, every run takes it at once (:func:`_loop_loaded`).
 LOOP_AFTER = 10_000
+
+
+class _NoBar:
+    """What the run loop calls on a progress bar, doing nothing (``progress`` off)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(settings: SamplerSettings, steps: int):
+    """tqdm's bar on stderr, imported only when shown (a batch worker never shows one)."""
+    if not settings.progress:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=settings.max_steps, initial=steps, unit="step", desc="sampling",
+                dynamic_ncols=True)
+
+
+def load_loop() -> None:
+    """Load the compiled loop now (compiling it into the cache if it is not there, ~4 s once
+    per install), so that every later run of this process takes it from its first chunk.
+
+    For a process that runs many fits (a batch worker): loading it from the cache costs
+    0.03 s, less than the stepper's first 10 000 steps cost more than the loop's (0.2-0.3 s
+    of CPU on the Ta curves).  A single fit does not call it: on a cold cache a short run
+    would wait for the compile.  The chain is the same either way.
+    """
+    from . import compiled_loop  # noqa: F401 - importing it compiles or loads the loop
 
 
 def _loop_loaded() -> bool:
