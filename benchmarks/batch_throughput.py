@@ -141,10 +141,9 @@ def _ta_batches(out: Path, workers: int, plots: str, separate: bool, repeat: int
                 card, out / (name if k == 0 else f"{name}-seed+{k}"),
                 dataclasses.replace(settings, seed=settings.seed + k), plans))
     rows, t0, c0 = [], time.perf_counter(), _cpu()
-    if separate:  # one batch command per card (its repeats in its queue)
-        groups = [[j for j in jobs if j.card is c] for c in dict.fromkeys(j.card for j in jobs)]
-    else:
-        groups = [jobs]
+    # separate: one batch command per card, its repeats in its queue (jobs are card by card)
+    groups = ([jobs[i:i + repeat] for i in range(0, len(jobs), repeat)] if separate
+              else [jobs])
     for group in groups:
         results = batch.run_batches(group, "resonator", workers=workers, plots=plots,
                                     print_fn=lambda line: None)

@@ -428,9 +428,10 @@ class _Session:
 #: On the ``"compiled"`` engine, a run longer than this many steps takes its further chunks
 #: in one compiled call each (on ``"compiled_loop"``, every chunk;
 #: :mod:`tlsbayes.sampling.compiled_loop`, the same chain bit for bit): the loop costs ~4 s of
-#: compiling once per install and 0.26 s of loading once per process, which only a long run
-#: pays back (the Ta curve SGS1_5.68GHz of cooldown 4, 113 719 steps: sampling 6.3 -> 4.0 s
-#: CPU).  Once a process has loaded it, every run takes it at once (:func:`_loop_loaded`).
+#: compiling once per install, which a short fit on an empty cache should not wait for, and
+#: halves a long run's sampling (the Ta curve SGS1_5.68GHz of cooldown 4, 113 719 steps:
+#: 6.3 -> 4.0 s CPU).  Once a process has loaded it (0.02-0.03 s from the cache, after numba's
+#: own start-up; :func:`load_loop`), every run takes it at once (:func:`_loop_loaded`).
 LOOP_AFTER = 10_000
 
 
@@ -462,17 +463,17 @@ def load_loop() -> None:
     per install), so that every later run of this process takes it from its first chunk.
 
     For a process that runs many fits (a batch worker): loading it from the cache costs
-    0.03 s, less than the stepper's first 10 000 steps cost more than the loop's (0.2-0.3 s
-    of CPU on the Ta curves).  A single fit does not call it: on a cold cache a short run
+    0.02-0.03 s, less than the stepper's first 10 000 steps cost more than the loop's
+    (0.2-0.3 s of CPU on the Ta curves).  A single fit does not call it: on a cold cache a short run
     would wait for the compile.  The chain is the same either way.
     """
     from . import compiled_loop  # noqa: F401 - importing it compiles or loads the loop
 
 
 def _loop_loaded() -> bool:
-    """Whether this process has loaded the compiled loop (a batch worker after its first long
-    fit, a notebook): then a run takes it from its first chunk, at no cost (a step in the loop
-    costs a fifth of one of the stepper's on the Ta curves)."""
+    """Whether this process has loaded the compiled loop (a batch worker, by
+    :func:`load_loop`; a process after its first long run): then a run takes it from its
+    first chunk (a step in the loop costs a fifth of one of the stepper's on the Ta curves)."""
     return f"{__package__}.compiled_loop" in sys.modules
 
 
